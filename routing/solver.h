@@ -1,0 +1,57 @@
+// The classical solver: cheapest feasible insertion, then local search (relocation of segments
+// and of whole orders, 2-opt, exchange), then iterated local search while its budget lasts.
+//
+// DETERMINISM: the work is bounded by counts, never by the clock, and the random choices come
+//   from a generator seeded by the options: the same instance and options give the same route.
+// FEASIBILITY: every route it returns visits each stop once, puts each pickup before its dropoff
+//   and keeps the load within capacity (well-formed problems always admit such a route).
+// COST: construction and one descent are O(n^3) cost evaluations at worst, each O(n); the
+//   budget below bounds the rest.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "routing/instance.h"
+
+namespace routeserve::routing {
+
+struct SolverOptions {
+  // Most improving moves one local-search descent applies (>= 0).
+  int64_t max_moves = 1000;
+  // Iterated local search: rounds of perturbation (take a few orders out, reinsert them at their
+  // cheapest places) each followed by a descent; 0 keeps the first local optimum (>= 0).
+  int64_t perturbation_rounds = 40;
+  // Most cost evaluations over the whole solve, construction aside; no new round starts and a
+  // descent stops once they are spent. Bounds the time on large problems (>= 0).
+  int64_t max_evaluations = 2'000'000;
+  // Seeds the perturbations.
+  uint64_t seed = 0x5eed;
+};
+
+struct Solution {
+  std::vector<int> order;  // stop indices in visiting order
+  double cost = 0;
+};
+
+// What a solve did, for benchmarks and tests.
+struct SolverStats {
+  int64_t evaluations = 0;
+  int64_t moves = 0;
+  int64_t rounds = 0;
+};
+
+// The best route the solver finds within its budget.
+Solution Solve(const Instance& instance, const SolverOptions& options = {},
+               SolverStats* stats = nullptr);
+
+// Improves a feasible order in place by local search until no move improves it, `max_moves`
+// moves were applied or `max_evaluations` evaluations spent; returns its cost. Refinement of the
+// model's route uses this.
+double ImproveRoute(const Instance& instance, std::vector<int>& order, int64_t max_moves,
+                    int64_t max_evaluations = INT64_MAX, SolverStats* stats = nullptr);
+
+// A feasible order built by cheapest feasible insertion alone.
+Solution InsertionRoute(const Instance& instance);
+
+}  // namespace routeserve::routing

@@ -1,0 +1,34 @@
+#!/bin/sh
+# Installs the Debian 12 packages routeserve needs to build and test, and nothing when they are
+# all present already. Runs as root (or through sudo when it is there).
+set -eu
+
+PACKAGES="
+  g++ make cmake pkg-config
+  libabsl-dev
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc grpc-proto
+  libyaml-cpp-dev
+  catch2
+"
+
+missing=""
+for package in $PACKAGES; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing="$missing $package"
+  fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "install-deps: installing$missing"
+if [ "$(id -u)" -eq 0 ]; then
+  as_root=""
+elif command -v sudo >/dev/null 2>&1; then
+  as_root="sudo"
+else
+  echo "install-deps: missing packages:$missing; run 'make deps' as root" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$as_root apt-get update -q
+# shellcheck disable=SC2086 # the list is meant to split into words
+$as_root apt-get install -y -q --no-install-recommends $missing
