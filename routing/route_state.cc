@@ -5,9 +5,7 @@
 namespace routeserve::routing {
 
 RouteState::RouteState(const Instance& instance)
-    : instance_(instance),
-      position_(instance.num_stops(), -1),
-      seen_(instance.num_stops(), 0) {
+    : instance_(instance), position_(instance.num_stops(), -1), seen_(instance.num_stops(), 0) {
   Recompute(0);
 }
 
@@ -17,47 +15,117 @@ void RouteState::Assign(std::vector<int> order) {
   Recompute(0);
 }
 
+bool RouteState::IsOnBoardDropoff(int stop) const {
+  return instance_.partner(stop) < 0 && instance_.load_delta(stop) < 0;
+}
+
 void RouteState::Recompute(int from) {
   const int size = this->size();
   departure_.resize(size);
   cost_after_.resize(size);
   load_after_.resize(size);
+  peak_load_.resize(size);
+  travel_into_.resize(size);
+  travel_back_.resize(size);
+  if (from == 0) {
+    start_load_ = 0;
+    for (int stop : order_) {
+      if (IsOnBoardDropoff(stop)) start_load_ -= instance_.load_delta(stop);
+    }
+  }
   const ObjectiveParams& params = instance_.params();
   double time = from > 0 ? departure_[from - 1] : 0;
   double cost = from > 0 ? cost_after_[from - 1] : 0;
-  int64_t load = from > 0 ? load_after_[from - 1] : instance_.initial_load();
-  int node = from > 0 ? order_[from - 1] + 1 : 0;
+  double travel = from > 0 ? travel_into_[from - 1] : 0;
+  double travel_back = from > 0 ? travel_back_[from - 1] : 0;
+  int64_t load = from > 0 ? load_after_[from - 1] : start_load_;
+  int64_t peak = from > 0 ? peak_load_[from - 1] : start_load_;
+  int node = NodeAt(from - 1);
   for (int k = from; k < size; ++k) {
     const int stop = order_[k];
     position_[stop] = k;
-    const double arrival = time + instance_.travel_s(node, stop + 1);
+    const double leg = instance_.travel_s(node, stop + 1);
+    const double arrival = time + leg;
     const double start = std::max(arrival, instance_.earliest(stop));
-    cost += instance_.travel_s(node, stop + 1) +
-            params.lateness_weight * std::max(0.0, arrival - instance_.latest(stop)) +
+    cost += leg + params.lateness_weight * std::max(0.0, arrival - instance_.latest(stop)) +
             params.waiting_weight * (start - arrival);
+    travel += leg;
+    if (k > 0) travel_back += instance_.travel_s(stop + 1, node);
     time = start + instance_.service_s(stop);
     load += instance_.load_delta(stop);
+    peak = std::max(peak, load);
     departure_[k] = time;
     cost_after_[k] = cost;
     load_after_[k] = load;
+    peak_load_[k] = peak;
+    travel_into_[k] = travel;
+    travel_back_[k] = travel_back;
     node = stop + 1;
   }
-  cost_ = cost + (instance_.has_end() ? instance_.travel_s(node, instance_.end_node()) : 0);
+  const double last_leg = instance_.has_end() ? instance_.travel_s(node, instance_.end_node()) : 0;
+  travel_ = travel + last_leg;
+  cost_ = cost + last_leg;
+}
+
+double RouteState::TravelAfter(int position) const {
+  return travel_ - (position >= 0 ? travel_into_[position] : 0);
+}
+
+double RouteState::LowerBound(int begin, int end, int first, int last, double inner_travel) const {
+  double bound = (begin > 0 ? cost_after_[begin - 1] : 0) +
+                 instance_.travel_s(NodeAt(begin - 1), first) + inner_travel;
+  if (end < size()) {
+    bound += instance_.travel_s(last, NodeAt(end)) + TravelAfter(end);
+  } else if (instance_.has_end()) {
+    bound += instance_.travel_s(last, instance_.end_node());
+  }
+  return bound;
+}
+
+double RouteState::CostFrom(int from, int node, double time, double cost, int64_t load_shift,
+                            double bound) const {
+  const ObjectiveParams& params = instance_.params();
+  const int64_t capacity = instance_.capacity();
+  const int size = this->size();
+  for (int k = from; k < size; ++k) {
+    const int stop = order_[k];
+    if (load_shift > 0 && load_after_[k] + load_shift > capacity) return kRejected;
+    const double leg = instance_.travel_s(node, stop + 1);
+    const double arrival = time + leg;
+    const double start = std::max(arrival, instance_.earliest(stop));
+    cost += leg + params.lateness_weight * std::max(0.0, arrival - instance_.latest(stop)) +
+            params.waiting_weight * (start - arrival);
+    time = start + instance_.service_s(stop);
+    node = stop + 1;
+    if (time == departure_[k] || !instance_.has_time_windows()) {
+      // From here on the schedule costs what it did: only the load can still break.
+      for (int rest = k + 1; load_shift > 0 && rest < size; ++rest) {
+        if (load_after_[rest] + load_shift > capacity) return kRejected;
+      }
+      cost += cost_ - cost_after_[k];
+      return cost < bound ? cost : kRejected;
+    }
+    // Lateness and waiting only add: the untouched edges bound the rest from below.
+    if (cost + TravelAfter(k) >= bound) return kRejected;
+  }
+  cost += instance_.has_end() ? instance_.travel_s(node, instance_.end_node()) : 0;
+  return cost < bound ? cost : kRejected;
 }
 
 double RouteState::CostOfReplacement(int begin, int end, std::span<const int> replacement,
                                      double bound) const {
+  ++evaluations_;
   const ObjectiveParams& params = instance_.params();
-  const int size = this->size();
+  const int64_t capacity = instance_.capacity();
   double time = begin > 0 ? departure_[begin - 1] : 0;
   double cost = begin > 0 ? cost_after_[begin - 1] : 0;
-  int64_t load = begin > 0 ? load_after_[begin - 1] : instance_.initial_load();
-  int node = begin > 0 ? order_[begin - 1] + 1 : 0;
+  int64_t load = begin > 0 ? load_after_[begin - 1] : start_load_;
+  int node = NodeAt(begin - 1);
+  const double travel_after_region = end < size() ? TravelAfter(end) : 0;
   if (++stamp_ == 0) {  // wrapped: clear the marks
     std::fill(seen_.begin(), seen_.end(), 0);
     stamp_ = 1;
   }
-  const int64_t capacity = instance_.capacity();
   for (int stop : replacement) {
     const int partner = instance_.partner(stop);
     if (partner >= 0 && !instance_.is_pickup(stop)) {
@@ -69,40 +137,17 @@ double RouteState::CostOfReplacement(int begin, int end, std::span<const int> re
     seen_[stop] = stamp_;
     load += instance_.load_delta(stop);
     if (load > capacity) return kRejected;
-    const double travel = instance_.travel_s(node, stop + 1);
-    const double arrival = time + travel;
+    const double leg = instance_.travel_s(node, stop + 1);
+    const double arrival = time + leg;
     const double start = std::max(arrival, instance_.earliest(stop));
-    cost += travel + params.lateness_weight * std::max(0.0, arrival - instance_.latest(stop)) +
+    cost += leg + params.lateness_weight * std::max(0.0, arrival - instance_.latest(stop)) +
             params.waiting_weight * (start - arrival);
-    if (cost >= bound) return kRejected;
+    if (cost + travel_after_region >= bound) return kRejected;
     time = start + instance_.service_s(stop);
     node = stop + 1;
   }
-
-  // The suffix: same stops in the same order, so only its times can differ; the load differs
-  // by what the replacement adds on net (nothing for a reordering, a whole order's pickup and
-  // dropoff, or less for an on-board order's dropoff).
-  const int64_t load_shift = load - (end > 0 ? load_after_[end - 1] : instance_.initial_load());
-  for (int k = end; k < size; ++k) {
-    const int stop = order_[k];
-    if (load_shift > 0 && load_after_[k] + load_shift > capacity) return kRejected;
-    const double travel = instance_.travel_s(node, stop + 1);
-    const double arrival = time + travel;
-    const double start = std::max(arrival, instance_.earliest(stop));
-    cost += travel + params.lateness_weight * std::max(0.0, arrival - instance_.latest(stop)) +
-            params.waiting_weight * (start - arrival);
-    time = start + instance_.service_s(stop);
-    node = stop + 1;
-    if (time == departure_[k] || !instance_.has_time_windows()) {
-      // From here on the schedule costs what it did: only the load can still break.
-      for (int rest = k + 1; load_shift > 0 && rest < size; ++rest) {
-        if (load_after_[rest] + load_shift > capacity) return kRejected;
-      }
-      return cost + (cost_ - cost_after_[k]);
-    }
-    if (cost >= bound) return kRejected;
-  }
-  return cost + (instance_.has_end() ? instance_.travel_s(node, instance_.end_node()) : 0);
+  // The same stops in another order: the suffix carries the same load as before.
+  return CostFrom(end, node, time, cost, /*load_shift=*/0, bound);
 }
 
 void RouteState::Replace(int begin, int end, std::span<const int> replacement) {
@@ -113,12 +158,86 @@ void RouteState::Replace(int begin, int end, std::span<const int> replacement) {
   Recompute(begin);
 }
 
-void RouteState::Remove(int stop) {
-  const int k = position_[stop];
-  if (k < 0) return;
-  position_[stop] = -1;
-  order_.erase(order_.begin() + k);
-  Recompute(k);
+RouteState::Insertion RouteState::BestInsertion(int first, int second, double bound) const {
+  const ObjectiveParams& params = instance_.params();
+  const int64_t capacity = instance_.capacity();
+  const int size = this->size();
+  Insertion best;
+  best.cost = bound;
+  // Walks one stop on from (node, time, cost); false when it cannot lead below the bound.
+  auto visit = [&](int stop, int& node, double& time, double& cost) {
+    const double leg = instance_.travel_s(node, stop + 1);
+    const double arrival = time + leg;
+    const double start = std::max(arrival, instance_.earliest(stop));
+    cost += leg + params.lateness_weight * std::max(0.0, arrival - instance_.latest(stop)) +
+            params.waiting_weight * (start - arrival);
+    time = start + instance_.service_s(stop);
+    node = stop + 1;
+    return cost < best.cost;
+  };
+
+  if (second < 0) {
+    // A lone stop; an on-board order's dropoff carries its load from the start up to it.
+    const int64_t carried = IsOnBoardDropoff(first) ? -instance_.load_delta(first) : 0;
+    for (int at = 0; at <= size; ++at) {
+      if ((at > 0 ? peak_load_[at - 1] : start_load_) + carried > capacity) break;
+      int node = NodeAt(at - 1);
+      if (LowerBound(at, at, first + 1, first + 1, 0) >= best.cost) continue;
+      double time = at > 0 ? departure_[at - 1] : 0;
+      double cost = at > 0 ? cost_after_[at - 1] : 0;
+      if (!visit(first, node, time, cost)) continue;
+      ++evaluations_;
+      const double total = CostFrom(at, node, time, cost, 0, best.cost);
+      if (total < best.cost) best = {total, at, at};
+    }
+  } else {
+    // A pickup, then its dropoff at the same place or further on; the order's load is on board
+    // in between.
+    const int64_t load = instance_.load_delta(first);
+    for (int first_at = 0; first_at <= size; ++first_at) {
+      if ((first_at > 0 ? load_after_[first_at - 1] : start_load_) + load > capacity) continue;
+      int node = NodeAt(first_at - 1);
+      double time = first_at > 0 ? departure_[first_at - 1] : 0;
+      double cost = first_at > 0 ? cost_after_[first_at - 1] : 0;
+      if (!visit(first, node, time, cost)) continue;
+      for (int second_at = first_at; second_at <= size; ++second_at) {
+        const double inner_travel = instance_.travel_s(node, second + 1);
+        const double after = second_at < size
+                                 ? instance_.travel_s(second + 1, NodeAt(second_at)) +
+                                       TravelAfter(second_at)
+                                 : (instance_.has_end()
+                                        ? instance_.travel_s(second + 1, instance_.end_node())
+                                        : 0);
+        if (cost + inner_travel + after < best.cost) {
+          int second_node = node;
+          double second_time = time;
+          double second_cost = cost;
+          if (visit(second, second_node, second_time, second_cost)) {
+            ++evaluations_;
+            const double total = CostFrom(second_at, second_node, second_time, second_cost, 0,
+                                          best.cost);
+            if (total < best.cost) best = {total, first_at, second_at};
+          }
+        }
+        if (second_at == size || load_after_[second_at] + load > capacity) break;
+        if (!visit(order_[second_at], node, time, cost)) break;
+      }
+    }
+  }
+  if (best.first_at < 0) best.cost = kRejected;
+  return best;
+}
+
+void RouteState::Insert(int first, int second, const Insertion& where) {
+  const int begin = where.first_at;
+  if (second < 0) {
+    order_.insert(order_.begin() + begin, first);
+  } else {
+    order_.insert(order_.begin() + where.second_at, second);
+    order_.insert(order_.begin() + begin, first);
+  }
+  // An on-board order changes the load from the very start.
+  Recompute(second < 0 && IsOnBoardDropoff(first) ? 0 : begin);
 }
 
 }  // namespace routeserve::routing

@@ -1,16 +1,22 @@
 // RouteState: a feasible (possibly partial) order with what each position's prefix amounts to
-// (departure time, cost so far, load), so that a move which rewrites one region of the order is
-// costed from the region on, not from the start. The solver's insertion and local search are
-// built on its two operations: cost a replacement, apply it.
+// (departure time, cost so far, load, travel), so that a move which rewrites one region of the
+// order is costed from the region on, not from the start. The solver's insertion and local
+// search are built on it.
 //
 // A replacement swaps positions [begin, end) of the order for another sequence of stops: a
-// relocation, a reversal, an exchange or an insertion is each one replacement. Costing walks the
-// new region, then the old suffix only until the schedule meets the old one again (or at once
-// when no stop has a time window), and gives up as soon as the cost cannot beat a bound.
+// relocation, a reversal or an exchange is each one replacement. Costing walks the new region,
+// then the old suffix only until the schedule meets the old one again (at once when no stop has
+// a time window), and gives up as soon as the cost cannot beat a bound. Before any walk, a move
+// can ask for a lower bound in O(1) (LowerBound): the prefix's cost plus the travel of the
+// edges after it, since lateness and waiting only add. Most moves stop there.
+//
+// The order may be partial: the loads on board are those of the orders it holds, so an on-board
+// order whose dropoff is not in the order yet is not on board either until it is inserted.
 //
 // THREADING: not thread-safe; costing uses internal scratch space. One per solving thread.
 #pragma once
 
+#include <cstdint>
 #include <limits>
 #include <span>
 #include <vector>
@@ -26,7 +32,7 @@ class RouteState {
   // An empty route over `instance`, which must outlive the state.
   explicit RouteState(const Instance& instance);
 
-  // Replaces the whole order; it must keep precedence and capacity.
+  // Replaces the whole order; it must put each pickup before its dropoff.
   void Assign(std::vector<int> order);
 
   const std::vector<int>& order() const { return order_; }
@@ -34,22 +40,50 @@ class RouteState {
   double cost() const { return cost_; }
   // Position of a stop in the order, -1 when it is not in it.
   int position(int stop) const { return position_[stop]; }
+  // Full costings made so far (replacements and insertion candidates): the solver's budget.
+  int64_t evaluations() const { return evaluations_; }
+
+  // Travel along the order from position `from` to position `to` (from <= to), edge by edge;
+  // and the same stops driven the other way, from `to` back to `from`.
+  double TravelAlong(int from, int to) const { return travel_into_[to] - travel_into_[from]; }
+  double TravelBack(int from, int to) const { return travel_back_[to] - travel_back_[from]; }
+  // Node of the stop at a position; -1 gives the courier's start.
+  int NodeAt(int position) const { return position < 0 ? 0 : order_[position] + 1; }
+
+  // A lower bound on the cost of replacing [begin, end) by a sequence that starts at node
+  // `first`, ends at node `last` and drives `inner_travel` between them.
+  double LowerBound(int begin, int end, int first, int last, double inner_travel) const;
 
   // The cost of the order with positions [begin, end) replaced by `replacement`, or kRejected
-  // when that order breaks precedence or capacity or cannot cost less than `bound`. Stops of
-  // `replacement` outside [begin, end) must not be in the order yet (an insertion).
+  // when that order breaks precedence or capacity or does not cost less than `bound`.
+  // `replacement` holds the stops of [begin, end) in another order.
   double CostOfReplacement(int begin, int end, std::span<const int> replacement,
                            double bound = kRejected) const;
 
   // Makes the replacement; the caller has costed it as feasible.
   void Replace(int begin, int end, std::span<const int> replacement);
 
-  // Takes a stop out of the order; removing a pickup or a dropoff alone is only valid when its
-  // partner goes too before the state is next costed.
-  void Remove(int stop);
+  // Where a unit not yet in the order costs least: `first` goes before position first_at and,
+  // for an order's pickup and dropoff, `second` (its dropoff) before position second_at.
+  struct Insertion {
+    double cost = kRejected;
+    int first_at = -1;
+    int second_at = -1;
+  };
+  // The cheapest feasible insertion of `first` (a lone stop when `second` is -1, else a pickup
+  // followed by its dropoff `second`) costing less than `bound`; cost kRejected when none.
+  Insertion BestInsertion(int first, int second, double bound = kRejected) const;
+  void Insert(int first, int second, const Insertion& where);
 
  private:
+  // Cost of driving on from `node` at `time` with `cost` so far through the positions from
+  // `from` on, whose loads are shifted by `load_shift`; kRejected when not below `bound`.
+  double CostFrom(int from, int node, double time, double cost, int64_t load_shift,
+                  double bound) const;
   void Recompute(int from);
+  bool IsOnBoardDropoff(int stop) const;
+  // Travel of the edges after position `position`, the last leg to the end included.
+  double TravelAfter(int position) const;
 
   const Instance& instance_;
   std::vector<int> order_;
@@ -57,7 +91,13 @@ class RouteState {
   std::vector<double> departure_;    // per position
   std::vector<double> cost_after_;   // per position: cost of the route up to and including it
   std::vector<int64_t> load_after_;  // per position
+  std::vector<int64_t> peak_load_;   // per position: most load on board up to it, start included
+  std::vector<double> travel_into_;  // per position: travel from the start up to it
+  std::vector<double> travel_back_;  // per position: the same edges, each driven backwards
+  int64_t start_load_ = 0;           // on board at the start: on-board orders in the order
+  double travel_ = 0;                // all travel, the last leg to the end included
   double cost_ = 0;
+  mutable int64_t evaluations_ = 0;
   // Scratch for costing: marks the stops already walked in a replacement.
   mutable std::vector<uint32_t> seen_;
   mutable uint32_t stamp_ = 0;

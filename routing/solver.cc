@@ -48,29 +48,31 @@ class Random {
   uint64_t state_;
 };
 
-struct Move {
-  double cost = RouteState::kRejected;
-  int begin = 0;
-  int end = 0;
-  std::vector<int> replacement;
-};
-
 // Local search and insertion over one RouteState, counting evaluations against a budget.
 class Search {
  public:
   Search(const Instance& instance, int64_t max_evaluations, SolverStats& stats)
       : instance_(instance), state_(instance), reduced_(instance),
-        max_evaluations_(max_evaluations), stats_(stats) {
-    buffer_.resize(2 * instance.num_stops() + 2);
-  }
+        max_evaluations_(max_evaluations), stats_(stats), first_evaluation_(stats.evaluations) {}
+
+  ~Search() { stats_.evaluations = evaluations(); }
 
   RouteState& state() { return state_; }
-  bool budget_left() const { return stats_.evaluations < max_evaluations_; }
+  int64_t evaluations() const {
+    return first_evaluation_ + state_.evaluations() + reduced_.evaluations();
+  }
+  bool budget_left() const { return evaluations() < max_evaluations_; }
 
-  // Inserts a unit where it costs least; a well-formed problem always has such a place.
+  // Inserts a unit where it costs least. A well-formed problem always has a feasible place:
+  // an order fits at the end (nothing is on board there), an on-board order's dropoff at the
+  // start. Those are the fallbacks should the search find none.
   void Insert(const Unit& unit) {
-    Move best = BestInsertion(state_, unit);
-    state_.Replace(best.begin, best.end, best.replacement);
+    RouteState::Insertion where = state_.BestInsertion(unit.first, unit.second);
+    if (where.cost == RouteState::kRejected) {
+      where.first_at = unit.second < 0 ? 0 : state_.size();
+      where.second_at = state_.size();
+    }
+    state_.Insert(unit.first, unit.second, where);
   }
 
   // Descends until no move improves the route or a budget is spent.
@@ -88,45 +90,16 @@ class Search {
   }
 
  private:
-  double Cost(const RouteState& state, int begin, int end, std::span<const int> replacement,
-              double bound) {
-    ++stats_.evaluations;
-    return state.CostOfReplacement(begin, end, replacement, bound);
-  }
+  double Target() const { return state_.cost() - kMinGain; }
 
   // Applies the replacement when it beats the current cost; says whether it did.
   bool TryMove(int begin, int end, std::span<const int> replacement, int64_t& moves) {
-    const double cost = Cost(state_, begin, end, replacement, state_.cost() - kMinGain);
-    if (cost == RouteState::kRejected) return false;
+    if (state_.CostOfReplacement(begin, end, replacement, Target()) == RouteState::kRejected) {
+      return false;
+    }
     state_.Replace(begin, end, replacement);
     ++moves;
     return true;
-  }
-
-  Move BestInsertion(const RouteState& state, const Unit& unit) {
-    Move best;
-    const std::vector<int>& order = state.order();
-    const int size = state.size();
-    std::vector<int>& candidate = candidate_;
-    if (unit.second < 0) {
-      for (int at = 0; at <= size; ++at) {
-        const int stop = unit.first;
-        const double cost = Cost(state, at, at, std::span<const int>(&stop, 1), best.cost);
-        if (cost < best.cost) best = {cost, at, at, {stop}};
-      }
-      return best;
-    }
-    for (int first_at = 0; first_at <= size; ++first_at) {
-      candidate.assign({unit.first});
-      for (int second_at = first_at; second_at <= size; ++second_at) {
-        if (second_at > first_at) candidate.push_back(order[second_at - 1]);
-        candidate.push_back(unit.second);
-        const double cost = Cost(state, first_at, second_at, candidate, best.cost);
-        if (cost < best.cost) best = {cost, first_at, second_at, candidate};
-        candidate.pop_back();
-      }
-    }
-    return best;
   }
 
   // Or-opt: moves a segment of 1 to 3 stops, as it is or reversed, elsewhere in the route.
@@ -146,44 +119,57 @@ class Search {
   bool RelocateSegment(int from, int length, bool reversed, int64_t& moves) {
     const std::vector<int>& order = state_.order();
     const int size = state_.size();
-    std::vector<int> segment(order.begin() + from, order.begin() + from + length);
-    if (reversed) std::reverse(segment.begin(), segment.end());
+    const int last = from + length - 1;
+    segment_.assign(order.begin() + from, order.begin() + from + length);
+    if (reversed) std::reverse(segment_.begin(), segment_.end());
+    const int head = segment_.front() + 1;
+    const int tail = segment_.back() + 1;
+    const double segment_travel =
+        reversed ? state_.TravelBack(from, last) : state_.TravelAlong(from, last);
     std::vector<int>& candidate = candidate_;
     // Backwards: [to, from + length) becomes segment + order[to, from).
     for (int to = from - 1; to >= 0; --to) {
-      candidate.assign(segment.begin(), segment.end());
+      const double inner = segment_travel + instance_.travel_s(tail, state_.NodeAt(to)) +
+                           state_.TravelAlong(to, from - 1);
+      if (state_.LowerBound(to, from + length, head, state_.NodeAt(from - 1), inner) >= Target()) {
+        continue;
+      }
+      candidate.assign(segment_.begin(), segment_.end());
       candidate.insert(candidate.end(), order.begin() + to, order.begin() + from);
       if (TryMove(to, from + length, candidate, moves)) return true;
     }
     // Forwards: [from, to) becomes order[from + length, to) + segment.
     for (int to = from + length + 1; to <= size; ++to) {
+      const double inner = state_.TravelAlong(from + length, to - 1) +
+                           instance_.travel_s(state_.NodeAt(to - 1), head) + segment_travel;
+      if (state_.LowerBound(from, to, state_.NodeAt(from + length), tail, inner) >= Target()) {
+        continue;
+      }
       candidate.assign(order.begin() + from + length, order.begin() + to);
-      candidate.insert(candidate.end(), segment.begin(), segment.end());
+      candidate.insert(candidate.end(), segment_.begin(), segment_.end());
       if (TryMove(from, to, candidate, moves)) return true;
     }
     // In place, reversed.
-    if (reversed && TryMove(from, from + length, segment, moves)) return true;
+    if (reversed && state_.LowerBound(from, from + length, head, tail, segment_travel) < Target()) {
+      if (TryMove(from, from + length, segment_, moves)) return true;
+    }
     return false;
   }
 
   // 2-opt: reverses a stretch of the route.
   bool TwoOpt(int64_t& moves, int64_t max_moves) {
     bool improved = false;
-    const int n = static_cast<int>(buffer_.size());
     for (int first = 0; first + 1 < state_.size(); ++first) {
-      // buffer_[n - 1 - k] = order[first + k], so the tail of buffer_ reads the stretch reversed.
-      buffer_[n - 1] = state_.order()[first];
       for (int last = first + 1; last < state_.size(); ++last) {
         if (moves >= max_moves || !budget_left()) return improved;
-        const int length = last - first + 1;
-        buffer_[n - length] = state_.order()[last];
-        const std::span<const int> stretch(buffer_.data() + n - length, length);
-        if (TryMove(first, last + 1, stretch, moves)) {
-          improved = true;
-          // The stretch is now reversed in the route: restart from this first position.
-          buffer_[n - 1] = state_.order()[first];
-          last = first;
+        if (state_.LowerBound(first, last + 1, state_.NodeAt(last), state_.NodeAt(first),
+                              state_.TravelBack(first, last)) >= Target()) {
+          continue;
         }
+        const std::vector<int>& order = state_.order();
+        candidate_.assign(order.rbegin() + (state_.size() - 1 - last),
+                          order.rbegin() + (state_.size() - first));
+        if (TryMove(first, last + 1, candidate_, moves)) improved = true;
       }
     }
     return improved;
@@ -192,14 +178,21 @@ class Search {
   // Exchange: swaps two stops that are not neighbours.
   bool Exchange(int64_t& moves, int64_t max_moves) {
     bool improved = false;
-    std::vector<int>& candidate = candidate_;
     for (int first = 0; first + 2 < state_.size(); ++first) {
       for (int second = first + 2; second < state_.size(); ++second) {
         if (moves >= max_moves || !budget_left()) return improved;
+        const int first_node = state_.NodeAt(first);
+        const int second_node = state_.NodeAt(second);
+        const double inner = instance_.travel_s(second_node, state_.NodeAt(first + 1)) +
+                             state_.TravelAlong(first + 1, second - 1) +
+                             instance_.travel_s(state_.NodeAt(second - 1), first_node);
+        if (state_.LowerBound(first, second + 1, second_node, first_node, inner) >= Target()) {
+          continue;
+        }
         const std::vector<int>& order = state_.order();
-        candidate.assign(order.begin() + first, order.begin() + second + 1);
-        std::swap(candidate.front(), candidate.back());
-        if (TryMove(first, second + 1, candidate, moves)) improved = true;
+        candidate_.assign(order.begin() + first, order.begin() + second + 1);
+        std::swap(candidate_.front(), candidate_.back());
+        if (TryMove(first, second + 1, candidate_, moves)) improved = true;
       }
     }
     return improved;
@@ -211,18 +204,17 @@ class Search {
     bool improved = false;
     for (int k = 0; k < state_.size(); ++k) {
       if (moves >= max_moves || !budget_left()) return improved;
-      const int stop = state_.order()[k];
-      if (!instance_.is_pickup(stop)) continue;
-      const Unit unit{stop, instance_.partner(stop)};
-      std::vector<int> rest;
-      rest.reserve(state_.size());
+      const int pickup = state_.order()[k];
+      if (!instance_.is_pickup(pickup)) continue;
+      const int dropoff = instance_.partner(pickup);
+      rest_.clear();
       for (int other : state_.order()) {
-        if (other != unit.first && other != unit.second) rest.push_back(other);
+        if (other != pickup && other != dropoff) rest_.push_back(other);
       }
-      reduced_.Assign(std::move(rest));
-      Move best = BestInsertion(reduced_, unit);
-      if (best.cost < state_.cost() - kMinGain) {
-        reduced_.Replace(best.begin, best.end, best.replacement);
+      reduced_.Assign(rest_);
+      const RouteState::Insertion best = reduced_.BestInsertion(pickup, dropoff, Target());
+      if (best.cost != RouteState::kRejected) {
+        reduced_.Insert(pickup, dropoff, best);
         state_.Assign(reduced_.order());
         ++moves;
         improved = true;
@@ -236,8 +228,10 @@ class Search {
   RouteState reduced_;  // the route with one order taken out
   int64_t max_evaluations_;
   SolverStats& stats_;
+  int64_t first_evaluation_;
   std::vector<int> candidate_;
-  std::vector<int> buffer_;
+  std::vector<int> segment_;
+  std::vector<int> rest_;
 };
 
 // Urgent units first: those with the earliest promised time, then by problem order.
