@@ -104,15 +104,18 @@ RouteProblem GenerateProblem(const GeneratorOptions& options, uint64_t seed,
   const double speed = params.speed_of(courier.vehicle);
   auto seconds_between = [&](LatLng a, LatLng b) { return RoadDistanceM(a, b, params) / speed; };
 
-  // A typical leg and the time a decent route takes, to make promised times plausible.
-  const double typical_leg_s = 0.9 * radius * params.detour_factor / speed;
-  const double route_horizon_s = options.num_stops * (typical_leg_s + 120.0);
+  // How long a decent route takes: the Beardwood-Halton-Hammersley estimate of a tour through
+  // n points spread over the city (0.7124 sqrt(n A)), a fifth more for pickups that must come
+  // before their dropoffs, plus the service. Promised times are spread over it.
+  const double tour_m = 0.7124 * std::sqrt(options.num_stops * std::numbers::pi * radius * radius);
+  const double route_horizon_s =
+      1.2 * tour_m * params.detour_factor / speed + options.num_stops * 120.0;
   auto promise = [&](double direct_s) -> std::optional<int64_t> {
     double slack = 0;
     switch (options.windows) {
       case TimeWindowTightness::kNone: return std::nullopt;
-      case TimeWindowTightness::kLoose: slack = 900 + random.Uniform(0.4, 1.2) * route_horizon_s; break;
-      case TimeWindowTightness::kTight: slack = 300 + random.Uniform(0.1, 0.7) * route_horizon_s; break;
+      case TimeWindowTightness::kLoose: slack = 600 + random.Uniform(0.7, 1.5) * route_horizon_s; break;
+      case TimeWindowTightness::kTight: slack = 300 + random.Uniform(0.2, 1.0) * route_horizon_s; break;
     }
     return courier.now + static_cast<int64_t>(direct_s + slack);
   };

@@ -105,8 +105,14 @@ double RouteState::CostFrom(int from, int node, double time, double cost, int64_
       cost += cost_ - cost_after_[k];
       return cost < bound ? cost : kRejected;
     }
-    // Lateness and waiting only add: the untouched edges bound the rest from below.
-    if (cost + TravelAfter(k) >= bound) return kRejected;
+    // Lateness and waiting only add: the untouched edges bound the rest from below. Later than
+    // before, the rest costs at least what it did, less the waiting it can save (DESIGN §1's
+    // dominance argument: being late by d saves at most d of waiting further on).
+    const double rest_bound =
+        time > departure_[k]
+            ? cost_ - cost_after_[k] - params.waiting_weight * (time - departure_[k])
+            : TravelAfter(k);
+    if (cost + rest_bound >= bound) return kRejected;
   }
   cost += instance_.has_end() ? instance_.travel_s(node, instance_.end_node()) : 0;
   return cost < bound ? cost : kRejected;
