@@ -3,6 +3,18 @@
 //
 // Unknown keys, wrong types and out-of-range values are errors that name the key
 // ("solver.max_moves: must be >= 0, got -3"); loading never half-succeeds.
+//
+// KEYS: the YAML sections and keys are those of config/routeserve.yaml, where each states its
+//   meaning, unit, default and range: server.{address, worker_threads, max_queue_size},
+//   limits.max_stops, objective.{lateness_weight, waiting_weight, detour_factor,
+//   speed_mps.{bike, scooter, car, van}}, solver.{max_moves, perturbation_rounds,
+//   max_evaluations, seed}, shutdown.{drain_delay_s, grace_period_s}. An absent key keeps the
+//   default below; an empty file means all defaults.
+// ERRORS: InvalidArgument whose message starts with the full dotted key ("server.adress:
+//   unknown key ...", "objective.speed_mps.bike: expected a number, got \"fast\"") and ends with
+//   where the value came from ("(line 7)" or "(from --set)"); a YAML syntax error names its line
+//   and column; a malformed override is quoted as given. LoadConfig: NotFound when the file does
+//   not exist, InvalidArgument when it cannot be read; both name the path as given.
 #pragma once
 
 #include <string>
@@ -39,11 +51,22 @@ struct Config {
 
 // Loads `path` (the defaults above where a key is absent), then applies `overrides`, each
 // "section.key=value" with the value in YAML syntax.
+//
+// Overrides are applied to the YAML tree before validation, so an overridden value gets the
+// same checks as one in the file; later overrides of the same key win. A value that YAML does
+// not read as one scalar (e.g. "[::1]:50051", which is a flow sequence) must be quoted:
+// --set 'server.address="[::1]:50051"'.
 absl::StatusOr<Config> LoadConfig(const std::string& path,
                                   const std::vector<std::string>& overrides = {});
 
 // The same from YAML text, for tests and tools.
 absl::StatusOr<Config> ParseConfig(const std::string& yaml_text,
                                    const std::vector<std::string>& overrides = {});
+
+// The effective configuration as YAML, every key present, in the layout of
+// config/routeserve.yaml without its comments; the server logs it at start-up. For a valid
+// `config`, ParseConfig(ConfigToYaml(config)) gives back `config` (numbers are written in
+// their shortest exact form, durations in seconds).
+std::string ConfigToYaml(const Config& config);
 
 }  // namespace routeserve::server

@@ -1,1 +1,439 @@
+// Tests of the server's configuration (server/config.h): the shipped file, --set overrides of
+// every key, the errors that name the key, and the ConfigToYaml round trip.
+#include "server/config.h"
+
 #include <catch2/catch.hpp>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
+
+namespace routeserve::server {
+namespace {
+
+// Every field, one CHECK each, so a failure names the field.
+void CheckSameConfig(const Config& actual, const Config& expected) {
+  CHECK(actual.server.address == expected.server.address);
+  CHECK(actual.server.worker_threads == expected.server.worker_threads);
+  CHECK(actual.server.max_queue_size == expected.server.max_queue_size);
+  CHECK(actual.limits.max_stops == expected.limits.max_stops);
+  CHECK(actual.objective.lateness_weight == expected.objective.lateness_weight);
+  CHECK(actual.objective.waiting_weight == expected.objective.waiting_weight);
+  CHECK(actual.objective.detour_factor == expected.objective.detour_factor);
+  for (int type = 0; type < routing::kNumVehicleTypes; ++type) {
+    INFO("vehicle type " << type);
+    CHECK(actual.objective.speed_mps[type] == expected.objective.speed_mps[type]);
+  }
+  CHECK(actual.solver.max_moves == expected.solver.max_moves);
+  CHECK(actual.solver.perturbation_rounds == expected.solver.perturbation_rounds);
+  CHECK(actual.solver.max_evaluations == expected.solver.max_evaluations);
+  CHECK(actual.solver.seed == expected.solver.seed);
+  CHECK(actual.shutdown.drain_delay == expected.shutdown.drain_delay);
+  CHECK(actual.shutdown.grace_period == expected.shutdown.grace_period);
+}
+
+// The dotted names of the keys (not sections) in YAML as ConfigToYaml writes it: two spaces of
+// indentation a level, a section's line ends with ':'.
+std::set<std::string> KeysOf(const std::string& yaml) {
+  std::set<std::string> keys;
+  std::vector<std::string> sections;
+  std::istringstream lines(yaml);
+  for (std::string line; std::getline(lines, line);) {
+    const std::size_t indent = line.find_first_not_of(' ');
+    sections.resize(indent / 2);
+    const std::string name = line.substr(indent, line.find(':') - indent);
+    std::string dotted;
+    for (const std::string& section : sections) dotted += section + ".";
+    dotted += name;
+    if (line.back() == ':') {
+      sections.push_back(name);
+    } else {
+      keys.insert(dotted);
+    }
+  }
+  return keys;
+}
+
+// A file under the system's temporary directory, removed with the object.
+class TempFile {
+ public:
+  explicit TempFile(const std::string& contents) {
+    path_ = std::filesystem::temp_directory_path() /
+            ("routeserve_config_test_" + std::to_string(std::random_device{}()) + ".yaml");
+    std::ofstream(path_) << contents;
+  }
+  ~TempFile() { std::filesystem::remove(path_); }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+
+  std::string path() const { return path_.string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+TEST_CASE("the shipped config file holds exactly the defaults", "[config]") {
+  const absl::StatusOr<Config> loaded = LoadConfig(ROUTESERVE_DEFAULT_CONFIG_PATH);
+  REQUIRE(loaded.ok());
+  CheckSameConfig(*loaded, Config{});
+  CHECK(ConfigToYaml(*loaded) == ConfigToYaml(Config{}));
+}
+
+TEST_CASE("the shipped config file lists every key", "[config]") {
+  std::ifstream file(ROUTESERVE_DEFAULT_CONFIG_PATH);
+  const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  REQUIRE(!text.empty());
+  for (const std::string& key : KeysOf(ConfigToYaml(Config{}))) {
+    const std::string name = key.substr(key.rfind('.') + 1);
+    INFO(key);
+    CHECK((absl::StrContains(text, "\n  " + name + ":") ||
+           absl::StrContains(text, "\n    " + name + ":")));
+  }
+}
+
+TEST_CASE("an empty file, comments alone or empty sections mean all defaults", "[config]") {
+  for (const std::string text :
+       {"", "\n", "# nothing here\n", "server:\nsolver:\n# max_moves: 3\n"}) {
+    INFO(text);
+    const absl::StatusOr<Config> config = ParseConfig(text);
+    REQUIRE(config.ok());
+    CheckSameConfig(*config, Config{});
+  }
+}
+
+TEST_CASE("a file sets what it names and keeps the other defaults", "[config]") {
+  const absl::StatusOr<Config> config = ParseConfig(
+      "server:\n  address: \"[::1]:0\"\n"
+      "objective:\n  speed_mps:\n    van: 9.5\n"
+      "shutdown:\n  drain_delay_s: 0.25\n");
+  REQUIRE(config.ok());
+  Config expected;
+  expected.server.address = "[::1]:0";
+  expected.objective.speed_mps[static_cast<int>(routing::VehicleType::kVan)] = 9.5;
+  expected.shutdown.drain_delay = absl::Milliseconds(250);
+  CheckSameConfig(*config, expected);
+}
+
+// An override and the one change it must make to the defaults.
+struct OverrideCase {
+  std::string override_text;
+  std::function<void(Config&)> change;
+};
+
+std::vector<OverrideCase> EveryKeyOverridden() {
+  using routing::VehicleType;
+  const auto speed = [](VehicleType type) { return static_cast<int>(type); };
+  return {
+      {"server.address=0.0.0.0:8080", [](Config& c) { c.server.address = "0.0.0.0:8080"; }},
+      {"server.worker_threads=3", [](Config& c) { c.server.worker_threads = 3; }},
+      {"server.max_queue_size=1", [](Config& c) { c.server.max_queue_size = 1; }},
+      {"limits.max_stops=1024", [](Config& c) { c.limits.max_stops = 1024; }},
+      {"objective.lateness_weight=2.5", [](Config& c) { c.objective.lateness_weight = 2.5; }},
+      {"objective.waiting_weight=0.5", [](Config& c) { c.objective.waiting_weight = 0.5; }},
+      {"objective.detour_factor=1", [](Config& c) { c.objective.detour_factor = 1; }},
+      {"objective.speed_mps.bike=5",
+       [=](Config& c) { c.objective.speed_mps[speed(VehicleType::kBike)] = 5; }},
+      {"objective.speed_mps.scooter=6",
+       [=](Config& c) { c.objective.speed_mps[speed(VehicleType::kScooter)] = 6; }},
+      {"objective.speed_mps.car=60",
+       [=](Config& c) { c.objective.speed_mps[speed(VehicleType::kCar)] = 60; }},
+      {"objective.speed_mps.van=0.1",
+       [=](Config& c) { c.objective.speed_mps[speed(VehicleType::kVan)] = 0.1; }},
+      {"solver.max_moves=0", [](Config& c) { c.solver.max_moves = 0; }},
+      {"solver.perturbation_rounds=7", [](Config& c) { c.solver.perturbation_rounds = 7; }},
+      {"solver.max_evaluations=5000000000",
+       [](Config& c) { c.solver.max_evaluations = 5'000'000'000; }},
+      {"solver.seed=18446744073709551615", [](Config& c) { c.solver.seed = UINT64_MAX; }},
+      {"shutdown.drain_delay_s=1.5",
+       [](Config& c) { c.shutdown.drain_delay = absl::Milliseconds(1500); }},
+      {"shutdown.grace_period_s=0",
+       [](Config& c) { c.shutdown.grace_period = absl::ZeroDuration(); }},
+  };
+}
+
+TEST_CASE("every key can be overridden with --set, over the file or no file", "[config]") {
+  const std::string shipped_file = ROUTESERVE_DEFAULT_CONFIG_PATH;
+  std::set<std::string> covered;
+  for (const OverrideCase& c : EveryKeyOverridden()) {
+    INFO(c.override_text);
+    covered.insert(c.override_text.substr(0, c.override_text.find('=')));
+    Config expected;
+    c.change(expected);
+
+    const absl::StatusOr<Config> from_text = ParseConfig("", {c.override_text});
+    INFO(from_text.status().message());
+    REQUIRE(from_text.ok());
+    CheckSameConfig(*from_text, expected);
+
+    const absl::StatusOr<Config> from_file = LoadConfig(shipped_file, {c.override_text});
+    INFO(from_file.status().message());
+    REQUIRE(from_file.ok());
+    CheckSameConfig(*from_file, expected);
+  }
+  CHECK(covered == KeysOf(ConfigToYaml(Config{})));
+}
+
+TEST_CASE("overrides win over the file, the last one wins, values are YAML", "[config]") {
+  const std::string file = "solver:\n  max_moves: 5\nserver:\n";
+  const absl::StatusOr<Config> config =
+      ParseConfig(file, {"solver.max_moves=6", " solver.max_moves = 7", "solver.seed=0x10",
+                         "server.address=\"[::1]:50051\"", "server.worker_threads=+2"});
+  INFO(config.status().message());
+  REQUIRE(config.ok());
+  CHECK(config->solver.max_moves == 7);
+  CHECK(config->solver.seed == 16);
+  CHECK(config->server.address == "[::1]:50051");
+  CHECK(config->server.worker_threads == 2);
+  CHECK(config->server.max_queue_size == Config{}.server.max_queue_size);
+}
+
+// A config that must be refused, and how its message must start.
+struct BadCase {
+  std::string yaml;
+  std::vector<std::string> overrides;
+  std::string message_start;
+};
+
+void CheckRefused(const BadCase& bad) {
+  INFO("yaml: " << bad.yaml);
+  INFO("--set " << absl::StrJoin(bad.overrides, " --set "));
+  const absl::StatusOr<Config> config = ParseConfig(bad.yaml, bad.overrides);
+  REQUIRE_FALSE(config.ok());
+  INFO("message: " << config.status().message());
+  CHECK(config.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(absl::StartsWith(config.status().message(), bad.message_start));
+}
+
+TEST_CASE("unknown sections and keys are refused by name", "[config]") {
+  for (const BadCase& bad : std::vector<BadCase>{
+           {"server:\n  adress: 127.0.0.1:1\n",
+            {},
+            "server.adress: unknown key (server has address, "},
+           {"metrics:\n  address: 127.0.0.1:9464\n",
+            {},
+            "metrics: unknown section (sections: server, "},
+           {"objective:\n  speed_mps:\n    plane: 200\n",
+            {},
+            "objective.speed_mps.plane: unknown key"},
+           {"solver:\n  max_moves: 1\n  max_moves: 2\n",
+            {},
+            "solver.max_moves: duplicate key (line 3)"},
+           {"", {"server.adress=x"}, "server.adress: unknown key"},
+           {"", {"metrics.address=127.0.0.1:9464"}, "metrics.address: unknown section"},
+           {"", {"objective.speed_mps.plane=3"}, "objective.speed_mps.plane: unknown key"},
+           {"", {"solver.max_moves.x=3"}, "solver.max_moves.x: unknown key"},
+           {"", {"objective.speed_mps=5"}, "objective.speed_mps: is a section"},
+       }) {
+    CheckRefused(bad);
+  }
+}
+
+TEST_CASE("values of the wrong type are refused by key", "[config]") {
+  for (const BadCase& bad : std::vector<BadCase>{
+           {"objective:\n  speed_mps:\n    bike: fast\n",
+            {},
+            "objective.speed_mps.bike: expected a number, got \"fast\" (line 3)"},
+           {"solver:\n  max_moves: 2.5\n", {}, "solver.max_moves: expected an integer, got 2.5"},
+           {"solver:\n  max_moves: 1e3\n", {}, "solver.max_moves: expected an integer, got 1e3"},
+           {"solver:\n  max_moves: \"5\"\n",
+            {},
+            "solver.max_moves: expected an integer, got \"5\" (quoted, so a string)"},
+           {"solver:\n  seed: [1, 2]\n", {}, "solver.seed: expected an integer, got a list"},
+           {"limits:\n  max_stops:\n",
+            {},
+            "limits.max_stops: expected an integer, got an empty value"},
+           {"objective:\n  detour_factor: {x: 1}\n",
+            {},
+            "objective.detour_factor: expected a number, got a map"},
+           {"objective:\n  lateness_weight: .inf\n",
+            {},
+            "objective.lateness_weight: expected a number"},
+           {"objective:\n  waiting_weight: .nan\n",
+            {},
+            "objective.waiting_weight: expected a number"},
+           {"shutdown:\n  drain_delay_s: 5s\n",
+            {},
+            "shutdown.drain_delay_s: expected a number, got \"5s\""},
+           {"shutdown:\n  grace_period_s: true\n",
+            {},
+            "shutdown.grace_period_s: expected a number"},
+           {"server:\n  address:\n    host: x\n", {}, "server.address: expected host:port"},
+           {"server: 5\n", {}, "server: expected a map of keys (address, worker_threads, "},
+           {"objective:\n  speed_mps: 5\n", {}, "objective.speed_mps: expected a map of keys"},
+           {"- server\n", {}, "config: expected a map of sections"},
+           {"",
+            {"solver.max_moves=2.5"},
+            "solver.max_moves: expected an integer, got 2.5 (from --set)"},
+           {"", {"objective.speed_mps.car=fast"}, "objective.speed_mps.car: expected a number"},
+           {"", {"objective.detour_factor=+-2"}, "objective.detour_factor: expected a number"},
+           {"", {"solver.seed=0x"}, "solver.seed: expected an integer, got \"0x\""},
+           {"", {"solver.seed=12ab"}, "solver.seed: expected an integer, got \"12ab\""},
+           {"", {"limits.max_stops="}, "limits.max_stops: expected an integer, got an empty value"},
+           {"server: 5\n", {"server.worker_threads=1"}, "server: expected a map of keys"},
+           {"5\n", {"server.worker_threads=1"}, "config: expected a map of sections"},
+       }) {
+    CheckRefused(bad);
+  }
+}
+
+TEST_CASE("every bounded key refuses values out of its range", "[config]") {
+  for (const BadCase& bad : std::vector<BadCase>{
+           {"", {"server.worker_threads=-1"}, "server.worker_threads: must be >= 0, got -1"},
+           {"",
+            {"server.worker_threads=2147483648"},
+            "server.worker_threads: must be <= 2147483647, got 2147483648"},
+           {"", {"server.max_queue_size=0"}, "server.max_queue_size: must be >= 1, got 0"},
+           {"", {"limits.max_stops=0"}, "limits.max_stops: must be >= 1, got 0"},
+           {"", {"limits.max_stops=1025"}, "limits.max_stops: must be <= 1024, got 1025"},
+           {"",
+            {"objective.lateness_weight=-1"},
+            "objective.lateness_weight: must be >= 0, got -1"},
+           {"",
+            {"objective.waiting_weight=-0.5"},
+            "objective.waiting_weight: must be >= 0, got -0.5"},
+           {"",
+            {"objective.detour_factor=0.99"},
+            "objective.detour_factor: must be >= 1, got 0.99"},
+           {"",
+            {"objective.detour_factor=5.01"},
+            "objective.detour_factor: must be <= 5, got 5.01"},
+           {"", {"objective.speed_mps.bike=0"}, "objective.speed_mps.bike: must be > 0, got 0"},
+           {"",
+            {"objective.speed_mps.scooter=-3"},
+            "objective.speed_mps.scooter: must be > 0, got -3"},
+           {"",
+            {"objective.speed_mps.car=60.5"},
+            "objective.speed_mps.car: must be <= 60, got 60.5"},
+           {"", {"objective.speed_mps.van=1e9"}, "objective.speed_mps.van: must be <= 60, got 1e9"},
+           {"solver:\n  max_moves: -3\n", {}, "solver.max_moves: must be >= 0, got -3 (line 2)"},
+           {"",
+            {"solver.perturbation_rounds=-1"},
+            "solver.perturbation_rounds: must be >= 0, got -1"},
+           {"", {"solver.max_evaluations=-1"}, "solver.max_evaluations: must be >= 0, got -1"},
+           {"",
+            {"solver.max_evaluations=9223372036854775808"},
+            "solver.max_evaluations: must be <= 9223372036854775807"},
+           {"", {"solver.seed=-1"}, "solver.seed: must be >= 0, got -1"},
+           {"",
+            {"solver.seed=18446744073709551616"},
+            "solver.seed: must be <= 18446744073709551615, got 18446744073709551616"},
+           {"", {"shutdown.drain_delay_s=-0.5"}, "shutdown.drain_delay_s: must be >= 0, got -0.5"},
+           {"", {"shutdown.grace_period_s=-1"}, "shutdown.grace_period_s: must be >= 0, got -1"},
+       }) {
+    CheckRefused(bad);
+  }
+}
+
+TEST_CASE("the address must be host:port with a port in 0..65535", "[config]") {
+  for (const std::string good : {"127.0.0.1:50051", "0.0.0.0:0", "localhost:65535", "[::1]:50051",
+                                 "[::]:0", "routeserve.default.svc:80"}) {
+    const absl::StatusOr<Config> config = ParseConfig("", {"server.address=\"" + good + "\""});
+    INFO(good << ": " << config.status().message());
+    REQUIRE(config.ok());
+    CHECK(config->server.address == good);
+  }
+  for (const std::string bad :
+       {"localhost", "127.0.0.1:65536", "127.0.0.1:", ":50051", "::1:50051", "[::1]50051", "[]:1",
+        "[host]:1", "localhost:http", "local host:1", "127.0.0.1:-1", "127.0.0.1:000050051",
+        "unix:/run/routeserve.sock"}) {
+    CheckRefused({"", {"server.address=\"" + bad + "\""}, "server.address: expected host:port"});
+  }
+}
+
+TEST_CASE("malformed overrides are refused and quoted", "[config]") {
+  for (const BadCase& bad : std::vector<BadCase>{
+           {"",
+            {"solver.max_moves"},
+            "--set \"solver.max_moves\": expected section.key=value, found no '='"},
+           {"", {"=5"}, "--set \"=5\": empty key"},
+           {"", {"solver..max_moves=5"}, "--set \"solver..max_moves=5\": empty name in the key"},
+           {"", {".max_moves=5"}, "--set \".max_moves=5\": empty name in the key"},
+           {"",
+            {"server.address=[::1]:50051"},
+            "server.address: --set value \"[::1]:50051\" is not a single YAML value; quote it"},
+           {"", {"solver.max_moves={a: 1}"}, "solver.max_moves: --set value"},
+           {"", {"solver.max_moves=[1"}, "solver.max_moves: --set value"},
+       }) {
+    CheckRefused(bad);
+  }
+}
+
+TEST_CASE("a YAML syntax error names its line", "[config]") {
+  const std::string text = "server:\n  worker_threads: 1\n   max_queue_size: 2\n";
+  const absl::StatusOr<Config> parsed = ParseConfig(text);
+  REQUIRE_FALSE(parsed.ok());
+  CHECK(parsed.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(absl::StartsWith(parsed.status().message(), "YAML syntax error at line 3, column"));
+
+  const TempFile file(text);
+  const absl::StatusOr<Config> loaded = LoadConfig(file.path());
+  REQUIRE_FALSE(loaded.ok());
+  CHECK(absl::StartsWith(loaded.status().message(),
+                         file.path() + ": YAML syntax error at line 3, column"));
+
+  const absl::StatusOr<Config> two_documents = ParseConfig("server:\n---\nlimits:\n");
+  REQUIRE_FALSE(two_documents.ok());
+  CHECK(absl::StrContains(two_documents.status().message(), "expected one YAML document"));
+}
+
+TEST_CASE("a file that cannot be read is named", "[config]") {
+  const std::string missing =
+      (std::filesystem::temp_directory_path() / "routeserve_config_test_no_such_file.yaml")
+          .string();
+  const absl::StatusOr<Config> not_found = LoadConfig(missing);
+  REQUIRE_FALSE(not_found.ok());
+  CHECK(not_found.status().code() == absl::StatusCode::kNotFound);
+  CHECK(absl::StrContains(not_found.status().message(), missing));
+
+  const std::string directory = std::filesystem::temp_directory_path().string();
+  const absl::StatusOr<Config> is_directory = LoadConfig(directory);
+  REQUIRE_FALSE(is_directory.ok());
+  CHECK(is_directory.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(absl::StrContains(is_directory.status().message(), directory));
+
+  const TempFile file("limits:\n  max_stops: 12\n");
+  const absl::StatusOr<Config> loaded = LoadConfig(file.path(), {"limits.max_stops=13"});
+  REQUIRE(loaded.ok());
+  CHECK(loaded->limits.max_stops == 13);
+}
+
+TEST_CASE("ConfigToYaml gives back the same config through ParseConfig", "[config]") {
+  std::vector<std::string> every_override;
+  for (const OverrideCase& c : EveryKeyOverridden()) every_override.push_back(c.override_text);
+  every_override.push_back("objective.lateness_weight=0.1");  // no short binary form
+  every_override.push_back("shutdown.drain_delay_s=0.333");
+
+  const absl::StatusOr<Config> changed = ParseConfig("", every_override);
+  REQUIRE(changed.ok());
+  for (const Config& original : {Config{}, *changed}) {
+    const std::string yaml = ConfigToYaml(original);
+    INFO(yaml);
+    const absl::StatusOr<Config> reparsed = ParseConfig(yaml);
+    INFO(reparsed.status().message());
+    REQUIRE(reparsed.ok());
+    CheckSameConfig(*reparsed, original);
+    CHECK(ConfigToYaml(*reparsed) == yaml);
+  }
+}
+
+TEST_CASE("ConfigToYaml quotes an address whatever it holds", "[config]") {
+  Config config;
+  config.server.address = "a\"b\\c\n:1";
+  const std::string yaml = ConfigToYaml(config);
+  CHECK(absl::StrContains(yaml, "  address: \"a\\\"b\\\\c\\x0a:1\"\n"));
+  // The address is invalid, so ParseConfig refuses it, naming the key: it read back the string.
+  CheckRefused({yaml, {}, "server.address: expected host:port"});
+}
+
+}  // namespace
+}  // namespace routeserve::server

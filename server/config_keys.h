@@ -1,0 +1,156 @@
+// The kinds of key the configuration's schema (server/config.cc) is built from: integer, number,
+// seconds and host:port keys, each knowing how its YAML value is read, range-checked and
+// written back. Internal to server/config.cc and its tests; everyone else uses server/config.h.
+//
+// ERRORS: a key's reader returns InvalidArgument whose message leaves out the key
+//   ("must be >= 0, got -3", "expected a number, got \"fast\""); the caller puts the dotted key
+//   in front and where the value came from behind.
+#pragma once
+
+#include <functional>
+#include <limits>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "server/config.h"
+
+namespace YAML {
+class Node;
+}  // namespace YAML
+
+namespace routeserve::server::config_keys {
+
+// One entry of the schema: a section, which holds entries, or a key, which holds a value.
+struct ConfigEntry {
+  std::string name;
+  std::vector<ConfigEntry> entries;  // a section's entries; empty for a key
+  // Reads a key's YAML value into the config.
+  std::function<absl::Status(const YAML::Node&, Config&)> read;
+  // A key's value as YAML.
+  std::function<std::string(const Config&)> write;
+
+  bool is_section() const { return !entries.empty(); }
+};
+
+ConfigEntry Section(std::string name, std::vector<ConfigEntry> entries);
+
+// The range of a number key; the bounds are inclusive unless said otherwise.
+struct NumberRange {
+  double min = -std::numeric_limits<double>::infinity();
+  bool min_excluded = false;
+  double max = std::numeric_limits<double>::infinity();
+};
+
+// The field of Config that `field` designates: a callable taking Config& or const Config& and
+// returning a reference to the field, e.g. [](auto& c) -> auto& { return c.limits.max_stops; }.
+template <typename Field>
+using FieldType = std::remove_reference_t<std::invoke_result_t<Field, Config&>>;
+
+// An integer key: its value must be written as an integer (decimal, or hexadecimal with 0x)
+// within [min, max].
+template <typename Field>
+ConfigEntry IntegerKey(std::string name, Field field, FieldType<Field> min,
+                       FieldType<Field> max = std::numeric_limits<FieldType<Field>>::max());
+
+// A number key, fractions allowed, within `range`.
+template <typename Field>
+ConfigEntry NumberKey(std::string name, Field field, NumberRange range);
+
+// A duration key whose value is a number of seconds within `range`, fractions allowed.
+template <typename Field>
+ConfigEntry SecondsKey(std::string name, Field field, NumberRange range);
+
+// A host:port key: a host name, an IPv4 address or a bracketed IPv6 address, and a port in
+// 0..65535.
+template <typename Field>
+ConfigEntry AddressKey(std::string name, Field field);
+
+// The shortest text that reads back as `value` ("4.5", "10", "1e-07").
+std::string FormatNumber(double value);
+
+// `text` as a YAML double-quoted string, which reads back as `text` whatever it holds.
+std::string DoubleQuoted(absl::string_view text);
+
+// How an error message shows a node: 2.5, "fast", a map, a list, an empty value.
+std::string Describe(const YAML::Node& node);
+
+// ---------------------------------------------------------------------------------------------
+// Implementation details follow.
+
+namespace internal {
+
+// Wide enough for every int64_t and uint64_t and one more, so range checks need no care.
+using WideInt = __int128;
+
+ConfigEntry Key(std::string name, std::function<absl::Status(const YAML::Node&, Config&)> read,
+                std::function<std::string(const Config&)> write);
+absl::StatusOr<WideInt> ReadIntegerIn(const YAML::Node& node, WideInt min, WideInt max,
+                                      absl::string_view min_text, absl::string_view max_text);
+absl::StatusOr<double> ReadNumberIn(const YAML::Node& node, const NumberRange& range);
+absl::StatusOr<std::string> ReadAddress(const YAML::Node& node);
+
+}  // namespace internal
+
+template <typename Field>
+ConfigEntry IntegerKey(std::string name, Field field, FieldType<Field> min, FieldType<Field> max) {
+  using Int = FieldType<Field>;
+  static_assert(std::is_integral_v<Int>);
+  return internal::Key(
+      std::move(name),
+      [=](const YAML::Node& node, Config& config) -> absl::Status {
+        const absl::StatusOr<internal::WideInt> value =
+            internal::ReadIntegerIn(node, min, max, absl::StrCat(min), absl::StrCat(max));
+        if (!value.ok()) return value.status();
+        field(config) = static_cast<Int>(*value);
+        return absl::OkStatus();
+      },
+      [=](const Config& config) { return absl::StrCat(field(config)); });
+}
+
+template <typename Field>
+ConfigEntry NumberKey(std::string name, Field field, NumberRange range) {
+  return internal::Key(
+      std::move(name),
+      [=](const YAML::Node& node, Config& config) -> absl::Status {
+        const absl::StatusOr<double> value = internal::ReadNumberIn(node, range);
+        if (!value.ok()) return value.status();
+        field(config) = *value;
+        return absl::OkStatus();
+      },
+      [=](const Config& config) { return FormatNumber(field(config)); });
+}
+
+template <typename Field>
+ConfigEntry SecondsKey(std::string name, Field field, NumberRange range) {
+  return internal::Key(
+      std::move(name),
+      [=](const YAML::Node& node, Config& config) -> absl::Status {
+        const absl::StatusOr<double> seconds = internal::ReadNumberIn(node, range);
+        if (!seconds.ok()) return seconds.status();
+        field(config) = absl::Seconds(*seconds);
+        return absl::OkStatus();
+      },
+      [=](const Config& config) { return FormatNumber(absl::ToDoubleSeconds(field(config))); });
+}
+
+template <typename Field>
+ConfigEntry AddressKey(std::string name, Field field) {
+  return internal::Key(
+      std::move(name),
+      [=](const YAML::Node& node, Config& config) -> absl::Status {
+        absl::StatusOr<std::string> address = internal::ReadAddress(node);
+        if (!address.ok()) return address.status();
+        field(config) = *std::move(address);
+        return absl::OkStatus();
+      },
+      [=](const Config& config) { return DoubleQuoted(field(config)); });
+}
+
+}  // namespace routeserve::server::config_keys
