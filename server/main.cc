@@ -1,0 +1,163 @@
+// routeserve: the server binary.
+//
+//   routeserve [--config FILE] [--set section.key=value]... [--help]
+//
+// Loads the config (default config/routeserve.yaml), serves until SIGTERM or SIGINT, then runs
+// the shutdown phases (server/server.h) and exits 0. Exit 2: bad command line or config (the
+// message names the key); exit 1: the server could not start (e.g. the address is taken).
+// Logs one timestamped line per phase on stderr, among them "listening on HOST:PORT" with the
+// port actually bound (scripts and tests read it).
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
+#include "server/config.h"
+#include "server/log.h"
+#include "server/server.h"
+
+namespace {
+
+using routeserve::server::Log;
+using routeserve::server::ServerPhase;
+
+constexpr char kDefaultConfigPath[] = "config/routeserve.yaml";
+constexpr int kExitUsage = 2;
+constexpr int kExitStartFailed = 1;
+
+constexpr char kUsage[] =
+    "usage: routeserve [--config FILE] [--set section.key=value]... [--help]\n"
+    "\n"
+    "Serves routeserve.v1.RouteService over gRPC until SIGTERM or SIGINT.\n"
+    "\n"
+    "  --config FILE             YAML config (default: config/routeserve.yaml); every key is\n"
+    "                            documented in config/routeserve.yaml\n"
+    "  --set section.key=value   override one key (value in YAML syntax); repeatable, later\n"
+    "                            ones win, e.g. --set server.address=0.0.0.0:50051\n"
+    "  --help                    print this and exit\n";
+
+struct CommandLine {
+  std::string config_path = kDefaultConfigPath;
+  std::vector<std::string> overrides;
+  bool help = false;
+};
+
+// Accepts "--flag value" and "--flag=value". The error names the argument as given.
+std::optional<std::string> ParseCommandLine(int argc, char** argv, CommandLine* out) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      out->help = true;
+      continue;
+    }
+    std::string_view flag;
+    for (std::string_view known : {"--config", "--set"}) {
+      if (arg == known || (arg.starts_with(known) && arg.substr(known.size()).starts_with("="))) {
+        flag = known;
+      }
+    }
+    if (flag.empty()) return "unknown argument \"" + std::string(arg) + "\"";
+    std::string value;
+    if (arg.size() > flag.size()) {
+      value = std::string(arg.substr(flag.size() + 1));
+    } else if (i + 1 < argc) {
+      value = argv[++i];
+    } else {
+      return std::string(flag) + " needs a value";
+    }
+    if (flag == "--config") {
+      out->config_path = std::move(value);
+    } else {
+      out->overrides.push_back(std::move(value));
+    }
+  }
+  return std::nullopt;
+}
+
+void LogPhase(ServerPhase phase, const routeserve::server::Config& config) {
+  switch (phase) {
+    case ServerPhase::kServing:
+      break;  // main logs "listening on" once it knows the address
+    case ServerPhase::kDraining:
+      Log("draining: readiness NOT_SERVING, still accepting calls for %s",
+          absl::FormatDuration(config.shutdown.drain_delay));
+      break;
+    case ServerPhase::kRefusing:
+      Log("refusing new calls (UNAVAILABLE); calls in flight have %s to finish",
+          absl::FormatDuration(config.shutdown.grace_period));
+      break;
+    case ServerPhase::kStopping:
+      Log("all calls finished; stopping the workers");
+      break;
+    case ServerPhase::kStopped:
+      Log("stopped");
+      break;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Before any thread exists, so that every thread inherits the mask and only the signal
+  // thread below ever sees these signals.
+  sigset_t shutdown_signals;
+  sigemptyset(&shutdown_signals);
+  sigaddset(&shutdown_signals, SIGTERM);
+  sigaddset(&shutdown_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &shutdown_signals, nullptr);
+  // A log reader that goes away must not take the server with it; writes then just fail.
+  signal(SIGPIPE, SIG_IGN);
+
+  CommandLine command_line;
+  if (std::optional<std::string> error = ParseCommandLine(argc, argv, &command_line)) {
+    std::fprintf(stderr, "routeserve: %s\n\n%s", error->c_str(), kUsage);
+    return kExitUsage;
+  }
+  if (command_line.help) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+
+  absl::StatusOr<routeserve::server::Config> config =
+      routeserve::server::LoadConfig(command_line.config_path, command_line.overrides);
+  if (!config.ok()) {
+    std::fprintf(stderr, "routeserve: %s\n", std::string(config.status().message()).c_str());
+    return kExitUsage;
+  }
+  Log("starting; effective config (%s):\n  %s", command_line.config_path,
+      absl::StrReplaceAll(absl::StripSuffix(routeserve::server::ConfigToYaml(*config), "\n"),
+                          {{"\n", "\n  "}}));
+
+  routeserve::server::ServerHooks hooks;
+  const routeserve::server::Config& effective = *config;
+  hooks.on_phase = [&effective](ServerPhase phase) { LogPhase(phase, effective); };
+  absl::StatusOr<std::unique_ptr<routeserve::server::RouteServer>> server =
+      routeserve::server::RouteServer::Start(effective, hooks);
+  if (!server.ok()) {
+    Log("cannot start: %s", server.status().message());
+    return kExitStartFailed;
+  }
+  Log("listening on %s; %d worker threads; readiness SERVING", (*server)->address(),
+      (*server)->work_queue_stats().num_threads);
+
+  // The dedicated signal thread: waits for the first shutdown signal and runs the phases.
+  // Further signals stay blocked and pending: the phases are bounded by the drain delay and
+  // the grace period.
+  std::thread signal_thread([&server, &shutdown_signals] {
+    int signal_number = 0;
+    if (sigwait(&shutdown_signals, &signal_number) != 0) signal_number = SIGTERM;
+    Log("received %s; shutting down", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+    (*server)->Shutdown();
+  });
+  signal_thread.join();
+  server->reset();
+  Log("exiting");
+  return 0;
+}

@@ -1,0 +1,111 @@
+// RouteServiceImpl: routeserve.v1.RouteService on gRPC's callback API. Suggest answers one
+// courier; SuggestStream (server/suggest_stream.h) answers many over one stream. Both validate
+// with api::ToRouteProblem and hand the problem to a RoutePlanner (server/route_planner.h).
+//
+// LATENCY: handlers validate, hand on and return; they never block and never solve. A call's
+//   answer comes from the planner's thread.
+// OVERLOAD: a planner that refuses work (queue full) makes Suggest answer RESOURCE_EXHAUSTED
+//   "queue full" at once; on a stream the message gets that error and the stream goes on.
+// DEADLINES: Suggest's work has the call's deadline; a stream message's, the earlier of the
+//   stream's deadline and its arrival + `timeout_s`. Work whose deadline passes before it starts
+//   is never done: DEADLINE_EXCEEDED. Bad input: INVALID_ARGUMENT naming the field.
+// SHUTDOWN: after StartRefusing(), new calls get UNAVAILABLE at once, and every open stream
+//   stops reading, answers the messages it has in flight, and finishes with UNAVAILABLE (or OK
+//   when its client had already finished sending). Calls already handed on still complete.
+// THREADING: all methods are thread-safe. The service must outlive the grpc::Server that serves
+//   it (streams call back into it when they end).
+#pragma once
+
+#include <atomic>
+#include <memory>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "api/request.h"
+#include "grpcpp/grpcpp.h"
+#include "routeserve/v1/route_service.grpc.pb.h"
+#include "server/clock.h"
+#include "server/route_planner.h"
+
+namespace routeserve::server {
+
+// The service's full name, as health checks and reflection know it.
+inline constexpr char kRouteServiceName[] = "routeserve.v1.RouteService";
+
+enum class RouteMethod { kSuggest, kSuggestStream };
+absl::string_view RouteMethodName(RouteMethod method);  // "Suggest", "SuggestStream"
+
+// Hooks for metrics; every method has an empty default. Called on gRPC or planner threads,
+// without locks held; must be thread-safe and quick.
+class RouteServiceObserver {
+ public:
+  virtual ~RouteServiceObserver() = default;
+  // A Suggest call, or one SuggestStream message, got its answer with `code` (OK for a route),
+  // `latency` after it arrived.
+  virtual void OnAnswered(RouteMethod /*method*/, grpc::StatusCode /*code*/,
+                          absl::Duration /*latency*/) {}
+  // A SuggestStream call began; and one ended (OnDone) with the status it was finished with.
+  virtual void OnStreamOpened() {}
+  virtual void OnStreamClosed(grpc::StatusCode /*code*/) {}
+};
+
+struct RouteServiceOptions {
+  api::RequestLimits limits;  // from `limits.*`
+  // Most messages of one stream in flight or waiting to be written; beyond it the stream stops
+  // reading until one completes (backpressure on the client through HTTP/2 flow control).
+  int max_stream_outstanding = 64;
+
+  const Clock* clock = Clock::Real();           // never null
+  RouteServiceObserver* observer = nullptr;     // not owned; outlives the service
+};
+
+// The deadline of a call's context; InfiniteFuture() for none.
+absl::Time CallDeadline(const grpc::CallbackServerContext& context);
+
+class SuggestStreamReactor;
+
+class RouteServiceImpl final : public v1::RouteService::CallbackService {
+ public:
+  // `planner` is not owned and outlives the service.
+  RouteServiceImpl(RoutePlanner* planner, RouteServiceOptions options);
+  ~RouteServiceImpl() override;
+
+  grpc::ServerUnaryReactor* Suggest(grpc::CallbackServerContext* context,
+                                    const v1::SuggestRequest* request,
+                                    v1::SuggestResponse* response) override;
+  grpc::ServerBidiReactor<v1::SuggestRequest, v1::SuggestResponse>* SuggestStream(
+      grpc::CallbackServerContext* context) override;
+
+  // The refusing phase of shutdown (see SHUTDOWN above). Idempotent.
+  void StartRefusing();
+  bool refusing() const { return refusing_.load(std::memory_order_acquire); }
+  // Waits until no Suggest call is unanswered, no stream is open and no call has arrived or
+  // been answered for `quiet` (real time), or until `deadline`; true when quiet. Meant for the
+  // refusing phase: the calls in flight are done, and the clients that got their answers have
+  // had time to send their next calls and be told UNAVAILABLE.
+  bool AwaitQuiet(absl::Duration quiet, absl::Time deadline);
+  // Streams not yet done.
+  int open_streams() const;
+
+  // Implementation details follow.
+ private:
+  void StreamDone(SuggestStreamReactor* stream, grpc::StatusCode code);
+  bool IdleLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool BusyLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !IdleLocked(); }
+
+  RoutePlanner* const planner_;
+  const RouteServiceOptions options_;
+  std::atomic<bool> refusing_{false};
+
+  mutable absl::Mutex mu_;
+  // Open streams, to tell them when refusing starts. Weak: a stream owns itself until OnDone.
+  absl::flat_hash_map<SuggestStreamReactor*, std::weak_ptr<SuggestStreamReactor>> streams_
+      ABSL_GUARDED_BY(mu_);
+  int unary_in_flight_ ABSL_GUARDED_BY(mu_) = 0;  // Suggest calls not yet finished
+  absl::Time last_activity_ ABSL_GUARDED_BY(mu_);  // a call arrived or ended; real time
+};
+
+}  // namespace routeserve::server

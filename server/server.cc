@@ -1,0 +1,169 @@
+// RouteServer: start-up and the shutdown phases.
+#include "server/server.h"
+
+#include <algorithm>
+#include <mutex>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "grpc/grpc.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+
+namespace routeserve::server {
+namespace {
+
+// Refusing phase (see Shutdown()): how long no call must have arrived before gRPC is shut down,
+// and what grpc::Server::Shutdown still gets after that.
+constexpr absl::Duration kRefusalQuietPeriod = absl::Milliseconds(250);
+constexpr absl::Duration kShutdownTail = absl::Seconds(1);
+
+// The empty service name: liveness of the whole process, by gRPC health-checking convention.
+constexpr char kLivenessService[] = "";
+
+// Both are process-wide switches that ServerBuilder reads when it is constructed.
+void EnableHealthAndReflection() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  });
+}
+
+// "host:port" with the port replaced by `port`; the host as configured.
+std::string BoundAddress(const std::string& configured, int port) {
+  const size_t colon = configured.rfind(':');
+  const std::string host = colon == std::string::npos ? configured : configured.substr(0, colon);
+  return absl::StrCat(host, ":", port);
+}
+
+}  // namespace
+
+absl::string_view ServerPhaseName(ServerPhase phase) {
+  switch (phase) {
+    case ServerPhase::kServing:
+      return "serving";
+    case ServerPhase::kDraining:
+      return "draining";
+    case ServerPhase::kRefusing:
+      return "refusing";
+    case ServerPhase::kStopping:
+      return "stopping";
+    case ServerPhase::kStopped:
+      return "stopped";
+  }
+  return "unknown";
+}
+
+RouteServer::RouteServer(const Config& config, ServerHooks hooks)
+    : config_(config), hooks_(std::move(hooks)) {}
+
+absl::StatusOr<std::unique_ptr<RouteServer>> RouteServer::Start(const Config& config,
+                                                                ServerHooks hooks) {
+  if (hooks.clock == nullptr) return absl::InvalidArgumentError("server: clock is null");
+  std::unique_ptr<RouteServer> server(new RouteServer(config, std::move(hooks)));
+  const ServerHooks& h = server->hooks_;
+
+  SolverPlanner::Options planner_options;
+  planner_options.clock = h.clock;
+  planner_options.queue_observer = h.work_queue_observer;
+  absl::StatusOr<std::unique_ptr<SolverPlanner>> planner =
+      SolverPlanner::Create(config, planner_options);
+  if (!planner.ok()) return planner.status();
+  server->planner_ = std::move(planner).value();
+
+  RouteServiceOptions service_options;
+  service_options.limits.max_stops = config.limits.max_stops;
+  service_options.clock = h.clock;
+  service_options.observer = h.service_observer;
+  server->service_ =
+      std::make_unique<RouteServiceImpl>(server->planner_.get(), std::move(service_options));
+
+  EnableHealthAndReflection();
+  grpc::ServerBuilder builder;
+  // gRPC sets SO_REUSEPORT by default: a second server on a taken port would start and share
+  // its traffic. One process per port; a taken port is a start-up error.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  int selected_port = 0;
+  builder.AddListeningPort(config.server.address, grpc::InsecureServerCredentials(),
+                           &selected_port);
+  builder.RegisterService(server->service_.get());
+  server->server_ = builder.BuildAndStart();
+  if (server->server_ == nullptr || selected_port == 0) {
+    // gRPC says why only in its own log; the likely causes are these.
+    return absl::UnavailableError(
+        absl::StrCat("server.address: cannot listen on \"", config.server.address,
+                     "\" (in use, not a local address, or malformed)"));
+  }
+  server->port_ = selected_port;
+  server->address_ = BoundAddress(config.server.address, selected_port);
+
+  grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService();
+  if (health == nullptr) return absl::InternalError("server: no health check service");
+  health->SetServingStatus(kLivenessService, true);
+  // Ready at once: the classical solver needs nothing loaded. A model runner will set this
+  // only after its warm-up.
+  health->SetServingStatus(kRouteServiceName, true);
+  server->EnterPhase(ServerPhase::kServing);
+  return server;
+}
+
+RouteServer::~RouteServer() {
+  // A server whose Start() failed half-way has no grpc::Server; its planner joins on its own.
+  if (server_ != nullptr) Shutdown();
+}
+
+ServerPhase RouteServer::phase() const {
+  absl::MutexLock lock(&mu_);
+  return phase_;
+}
+
+void RouteServer::EnterPhase(ServerPhase phase) {
+  {
+    absl::MutexLock lock(&mu_);
+    phase_ = phase;
+  }
+  if (hooks_.on_phase) hooks_.on_phase(phase);
+}
+
+void RouteServer::Shutdown() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (shutdown_started_) {
+      mu_.Await(absl::Condition(
+          +[](ServerPhase* phase) { return *phase == ServerPhase::kStopped; }, &phase_));
+      return;
+    }
+    shutdown_started_ = true;
+  }
+
+  // 1. Readiness off; calls still accepted while load balancers notice.
+  server_->GetHealthCheckService()->SetServingStatus(kRouteServiceName, false);
+  EnterPhase(ServerPhase::kDraining);
+  absl::SleepFor(config_.shutdown.drain_delay);
+
+  // 2. Refuse new calls (our handlers answer UNAVAILABLE); those in flight get the grace
+  //    period (the planner's workers keep running, so queued work completes, or is dropped once
+  //    its call is cancelled). grpc::Server::Shutdown comes only once our calls are done and
+  //    the clients have had their UNAVAILABLE and gone quiet, because
+  //    - a call that reaches gRPC just after its GOAWAY is cancelled by gRPC (CANCELLED), not
+  //      refused: better that clients hear UNAVAILABLE from us first;
+  //    - it also waits for clients to close their idle connections after the GOAWAY, which
+  //      they take seconds to do: with our calls done, it gets only a short tail (responses on
+  //      their way, other services' calls), then closes what is left.
+  //    Past the grace period, whatever remains is cancelled.
+  service_->StartRefusing();
+  EnterPhase(ServerPhase::kRefusing);
+  const absl::Time grace_end = absl::Now() + config_.shutdown.grace_period;
+  service_->AwaitQuiet(kRefusalQuietPeriod, grace_end);
+  server_->Shutdown(absl::ToChronoTime(std::min(grace_end, absl::Now() + kShutdownTail)));
+
+  // 3. No call is left; the queue holds at most work of cancelled streams, which is dropped.
+  EnterPhase(ServerPhase::kStopping);
+  planner_->Shutdown();
+
+  EnterPhase(ServerPhase::kStopped);
+}
+
+}  // namespace routeserve::server

@@ -1,0 +1,99 @@
+// RouteServer: the running routeserve gRPC server: RouteService, standard health checks and
+// server reflection on one port, the route planner behind them, and the shutdown phases of
+// DESIGN §3.
+//
+// READINESS: health service "routeserve.v1.RouteService" is SERVING once Start() returns (the
+//   classical solver needs no warm-up; the model will), and "" (liveness) is SERVING while the
+//   process serves.
+// SHUTDOWN: Shutdown() runs the phases in order and returns when the last is done:
+//   1. kDraining: readiness turns NOT_SERVING; calls are still accepted and answered as usual,
+//      for `shutdown.drain_delay`, so that load balancers notice and stop sending.
+//   2. kRefusing: new calls get UNAVAILABLE at once from our handlers; open streams stop
+//      reading, answer what they have in flight and end with UNAVAILABLE; calls in flight get
+//      up to `shutdown.grace_period` to finish. Once they have, and no call has come for
+//      250 ms (the clients have had their UNAVAILABLE), grpc::Server shuts down: GOAWAY, a 1 s
+//      tail for responses on their way and other services' calls, then the remaining (idle)
+//      connections are closed. Past the grace period, what remains is cancelled (queued work
+//      of a cancelled call is dropped, never run).
+//   3. kStopping: the planner's queue is closed and its workers joined.
+//   4. kStopped.
+//   `hooks.on_phase` hears each phase as it begins, on the thread running Shutdown().
+// THREADING: all methods are thread-safe. Shutdown() is idempotent: a second caller waits for
+//   the first to finish. The destructor shuts down if nobody did.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "grpcpp/grpcpp.h"
+#include "server/clock.h"
+#include "server/config.h"
+#include "server/route_planner.h"
+#include "server/route_service.h"
+#include "server/work_queue.h"
+
+namespace routeserve::server {
+
+enum class ServerPhase { kServing, kDraining, kRefusing, kStopping, kStopped };
+absl::string_view ServerPhaseName(ServerPhase phase);  // "serving", "draining", ...
+
+// Observers and test seams; the defaults do nothing. Pointers are not owned and must outlive
+// the server.
+struct ServerHooks {
+  WorkQueueObserver* work_queue_observer = nullptr;
+  RouteServiceObserver* service_observer = nullptr;
+  // Called as each phase begins, once its first step is done (readiness reported, refusal
+  // flag set): kServing from Start(), the others from Shutdown(). May block to hold a phase
+  // (tests do); a drain delay counts from its return.
+  std::function<void(ServerPhase)> on_phase;
+  const Clock* clock = Clock::Real();  // deadlines and timings; never null
+};
+
+class RouteServer {
+ public:
+  // Listens on `config.server.address` (port 0 picks a free port) and serves. Unavailable when
+  // the address cannot be bound; InvalidArgument for settings the planner rejects.
+  static absl::StatusOr<std::unique_ptr<RouteServer>> Start(const Config& config,
+                                                            ServerHooks hooks = {});
+  RouteServer(const RouteServer&) = delete;
+  RouteServer& operator=(const RouteServer&) = delete;
+  ~RouteServer();
+
+  int port() const { return port_; }
+  // The configured host with the bound port, e.g. "127.0.0.1:41234".
+  const std::string& address() const { return address_; }
+
+  void Shutdown();
+  ServerPhase phase() const;
+
+  // Counters of the planner's work queue (jobs run, expired or cancelled before start,
+  // refused); see server/work_queue.h.
+  WorkQueueStats work_queue_stats() const { return planner_->queue_stats(); }
+  int open_streams() const { return service_->open_streams(); }
+
+  // Implementation details follow.
+ private:
+  RouteServer(const Config& config, ServerHooks hooks);
+  void EnterPhase(ServerPhase phase);
+
+  const Config config_;
+  const ServerHooks hooks_;
+  // Destroyed in reverse order: the grpc::Server first (it waits for every call), then the
+  // service its calls used, then the planner their work ran on.
+  std::unique_ptr<SolverPlanner> planner_;
+  std::unique_ptr<RouteServiceImpl> service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  std::string address_;
+
+  mutable absl::Mutex mu_;
+  ServerPhase phase_ ABSL_GUARDED_BY(mu_) = ServerPhase::kServing;
+  bool shutdown_started_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace routeserve::server

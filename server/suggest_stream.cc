@@ -1,0 +1,211 @@
+// The SuggestStream reactor.
+#include "server/suggest_stream.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "api/request.h"
+#include "server/grpc_status.h"
+#include "server/log.h"
+
+namespace routeserve::server {
+
+SuggestStreamReactor::SuggestStreamReactor(grpc::CallbackServerContext* context,
+                                           RoutePlanner* planner,
+                                           const RouteServiceOptions* options,
+                                           DoneCallback on_done)
+    : planner_(planner), options_(options), on_done_(std::move(on_done)),
+      stream_deadline_(CallDeadline(*context)) {}
+
+void SuggestStreamReactor::Start(Admission admission) {
+  absl::MutexLock lock(&mu_);
+  self_ = shared_from_this();
+  if (admission == Admission::kRefuse) refusing_ = true;
+  AdvanceLocked();
+}
+
+void SuggestStreamReactor::Refuse() {
+  absl::MutexLock lock(&mu_);
+  refusing_ = true;
+  AdvanceLocked();
+}
+
+void SuggestStreamReactor::AdvanceLocked() {
+  if (finished_) return;
+  if (broken_) {
+    // The call is gone: no more writes; finish once the outstanding one has come back.
+    if (!writing_) FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled"));
+    return;
+  }
+  const size_t outstanding = in_flight_.size() + to_write_.size() + (writing_ ? 1 : 0);
+  if (!reading_ && !half_closed_ && !refusing_ &&
+      outstanding < static_cast<size_t>(options_->max_stream_outstanding)) {
+    reading_ = true;
+    incoming_.Clear();
+    StartRead(&incoming_);
+  }
+  if (!writing_ && !to_write_.empty()) {
+    written_ = std::move(to_write_.front());
+    to_write_.pop_front();
+    writing_ = true;
+    StartWrite(&written_);
+  }
+  if (!writing_ && to_write_.empty() && in_flight_.empty() && (half_closed_ || refusing_)) {
+    // When refusing, a read may still be outstanding: finishing ends it (OnReadDone(false)).
+    FinishLocked(half_closed_
+                     ? grpc::Status::OK
+                     : grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down"));
+  }
+}
+
+void SuggestStreamReactor::FinishLocked(grpc::Status status) {
+  finished_ = true;
+  finish_code_ = status.error_code();
+  Finish(std::move(status));
+}
+
+void SuggestStreamReactor::OnReadDone(bool ok) {
+  std::vector<Unreported> answered;
+  {
+    absl::MutexLock lock(&mu_);
+    reading_ = false;
+    if (!ok) {
+      // The client finished sending, or the call is gone (OnCancel says which).
+      half_closed_ = true;
+    } else if (!finished_ && !broken_) {
+      HandleRequestLocked(std::move(incoming_));
+    }
+    AdvanceLocked();
+    answered.swap(unreported_);
+  }
+  for (const Unreported& answer : answered) Answered(answer.status, answer.arrival);
+}
+
+void SuggestStreamReactor::HandleRequestLocked(v1::SuggestRequest request) {
+  const absl::Time arrival = options_->clock->Now();
+  std::string id = request.request_id();
+  if (refusing_) {
+    QueueErrorLocked(id, absl::UnavailableError("server is shutting down"), arrival);
+    return;
+  }
+  if (id.empty()) {
+    QueueErrorLocked(id, absl::InvalidArgumentError("request_id: required on SuggestStream"),
+                     arrival);
+    return;
+  }
+  if (in_flight_.contains(id)) {
+    QueueErrorLocked(
+        id,
+        absl::InvalidArgumentError(
+            absl::StrCat("request_id: \"", id, "\" is already in flight on this stream")),
+        arrival);
+    return;
+  }
+  // ToRouteProblem also checks timeout_s (finite, >= 0).
+  absl::StatusOr<routing::RouteProblem> problem =
+      api::ToRouteProblem(request, options_->limits);
+  if (!problem.ok()) {
+    QueueErrorLocked(id, problem.status(), arrival);
+    return;
+  }
+  absl::Time deadline = stream_deadline_;
+  if (request.has_timeout_s() && request.timeout_s() > 0) {
+    deadline = std::min(deadline, arrival + absl::Seconds(request.timeout_s()));
+  }
+
+  PlanRequest plan;
+  plan.problem = std::move(problem).value();
+  plan.deadline = deadline;
+  // Not the context: it dies with the call, while the probe may run after OnDone.
+  plan.is_cancelled = [self = shared_from_this()] { return self->Broken(); };
+  // Submit() never calls back from within, so holding mu_ here cannot deadlock.
+  absl::Status submitted = planner_->Submit(
+      std::move(plan),
+      [self = shared_from_this(), id, arrival](absl::StatusOr<v1::SuggestResponse> result) {
+        self->OnPlanned(id, arrival, std::move(result));
+      });
+  if (!submitted.ok()) {
+    QueueErrorLocked(id, submitted, arrival);
+    return;
+  }
+  in_flight_.insert(std::move(id));
+}
+
+void SuggestStreamReactor::QueueErrorLocked(const std::string& request_id,
+                                            const absl::Status& error, absl::Time arrival) {
+  v1::SuggestResponse response;
+  response.set_request_id(request_id);
+  *response.mutable_error() = ToRpcStatus(error);
+  to_write_.push_back(std::move(response));
+  unreported_.push_back({error, arrival});  // reported by OnReadDone, without mu_
+}
+
+void SuggestStreamReactor::OnPlanned(const std::string& request_id, absl::Time arrival,
+                                     absl::StatusOr<v1::SuggestResponse> result) {
+  absl::Status answered = result.status();
+  {
+    absl::MutexLock lock(&mu_);
+    in_flight_.erase(request_id);
+    if (finished_ || broken_) {
+      answered = absl::CancelledError("stream cancelled");  // nobody to write to
+    } else {
+      v1::SuggestResponse response;
+      if (result.ok()) {
+        response = std::move(result).value();
+      } else {
+        *response.mutable_error() = ToRpcStatus(result.status());
+      }
+      response.set_request_id(request_id);
+      to_write_.push_back(std::move(response));
+    }
+    AdvanceLocked();
+  }
+  Answered(answered, arrival);
+}
+
+void SuggestStreamReactor::Answered(const absl::Status& status, absl::Time arrival) {
+  if (IsServerFault(status.code())) {
+    // Callers see only "internal error"; the operator gets the original, once.
+    Log("SuggestStream: internal error: %s", status.ToString());
+  }
+  if (options_->observer != nullptr) {
+    options_->observer->OnAnswered(RouteMethod::kSuggestStream,
+                                   ToGrpcStatus(status).error_code(),
+                                   options_->clock->Now() - arrival);
+  }
+}
+
+bool SuggestStreamReactor::Broken() {
+  absl::MutexLock lock(&mu_);
+  return broken_;
+}
+
+void SuggestStreamReactor::OnWriteDone(bool ok) {
+  absl::MutexLock lock(&mu_);
+  writing_ = false;
+  written_.Clear();
+  if (!ok) broken_ = true;  // writes fail only when the call is gone
+  AdvanceLocked();
+}
+
+void SuggestStreamReactor::OnCancel() {
+  absl::MutexLock lock(&mu_);
+  broken_ = true;
+  to_write_.clear();
+  AdvanceLocked();
+}
+
+void SuggestStreamReactor::OnDone() {
+  std::shared_ptr<SuggestStreamReactor> keep;
+  grpc::StatusCode code;
+  {
+    absl::MutexLock lock(&mu_);
+    keep = std::move(self_);
+    code = finish_code_;
+  }
+  on_done_(this, code);
+  // `keep` goes last: when no planner callback holds the reactor, this destroys it.
+}
+
+}  // namespace routeserve::server

@@ -1,0 +1,106 @@
+// SuggestStreamReactor: one SuggestStream call. It reads requests one after another, answers a
+// bad one at once with a response carrying its own `error`, hands the good ones to the
+// RoutePlanner and writes their responses in the order they complete.
+//
+// PER MESSAGE: `request_id` is required, and must not be that of a request of this stream still
+//   in flight (INVALID_ARGUMENT naming `request_id`); then api::ToRouteProblem's checks (which
+//   include `timeout_s`). The work's deadline is the earlier of the stream's deadline and the
+//   message's arrival + timeout_s (0 or absent: no limit of its own).
+// BACKPRESSURE: at most `max_stream_outstanding` messages are in flight or waiting to be
+//   written; at that number the reactor stops reading and resumes when one is written. The
+//   client then sees HTTP/2 flow control, never an error.
+// WRITES: one StartWrite outstanding at a time; completed responses wait in a FIFO.
+// ENDING: when the client has finished sending and every response is written: Finish(OK).
+//   Refuse() (shutdown): no more reads; a message already read gets a per-message UNAVAILABLE;
+//   once the in-flight ones are answered: Finish(UNAVAILABLE). Cancellation (or a failed write):
+//   pending responses are dropped and the call is finished (CANCELLED) as soon as no write is
+//   outstanding; work still queued for it is dropped by the planner as cancelled.
+// LIFETIME: the reactor owns itself (a shared_ptr) until OnDone; the planner's callbacks hold a
+//   shared_ptr too, so a completion arriving after OnDone finds a live object that ignores it.
+// THREADING: gRPC reactions and planner callbacks come on any thread; all state is under mu_,
+//   which is also held while issuing StartRead/StartWrite/Finish so that their order is the
+//   order of the decisions (gRPC never runs these reactions inline).
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+#include "routeserve/v1/route_service.grpc.pb.h"
+#include "server/route_planner.h"
+#include "server/route_service.h"
+
+namespace routeserve::server {
+
+class SuggestStreamReactor final
+    : public grpc::ServerBidiReactor<v1::SuggestRequest, v1::SuggestResponse>,
+      public std::enable_shared_from_this<SuggestStreamReactor> {
+ public:
+  // `planner` and `options` outlive the reactor and every planner callback for it (RouteServer
+  // joins the planner's workers before the service goes). `on_done` runs in OnDone, with the
+  // code the call was finished with.
+  using DoneCallback = absl::AnyInvocable<void(SuggestStreamReactor*, grpc::StatusCode)>;
+  SuggestStreamReactor(grpc::CallbackServerContext* context, RoutePlanner* planner,
+                       const RouteServiceOptions* options, DoneCallback on_done);
+  ~SuggestStreamReactor() override = default;
+
+  enum class Admission { kServe, kRefuse };
+  // Called once, right after construction (from the handler): starts reading, or, for kRefuse
+  // (the server is refusing), finishes at once with UNAVAILABLE.
+  void Start(Admission admission);
+  // Shutdown's refusing phase (see ENDING). Thread-safe; idempotent.
+  void Refuse();
+
+  void OnReadDone(bool ok) override;
+  void OnWriteDone(bool ok) override;
+  void OnCancel() override;
+  void OnDone() override;
+
+  // Implementation details follow.
+ private:
+  void HandleRequestLocked(v1::SuggestRequest request) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void QueueErrorLocked(const std::string& request_id, const absl::Status& error,
+                        absl::Time arrival) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void OnPlanned(const std::string& request_id, absl::Time arrival,
+                 absl::StatusOr<v1::SuggestResponse> result);
+  // Issues whatever read, write or finish the state now calls for.
+  void AdvanceLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FinishLocked(grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Answered(const absl::Status& status, absl::Time arrival);
+  bool Broken();
+
+  RoutePlanner* const planner_;
+  const RouteServiceOptions* const options_;
+  DoneCallback on_done_;
+  const absl::Time stream_deadline_;
+
+  absl::Mutex mu_;
+  std::shared_ptr<SuggestStreamReactor> self_ ABSL_GUARDED_BY(mu_);  // until OnDone
+  v1::SuggestRequest incoming_ ABSL_GUARDED_BY(mu_);  // gRPC fills it while reading_
+  bool reading_ ABSL_GUARDED_BY(mu_) = false;      // a StartRead is outstanding
+  bool half_closed_ ABSL_GUARDED_BY(mu_) = false;  // the client sent its last message
+  bool refusing_ ABSL_GUARDED_BY(mu_) = false;     // shutdown: read no more
+  bool broken_ ABSL_GUARDED_BY(mu_) = false;       // cancelled, or a write failed
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;     // Finish() issued
+  grpc::StatusCode finish_code_ ABSL_GUARDED_BY(mu_) = grpc::StatusCode::OK;
+  absl::flat_hash_set<std::string> in_flight_ ABSL_GUARDED_BY(mu_);  // request_ids planned
+  std::deque<v1::SuggestResponse> to_write_ ABSL_GUARDED_BY(mu_);
+  struct Unreported {
+    absl::Status status;
+    absl::Time arrival;
+  };
+  std::vector<Unreported> unreported_ ABSL_GUARDED_BY(mu_);  // answers not yet observed
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;       // a StartWrite is outstanding
+  v1::SuggestResponse written_ ABSL_GUARDED_BY(mu_);  // the outstanding StartWrite's message
+};
+
+}  // namespace routeserve::server
