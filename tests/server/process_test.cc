@@ -1,0 +1,383 @@
+// Against the real binary: spawns routeserve on a free loopback port, reads "listening on" from
+// its stderr, and checks the command line, server reflection, and shutdown on SIGTERM under
+// load (every call answered OK or UNAVAILABLE, readiness NOT_SERVING during the drain delay
+// while calls still succeed, exit code 0).
+//
+// This binary links neither routeserve_server nor grpc++_reflection: it carries its own
+// reflection client stubs (tests/server/CMakeLists.txt).
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "route_checks.h"
+#include "routeserve/v1/route_service.grpc.pb.h"
+
+extern char** environ;
+
+namespace routeserve::testing {
+namespace {
+
+// Generous: only a broken server makes a test wait this long.
+constexpr absl::Duration kGuard = absl::Seconds(90);
+
+// A running routeserve whose stderr is collected line by line.
+class ServerProcess {
+ public:
+  explicit ServerProcess(std::vector<std::string> args) {
+    args.insert(args.begin(), ROUTESERVE_BINARY);
+    int fds[2];
+    REQUIRE(pipe2(fds, O_CLOEXEC) == 0);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
+    posix_spawnattr_t attributes;
+    posix_spawnattr_init(&attributes);
+    sigset_t none;
+    sigemptyset(&none);
+    posix_spawnattr_setsigmask(&attributes, &none);
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK);
+    std::vector<char*> argv;
+    for (std::string& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    const int spawned = posix_spawn(&pid_, argv[0], &actions, &attributes, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attributes);
+    close(fds[1]);
+    INFO("posix_spawn " << argv[0]);
+    REQUIRE(spawned == 0);
+    reader_ = std::thread([this, fd = fds[0]] { ReadLines(fd); });
+    waiter_ = std::thread([this] {
+      int status = 0;
+      while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+      }
+      absl::MutexLock lock(&mu_);
+      exit_status_ = status;
+      cv_.SignalAll();
+    });
+  }
+
+  ~ServerProcess() {
+    {
+      absl::MutexLock lock(&mu_);
+      if (!exit_status_.has_value()) kill(pid_, SIGKILL);
+    }
+    waiter_.join();
+    reader_.join();
+  }
+
+  void Signal(int signal_number) { kill(pid_, signal_number); }
+
+  // The first stderr line containing `text`, or nullopt when the process ends or the guard
+  // passes first.
+  std::optional<std::string> WaitForLine(const std::string& text) {
+    absl::MutexLock lock(&mu_);
+    const absl::Time until = absl::Now() + kGuard;
+    size_t next = 0;
+    for (;;) {
+      for (; next < lines_.size(); ++next) {
+        if (absl::StrContains(lines_[next], text)) return lines_[next];
+      }
+      if (stderr_closed_) return std::nullopt;
+      if (cv_.WaitWithDeadline(&mu_, until)) return std::nullopt;
+    }
+  }
+
+  // The port from "listening on HOST:PORT".
+  int WaitForPort() {
+    constexpr char kListening[] = "listening on ";
+    const std::optional<std::string> line = WaitForLine(kListening);
+    INFO("stderr so far:\n" << Stderr());
+    REQUIRE(line.has_value());
+    // HOST:PORT ends at the first ';' or space; the port follows its last ':'.
+    std::string address = line->substr(line->find(kListening) + sizeof(kListening) - 1);
+    address = address.substr(0, address.find_first_of("; "));
+    int port = 0;
+    REQUIRE(absl::SimpleAtoi(address.substr(address.rfind(':') + 1), &port));
+    return port;
+  }
+
+  // The exit code, or -1 when the process did not exit normally within the guard. Returns once
+  // its stderr is read to the end as well, so that Stderr() then has every line.
+  int WaitForExit() {
+    absl::MutexLock lock(&mu_);
+    const absl::Time until = absl::Now() + kGuard;
+    while (!exit_status_.has_value() || !stderr_closed_) {
+      if (cv_.WaitWithDeadline(&mu_, until)) break;
+    }
+    if (!exit_status_.has_value() || !WIFEXITED(*exit_status_)) return -1;
+    return WEXITSTATUS(*exit_status_);
+  }
+
+  std::string Stderr() {
+    absl::MutexLock lock(&mu_);
+    return absl::StrJoin(lines_, "\n");
+  }
+
+ private:
+  void ReadLines(int fd) {
+    std::string partial;
+    char buffer[4096];
+    for (;;) {
+      const ssize_t n = read(fd, buffer, sizeof buffer);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      partial.append(buffer, static_cast<size_t>(n));
+      size_t newline;
+      while ((newline = partial.find('\n')) != std::string::npos) {
+        absl::MutexLock lock(&mu_);
+        lines_.push_back(partial.substr(0, newline));
+        partial.erase(0, newline + 1);
+        cv_.SignalAll();
+      }
+    }
+    close(fd);
+    absl::MutexLock lock(&mu_);
+    if (!partial.empty()) lines_.push_back(partial);
+    stderr_closed_ = true;
+    cv_.SignalAll();
+  }
+
+  pid_t pid_ = -1;
+  std::thread reader_;
+  std::thread waiter_;
+  absl::Mutex mu_;
+  absl::CondVar cv_;
+  std::vector<std::string> lines_ ABSL_GUARDED_BY(mu_);
+  bool stderr_closed_ ABSL_GUARDED_BY(mu_) = false;
+  std::optional<int> exit_status_ ABSL_GUARDED_BY(mu_);
+};
+
+std::vector<std::string> ServerArgs(std::vector<std::string> extra = {}) {
+  std::vector<std::string> args = {"--config", ROUTESERVE_CONFIG_PATH,
+                                   "--set", "server.address=127.0.0.1:0",
+                                   "--set", "shutdown.drain_delay_s=0.5"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+std::shared_ptr<grpc::Channel> ChannelTo(int port) {
+  return grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
+                             grpc::InsecureChannelCredentials());
+}
+
+std::unique_ptr<grpc::ClientContext> Context(absl::Duration timeout) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  return context;
+}
+
+TEST_CASE("routeserve --help prints usage and exits 0", "[process]") {
+  ServerProcess process({"--help"});
+  CHECK(process.WaitForExit() == 0);
+}
+
+TEST_CASE("routeserve: a bad command line or config exits 2 naming the problem", "[process]") {
+  {
+    ServerProcess process({"--no-such-flag"});
+    CHECK(process.WaitForExit() == 2);
+    CHECK(absl::StrContains(process.Stderr(), "--no-such-flag"));
+  }
+  {
+    ServerProcess process(ServerArgs({"--set", "server.worker_threads=-1"}));
+    CHECK(process.WaitForExit() == 2);
+    CHECK(absl::StrContains(process.Stderr(), "server.worker_threads"));
+  }
+  {
+    ServerProcess process({"--config", "/nonexistent/routeserve.yaml"});
+    CHECK(process.WaitForExit() == 2);
+    CHECK(absl::StrContains(process.Stderr(), "/nonexistent/routeserve.yaml"));
+  }
+}
+
+TEST_CASE("routeserve serves reflection and health, and exits 0 on SIGTERM", "[process]") {
+  ServerProcess process(ServerArgs());
+  const int port = process.WaitForPort();
+  std::shared_ptr<grpc::Channel> channel = ChannelTo(port);
+
+  using grpc::reflection::v1alpha::ServerReflection;
+  using grpc::reflection::v1alpha::ServerReflectionRequest;
+  using grpc::reflection::v1alpha::ServerReflectionResponse;
+  auto reflection = ServerReflection::NewStub(channel);
+  auto context = Context(kGuard);
+  auto stream = reflection->ServerReflectionInfo(context.get());
+  ServerReflectionRequest request;
+  request.set_list_services("*");
+  REQUIRE(stream->Write(request));
+  ServerReflectionResponse response;
+  REQUIRE(stream->Read(&response));
+  std::vector<std::string> services;
+  for (const auto& service : response.list_services_response().service()) {
+    services.push_back(service.name());
+  }
+  INFO(absl::StrJoin(services, ", "));
+  CHECK(std::count(services.begin(), services.end(), "routeserve.v1.RouteService") == 1);
+  CHECK(std::count(services.begin(), services.end(), "grpc.health.v1.Health") == 1);
+
+  request.set_file_containing_symbol("routeserve.v1.RouteService");
+  REQUIRE(stream->Write(request));
+  REQUIRE(stream->Read(&response));
+  CHECK(response.file_descriptor_response().file_descriptor_proto_size() >= 1);
+  stream->WritesDone();
+  CHECK(stream->Finish().ok());
+
+  auto health = grpc::health::v1::Health::NewStub(channel);
+  for (const std::string service : {"routeserve.v1.RouteService", ""}) {
+    grpc::health::v1::HealthCheckRequest check;
+    check.set_service(service);
+    grpc::health::v1::HealthCheckResponse status;
+    auto health_context = Context(kGuard);
+    REQUIRE(health->Check(health_context.get(), check, &status).ok());
+    CHECK(status.status() == grpc::health::v1::HealthCheckResponse::SERVING);
+  }
+
+  process.Signal(SIGTERM);
+  CHECK(process.WaitForExit() == 0);
+  const std::string log = process.Stderr();
+  INFO(log);
+  for (const char* phase : {"effective config", "listening on", "received SIGTERM", "draining",
+                            "refusing", "stopped", "exiting"}) {
+    CHECK(absl::StrContains(log, phase));
+  }
+}
+
+TEST_CASE("SIGTERM under load: every call is answered OK or UNAVAILABLE, readiness drops "
+          "while calls still succeed, and the process exits 0",
+          "[process]") {
+  // A longer drain than the other tests: clients must see NOT_SERVING and still start calls
+  // inside it; two seconds leave room on a loaded machine.
+  ServerProcess process(ServerArgs({"--set", "shutdown.drain_delay_s=2", "--set",
+                                    "shutdown.grace_period_s=60", "--set",
+                                    "server.worker_threads=2"}));
+  const int port = process.WaitForPort();
+
+  constexpr int kClients = 8;
+  constexpr int kOkBeforeSignal = 16;
+  std::vector<v1::SuggestRequest> requests;
+  for (int i = 0; i < 16; ++i) {
+    requests.push_back(MakeRequest(Regimes()[i % Regimes().size()].options, 60 + (i * 13) % 41,
+                                   500 + i, absl::StrCat("load", i)));
+  }
+
+  absl::Mutex mu;
+  absl::CondVar cv;
+  int ok_total = 0;
+  std::map<grpc::StatusCode, int> answered_by_code;
+  int sent = 0;
+  int ok_after_not_serving = 0;
+  std::vector<std::string> bad_routes;
+  std::vector<std::string> unexpected;  // calls answered neither OK nor UNAVAILABLE
+  std::atomic<bool> not_serving_seen{false};
+
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] {
+      // One channel per client, so that calls are spread over connections as from a fleet.
+      auto stub = v1::RouteService::NewStub(ChannelTo(port));
+      for (int i = c;; i += kClients) {
+        const v1::SuggestRequest& request = requests[i % requests.size()];
+        const bool draining = not_serving_seen.load();
+        {
+          absl::MutexLock lock(&mu);
+          ++sent;
+        }
+        v1::SuggestResponse response;
+        const absl::Time call_start = absl::Now();
+        auto context = Context(kGuard);
+        const grpc::Status status = stub->Suggest(context.get(), request, &response);
+        absl::MutexLock lock(&mu);
+        ++answered_by_code[status.error_code()];
+        if (!status.ok() && status.error_code() != grpc::StatusCode::UNAVAILABLE) {
+          unexpected.push_back(absl::StrCat("client ", c, ": code ", status.error_code(), " \"",
+                                            status.error_message(), "\" after ",
+                                            absl::FormatDuration(absl::Now() - call_start)));
+        }
+        if (status.ok()) {
+          ++ok_total;
+          if (draining) ++ok_after_not_serving;
+          const std::string problem = CheckRouteResponse(request, response);
+          if (!problem.empty()) bad_routes.push_back(problem);
+          cv.SignalAll();
+          continue;
+        }
+        break;  // the first refusal ends this client
+      }
+    });
+  }
+
+  // Readiness, watched continuously from the signal on.
+  absl::Notification signalled;
+  std::thread watcher([&] {
+    signalled.WaitForNotificationWithTimeout(kGuard);
+    auto health = grpc::health::v1::Health::NewStub(ChannelTo(port));
+    const absl::Time until = absl::Now() + kGuard;
+    while (absl::Now() < until) {
+      grpc::health::v1::HealthCheckRequest check;
+      check.set_service("routeserve.v1.RouteService");
+      grpc::health::v1::HealthCheckResponse status;
+      auto context = Context(absl::Seconds(5));
+      const grpc::Status rpc = health->Check(context.get(), check, &status);
+      if (!rpc.ok()) break;  // the server is past draining
+      if (status.status() == grpc::health::v1::HealthCheckResponse::NOT_SERVING) {
+        not_serving_seen = true;
+        break;
+      }
+    }
+  });
+
+  {
+    absl::MutexLock lock(&mu);
+    const absl::Time until = absl::Now() + kGuard;
+    while (ok_total < kOkBeforeSignal) {
+      if (cv.WaitWithDeadline(&mu, until)) break;
+    }
+    REQUIRE(ok_total >= kOkBeforeSignal);
+  }
+  process.Signal(SIGTERM);
+  signalled.Notify();
+
+  for (std::thread& client : clients) client.join();
+  watcher.join();
+  const int exit_code = process.WaitForExit();
+
+  INFO(process.Stderr());
+  CHECK(exit_code == 0);
+  absl::MutexLock lock(&mu);
+  int answered = 0;
+  for (const auto& [code, count] : answered_by_code) {
+    INFO("code " << code << ": " << count);
+    CHECK((code == grpc::StatusCode::OK || code == grpc::StatusCode::UNAVAILABLE));
+    answered += count;
+  }
+  CHECK(answered == sent);
+  CHECK(unexpected == std::vector<std::string>{});
+  CHECK(answered_by_code[grpc::StatusCode::UNAVAILABLE] == kClients);
+  CHECK(bad_routes == std::vector<std::string>{});
+  CHECK(not_serving_seen.load());
+  CHECK(ok_after_not_serving > 0);
+}
+
+}  // namespace
+}  // namespace routeserve::testing
