@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <optional>
@@ -29,6 +31,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "google/protobuf/util/json_util.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
@@ -187,6 +190,79 @@ std::unique_ptr<grpc::ClientContext> Context(absl::Duration timeout) {
   auto context = std::make_unique<grpc::ClientContext>();
   context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
   return context;
+}
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+};
+
+// Runs a shell command and collects its standard output.
+CommandResult RunCommand(const std::string& command) {
+  CommandResult result;
+  FILE* pipe = popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  char buffer[4096];
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) result.out.append(buffer, n);
+  const int status = pclose(pipe);
+  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+  return result;
+}
+
+std::string TempPath(const std::string& name) {
+  const char* dir = std::getenv("TMPDIR");
+  return absl::StrCat(dir != nullptr ? dir : "/tmp", "/routeserve-", getpid(), "-", name);
+}
+
+TEST_CASE("routeserve-cli gets a feasible route from the running server, and names a bad "
+          "field",
+          "[process]") {
+  ServerProcess process(ServerArgs());
+  const std::string target = absl::StrCat("127.0.0.1:", process.WaitForPort());
+  const std::string cli = ROUTESERVE_CLI_BINARY;
+
+  // The request the CLI generates, then the server's answer to it.
+  const CommandResult printed = RunCommand(cli + " --generate 20 --seed 5 --print-request");
+  REQUIRE(printed.exit_code == 0);
+  v1::SuggestRequest request;
+  REQUIRE(google::protobuf::util::JsonStringToMessage(printed.out, &request).ok());
+  REQUIRE(request.stops_size() == 20);
+
+  const CommandResult answered =
+      RunCommand(cli + " --target " + target + " --generate 20 --seed 5");
+  INFO(answered.out);
+  REQUIRE(answered.exit_code == 0);
+  v1::SuggestResponse response;
+  REQUIRE(google::protobuf::util::JsonStringToMessage(answered.out, &response).ok());
+  CHECK(CheckRouteResponse(request, response) == "");
+
+  // A window that closes before it opens: INVALID_ARGUMENT naming the stop, exit code 1.
+  v1::TimeWindow& window = *request.mutable_stops(3)->mutable_time_window();
+  window.set_earliest(request.courier().now() + 600);
+  window.set_latest(request.courier().now() + 60);
+  std::string json;
+  REQUIRE(google::protobuf::util::MessageToJsonString(request, &json).ok());
+  const std::string request_path = TempPath("bad-request.json");
+  const std::string stderr_path = TempPath("cli-stderr.txt");
+  {
+    FILE* file = fopen(request_path.c_str(), "w");
+    REQUIRE(file != nullptr);
+    fputs(json.c_str(), file);
+    fclose(file);
+  }
+  const CommandResult refused = RunCommand(cli + " --target " + target + " --request " +
+                                           request_path + " 2>" + stderr_path);
+  const CommandResult error = RunCommand("cat " + stderr_path);
+  std::remove(request_path.c_str());
+  std::remove(stderr_path.c_str());
+  CHECK(refused.exit_code == 1);
+  CHECK(refused.out.empty());
+  CHECK(absl::StrContains(error.out, "INVALID_ARGUMENT"));
+  CHECK(absl::StrContains(error.out, "stops[3].time_window"));
+
+  process.Signal(SIGTERM);
+  CHECK(process.WaitForExit() == 0);
 }
 
 TEST_CASE("routeserve --help prints usage and exits 0", "[process]") {
