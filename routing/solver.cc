@@ -11,6 +11,8 @@ namespace {
 
 // Improvements smaller than this many seconds of cost are noise, not progress.
 constexpr double kMinGain = 1e-6;
+// Most units one perturbation takes out.
+constexpr int kMostRemoved = 10;
 
 // What insertion places and perturbation removes: an order's pickup and dropoff together, or a
 // stop alone (a visit, or the dropoff of an order on board).
@@ -318,7 +320,9 @@ Solution Solve(const Instance& instance, const SolverOptions& options, SolverSta
   if (units.size() < 2) return best;
   Random random(options.seed);
   Solution current = best;
-  const int most_removed = std::max(2, std::min(10, static_cast<int>(units.size()) / 3));
+  // Up to ten units out at once: on small problems that is all of them, a fresh start from the
+  // best-known order's neighbourhood; on large ones a local shake.
+  const int most_removed = std::min(kMostRemoved, static_cast<int>(units.size()));
   for (int64_t round = 0; round < options.perturbation_rounds && search.budget_left(); ++round) {
     ++counted.rounds;
     state.Assign(current.order);
