@@ -42,19 +42,19 @@ RouteEvaluation Evaluate(const Instance& instance, std::span<const int> order) {
       flag(Infeasibility::kDropoffBeforePickup, stop);
     }
 
+    const Instance::Visit visit = instance.VisitStop(node, time, stop);
     StepTiming step;
     step.stop = stop;
-    const double travel = instance.travel_s(node, stop + 1);
-    step.arrival = time + travel;
-    step.service_start = std::max(step.arrival, instance.earliest(stop));
-    step.waiting_s = step.service_start - step.arrival;
-    step.lateness_s = std::max(0.0, step.arrival - instance.latest(stop));
-    step.departure = step.service_start + instance.service_s(stop);
+    step.arrival = visit.arrival;
+    step.service_start = visit.service_start;
+    step.waiting_s = visit.service_start - visit.arrival;
+    step.lateness_s = visit.lateness_s;
+    step.departure = visit.departure;
     load += instance.load_delta(stop);
     step.load_after = load;
     if (load > instance.capacity()) flag(Infeasibility::kOverCapacity, stop);
 
-    result.travel_time_s += travel;
+    result.travel_time_s += visit.travel_s;
     result.distance_m += instance.distance_m(node, stop + 1);
     result.lateness_s += step.lateness_s;
     result.waiting_s += step.waiting_s;

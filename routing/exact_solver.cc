@@ -57,13 +57,10 @@ absl::StatusOr<Solution> SolveExact(const Instance& instance) {
     return load[mask | (1u << stop)] <= instance.capacity();
   };
   auto extend = [&](const Label& from, int from_node, int stop) {
-    const double arrival = from.departure + instance.travel_s(from_node, stop + 1);
-    const double start = std::max(arrival, instance.earliest(stop));
+    const Instance::Visit visit = instance.VisitStop(from_node, from.departure, stop);
     Label label;
-    label.cost = from.cost + instance.travel_s(from_node, stop + 1) +
-                 params.lateness_weight * std::max(0.0, arrival - instance.latest(stop)) +
-                 params.waiting_weight * (start - arrival);
-    label.departure = start + instance.service_s(stop);
+    label.cost = from.cost + visit.cost;
+    label.departure = visit.departure;
     return label;
   };
 

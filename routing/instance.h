@@ -6,6 +6,7 @@
 // when there is one. Routes are orders of stop indices 0..n-1 (stop i is node i + 1).
 #pragma once
 
+#include <algorithm>
 #include <limits>
 #include <vector>
 
@@ -44,6 +45,28 @@ class Instance {
   // The pickup of a dropoff and the dropoff of a pickup; -1 for visits and on-board orders.
   int partner(int stop) const { return partner_[stop]; }
   bool is_pickup(int stop) const { return is_pickup_[stop]; }
+
+  // Serving `stop` after leaving `from_node` at `time`: the one place where a step's timing and
+  // cost are worked out (DESIGN §1), for the evaluator, the solvers and refinement alike.
+  struct Visit {
+    double travel_s;       // the leg driven
+    double arrival;
+    double service_start;  // the arrival, or the window's opening if later: the rest is waiting
+    double departure;      // service start + service time
+    double lateness_s;     // after the promised time, at arrival
+    double cost;           // leg + lateness_weight x lateness + waiting_weight x waiting
+  };
+  Visit VisitStop(int from_node, double time, int stop) const {
+    Visit visit;
+    visit.travel_s = travel_s(from_node, stop + 1);
+    visit.arrival = time + visit.travel_s;
+    visit.service_start = std::max(visit.arrival, earliest_[stop]);
+    visit.departure = visit.service_start + service_s_[stop];
+    visit.lateness_s = std::max(0.0, visit.arrival - latest_[stop]);
+    visit.cost = visit.travel_s + params_.lateness_weight * visit.lateness_s +
+                 params_.waiting_weight * (visit.service_start - visit.arrival);
+    return visit;
+  }
 
   // Load on board at the start: the orders whose dropoff has no pickup in the problem.
   int64_t initial_load() const { return initial_load_; }

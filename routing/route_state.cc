@@ -33,7 +33,6 @@ void RouteState::Recompute(int from) {
       if (IsOnBoardDropoff(stop)) start_load_ -= instance_.load_delta(stop);
     }
   }
-  const ObjectiveParams& params = instance_.params();
   double time = from > 0 ? departure_[from - 1] : 0;
   double cost = from > 0 ? cost_after_[from - 1] : 0;
   double travel = from > 0 ? travel_into_[from - 1] : 0;
@@ -44,14 +43,11 @@ void RouteState::Recompute(int from) {
   for (int k = from; k < size; ++k) {
     const int stop = order_[k];
     position_[stop] = k;
-    const double leg = instance_.travel_s(node, stop + 1);
-    const double arrival = time + leg;
-    const double start = std::max(arrival, instance_.earliest(stop));
-    cost += leg + params.lateness_weight * std::max(0.0, arrival - instance_.latest(stop)) +
-            params.waiting_weight * (start - arrival);
-    travel += leg;
+    const Instance::Visit visit = instance_.VisitStop(node, time, stop);
+    cost += visit.cost;
+    travel += visit.travel_s;
     if (k > 0) travel_back += instance_.travel_s(stop + 1, node);
-    time = start + instance_.service_s(stop);
+    time = visit.departure;
     load += instance_.load_delta(stop);
     peak = std::max(peak, load);
     departure_[k] = time;
@@ -90,12 +86,9 @@ double RouteState::CostFrom(int from, int node, double time, double cost, int64_
   for (int k = from; k < size; ++k) {
     const int stop = order_[k];
     if (load_shift > 0 && load_after_[k] + load_shift > capacity) return kRejected;
-    const double leg = instance_.travel_s(node, stop + 1);
-    const double arrival = time + leg;
-    const double start = std::max(arrival, instance_.earliest(stop));
-    cost += leg + params.lateness_weight * std::max(0.0, arrival - instance_.latest(stop)) +
-            params.waiting_weight * (start - arrival);
-    time = start + instance_.service_s(stop);
+    const Instance::Visit visit = instance_.VisitStop(node, time, stop);
+    cost += visit.cost;
+    time = visit.departure;
     node = stop + 1;
     if (time == departure_[k] || !instance_.has_time_windows()) {
       // From here on the schedule costs what it did: only the load can still break.
@@ -121,7 +114,6 @@ double RouteState::CostFrom(int from, int node, double time, double cost, int64_
 double RouteState::CostOfReplacement(int begin, int end, std::span<const int> replacement,
                                      double bound) const {
   ++evaluations_;
-  const ObjectiveParams& params = instance_.params();
   const int64_t capacity = instance_.capacity();
   double time = begin > 0 ? departure_[begin - 1] : 0;
   double cost = begin > 0 ? cost_after_[begin - 1] : 0;
@@ -143,13 +135,10 @@ double RouteState::CostOfReplacement(int begin, int end, std::span<const int> re
     seen_[stop] = stamp_;
     load += instance_.load_delta(stop);
     if (load > capacity) return kRejected;
-    const double leg = instance_.travel_s(node, stop + 1);
-    const double arrival = time + leg;
-    const double start = std::max(arrival, instance_.earliest(stop));
-    cost += leg + params.lateness_weight * std::max(0.0, arrival - instance_.latest(stop)) +
-            params.waiting_weight * (start - arrival);
+    const Instance::Visit visit = instance_.VisitStop(node, time, stop);
+    cost += visit.cost;
     if (cost + travel_after_region >= bound) return kRejected;
-    time = start + instance_.service_s(stop);
+    time = visit.departure;
     node = stop + 1;
   }
   // The same stops in another order: the suffix carries the same load as before.
@@ -165,19 +154,15 @@ void RouteState::Replace(int begin, int end, std::span<const int> replacement) {
 }
 
 RouteState::Insertion RouteState::BestInsertion(int first, int second, double bound) const {
-  const ObjectiveParams& params = instance_.params();
   const int64_t capacity = instance_.capacity();
   const int size = this->size();
   Insertion best;
   best.cost = bound;
   // Walks one stop on from (node, time, cost); false when it cannot lead below the bound.
-  auto visit = [&](int stop, int& node, double& time, double& cost) {
-    const double leg = instance_.travel_s(node, stop + 1);
-    const double arrival = time + leg;
-    const double start = std::max(arrival, instance_.earliest(stop));
-    cost += leg + params.lateness_weight * std::max(0.0, arrival - instance_.latest(stop)) +
-            params.waiting_weight * (start - arrival);
-    time = start + instance_.service_s(stop);
+  auto walk = [&](int stop, int& node, double& time, double& cost) {
+    const Instance::Visit step = instance_.VisitStop(node, time, stop);
+    cost += step.cost;
+    time = step.departure;
     node = stop + 1;
     return cost < best.cost;
   };
@@ -191,7 +176,7 @@ RouteState::Insertion RouteState::BestInsertion(int first, int second, double bo
       if (LowerBound(at, at, first + 1, first + 1, 0) >= best.cost) continue;
       double time = at > 0 ? departure_[at - 1] : 0;
       double cost = at > 0 ? cost_after_[at - 1] : 0;
-      if (!visit(first, node, time, cost)) continue;
+      if (!walk(first, node, time, cost)) continue;
       ++evaluations_;
       const double total = CostFrom(at, node, time, cost, 0, best.cost);
       if (total < best.cost) best = {total, at, at};
@@ -205,7 +190,7 @@ RouteState::Insertion RouteState::BestInsertion(int first, int second, double bo
       int node = NodeAt(first_at - 1);
       double time = first_at > 0 ? departure_[first_at - 1] : 0;
       double cost = first_at > 0 ? cost_after_[first_at - 1] : 0;
-      if (!visit(first, node, time, cost)) continue;
+      if (!walk(first, node, time, cost)) continue;
       for (int second_at = first_at; second_at <= size; ++second_at) {
         const double inner_travel = instance_.travel_s(node, second + 1);
         const double after = second_at < size
@@ -218,7 +203,7 @@ RouteState::Insertion RouteState::BestInsertion(int first, int second, double bo
           int second_node = node;
           double second_time = time;
           double second_cost = cost;
-          if (visit(second, second_node, second_time, second_cost)) {
+          if (walk(second, second_node, second_time, second_cost)) {
             ++evaluations_;
             const double total = CostFrom(second_at, second_node, second_time, second_cost, 0,
                                           best.cost);
@@ -226,7 +211,7 @@ RouteState::Insertion RouteState::BestInsertion(int first, int second, double bo
           }
         }
         if (second_at == size || load_after_[second_at] + load > capacity) break;
-        if (!visit(order_[second_at], node, time, cost)) break;
+        if (!walk(order_[second_at], node, time, cost)) break;
       }
     }
   }
