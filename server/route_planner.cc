@@ -15,7 +15,7 @@ namespace routeserve::server {
 absl::StatusOr<v1::SuggestResponse> PlanWithSolver(const routing::RouteProblem& problem,
                                                    const routing::ObjectiveParams& objective,
                                                    const routing::SolverOptions& solver,
-                                                   const Clock& clock) {
+                                                   const batching::Clock& clock) {
   absl::StatusOr<routing::Instance> instance = routing::Instance::Build(problem, objective);
   if (!instance.ok()) return instance.status();
 
@@ -50,7 +50,7 @@ absl::StatusOr<std::unique_ptr<SolverPlanner>> SolverPlanner::Create(const Confi
       new SolverPlanner(config, options.clock, std::move(queue).value()));
 }
 
-SolverPlanner::SolverPlanner(const Config& config, const Clock* clock,
+SolverPlanner::SolverPlanner(const Config& config, const batching::Clock* clock,
                              std::unique_ptr<WorkQueue> queue)
     : objective_(config.objective), solver_(config.solver), clock_(clock),
       queue_(std::move(queue)) {}

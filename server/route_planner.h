@@ -12,11 +12,11 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "batching/clock.h"
 #include "routeserve/v1/route_service.pb.h"
 #include "routing/objective.h"
 #include "routing/problem.h"
 #include "routing/solver.h"
-#include "server/clock.h"
 #include "server/config.h"
 #include "server/work_queue.h"
 
@@ -55,7 +55,7 @@ class RoutePlanner {
 absl::StatusOr<v1::SuggestResponse> PlanWithSolver(const routing::RouteProblem& problem,
                                                    const routing::ObjectiveParams& objective,
                                                    const routing::SolverOptions& solver,
-                                                   const Clock& clock);
+                                                   const batching::Clock& clock);
 
 // LATENCY, OVERLOAD, DEADLINES, THREADING: those of WorkQueue (server/work_queue.h), with
 //   `server.worker_threads` threads and `server.max_queue_size` waiting requests; a request's
@@ -65,8 +65,8 @@ absl::StatusOr<v1::SuggestResponse> PlanWithSolver(const routing::RouteProblem& 
 class SolverPlanner final : public RoutePlanner {
  public:
   struct Options {
-    const Clock* clock = Clock::Real();          // never null
-    WorkQueueObserver* queue_observer = nullptr;  // not owned; outlives the planner
+    const batching::Clock* clock = batching::Clock::Real();  // never null
+    WorkQueueObserver* queue_observer = nullptr;             // not owned; outlives the planner
   };
 
   static absl::StatusOr<std::unique_ptr<SolverPlanner>> Create(const Config& config,
@@ -80,11 +80,12 @@ class SolverPlanner final : public RoutePlanner {
 
   // Implementation details follow.
  private:
-  SolverPlanner(const Config& config, const Clock* clock, std::unique_ptr<WorkQueue> queue);
+  SolverPlanner(const Config& config, const batching::Clock* clock,
+                std::unique_ptr<WorkQueue> queue);
 
   const routing::ObjectiveParams objective_;
   const routing::SolverOptions solver_;
-  const Clock* const clock_;
+  const batching::Clock* const clock_;
   std::unique_ptr<WorkQueue> queue_;
 };
 

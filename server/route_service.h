@@ -25,9 +25,9 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "api/request.h"
+#include "batching/clock.h"
 #include "grpcpp/grpcpp.h"
 #include "routeserve/v1/route_service.grpc.pb.h"
-#include "server/clock.h"
 #include "server/route_planner.h"
 
 namespace routeserve::server {
@@ -58,8 +58,8 @@ struct RouteServiceOptions {
   // reading until one completes (backpressure on the client through HTTP/2 flow control).
   int max_stream_outstanding = 64;
 
-  const Clock* clock = Clock::Real();           // never null
-  RouteServiceObserver* observer = nullptr;     // not owned; outlives the service
+  const batching::Clock* clock = batching::Clock::Real();  // never null
+  RouteServiceObserver* observer = nullptr;                // not owned; outlives the service
 };
 
 // The deadline of a call's context; InfiniteFuture() for none.

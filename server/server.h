@@ -30,8 +30,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "batching/clock.h"
 #include "grpcpp/grpcpp.h"
-#include "server/clock.h"
 #include "server/config.h"
 #include "server/route_planner.h"
 #include "server/route_service.h"
@@ -51,7 +51,7 @@ struct ServerHooks {
   // flag set): kServing from Start(), the others from Shutdown(). May block to hold a phase
   // (tests do); a drain delay counts from its return.
   std::function<void(ServerPhase)> on_phase;
-  const Clock* clock = Clock::Real();  // deadlines and timings; never null
+  const batching::Clock* clock = batching::Clock::Real();  // deadlines and timings; never null
 };
 
 class RouteServer {

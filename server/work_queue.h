@@ -36,7 +36,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "server/clock.h"
+#include "batching/clock.h"
 
 namespace routeserve::server {
 
@@ -74,8 +74,9 @@ struct WorkQueueOptions {
   int max_queue_size = 1024;
 
   // Affect testing and metrics.
-  const Clock* clock = Clock::Real();      // deadlines and queue times; never null
-  WorkQueueObserver* observer = nullptr;   // not owned; outlives the queue
+  // Deadlines and queue times; never null.
+  const batching::Clock* clock = batching::Clock::Real();
+  WorkQueueObserver* observer = nullptr;  // not owned; outlives the queue
 };
 
 // Counters since creation, each read atomically (the set is not one snapshot).

@@ -135,7 +135,7 @@ TEST_CASE("a stream message whose timeout passes before its work starts gets "
           "DEADLINE_EXCEEDED as its error",
           "[e2e]") {
   HoldFirstJob holder;
-  ShiftedClock clock;
+  batching::FakeClock clock(absl::Now());  // stands still unless the test moves it
   server::ServerHooks hooks;
   hooks.work_queue_observer = &holder;
   hooks.clock = &clock;

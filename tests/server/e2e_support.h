@@ -1,6 +1,6 @@
 // Shared by the in-process end-to-end tests: a test config, a started RouteServer with a
 // channel to it, and the test seams (an observer that holds the first job on its worker, a
-// clock that can be moved forward, a gate that holds a shutdown phase).
+// gate that holds a shutdown phase). Tests that move time give the server a batching::FakeClock.
 #pragma once
 
 #include <catch2/catch.hpp>
@@ -17,6 +17,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "batching/clock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "routeserve/v1/route_service.grpc.pb.h"
@@ -139,23 +140,6 @@ class StreamWatcher final : public server::RouteServiceObserver {
   absl::Mutex mu_;
   absl::CondVar cv_;
   std::vector<grpc::StatusCode> closed_ ABSL_GUARDED_BY(mu_);
-};
-
-// Real time plus an offset the test moves forward.
-class ShiftedClock final : public server::Clock {
- public:
-  absl::Time Now() const override {
-    absl::MutexLock lock(&mu_);
-    return absl::Now() + offset_;
-  }
-  void Advance(absl::Duration d) {
-    absl::MutexLock lock(&mu_);
-    offset_ += d;
-  }
-
- private:
-  mutable absl::Mutex mu_;
-  absl::Duration offset_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
 };
 
 // Records the phases; holds the chosen ones until the test releases them.

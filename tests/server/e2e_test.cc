@@ -103,7 +103,7 @@ TEST_CASE("a call whose deadline passes before its work starts gets DEADLINE_EXC
           "is never solved",
           "[e2e]") {
   HoldFirstJob holder;
-  ShiftedClock clock;
+  batching::FakeClock clock(absl::Now());  // stands still unless the test moves it
   server::ServerHooks hooks;
   hooks.work_queue_observer = &holder;
   hooks.clock = &clock;

@@ -11,6 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "batching/clock.h"
 #include "server/work_queue.h"
 
 namespace routeserve::server {
@@ -19,21 +20,7 @@ namespace {
 // Generous: only a broken queue makes a test wait this long.
 constexpr absl::Duration kGuard = absl::Seconds(30);
 
-class FakeClock final : public Clock {
- public:
-  absl::Time Now() const override {
-    absl::MutexLock lock(&mu_);
-    return now_;
-  }
-  void Advance(absl::Duration d) {
-    absl::MutexLock lock(&mu_);
-    now_ += d;
-  }
-
- private:
-  mutable absl::Mutex mu_;
-  absl::Time now_ ABSL_GUARDED_BY(mu_) = absl::FromUnixSeconds(1'700'000'000);
-};
+using batching::FakeClock;
 
 // What happened to each job, in the order it happened.
 struct Journal {
@@ -69,7 +56,8 @@ Job BlockingJob(absl::Notification* started, absl::Notification* release) {
   return job;
 }
 
-std::unique_ptr<WorkQueue> MakeQueue(int threads, int max_queue_size, const Clock* clock,
+std::unique_ptr<WorkQueue> MakeQueue(int threads, int max_queue_size,
+                                     const batching::Clock* clock,
                                      WorkQueueObserver* observer = nullptr) {
   WorkQueueOptions options;
   options.num_threads = threads;
