@@ -16,6 +16,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -30,15 +31,21 @@ using config_keys::ConfigEntry;
 using config_keys::Describe;
 using config_keys::DoubleQuoted;
 using config_keys::IntegerKey;
+using config_keys::IntegerListKey;
+using config_keys::ListOrder;
+using config_keys::MicrosecondsKey;
 using config_keys::NumberKey;
 using config_keys::SecondsKey;
 using config_keys::Section;
+using config_keys::ValueShape;
 
 // ---------------------------------------------------------------------------------------------
 // The schema.
 
 // Ranges stated in config/routeserve.yaml.
-constexpr int kMaxStopsLimit = 1024;
+constexpr int kMaxStopsLimit = 1024;  // limits.max_stops and each of batching.buckets
+constexpr int kMaxBatchSize = 4096;
+constexpr int64_t kMaxQueueDelayUs = 10'000'000;
 constexpr double kMaxDetourFactor = 5;
 constexpr double kMaxSpeedMps = 60;
 
@@ -72,6 +79,25 @@ const std::vector<ConfigEntry>& Schema() {
                   IntegerKey(
                       "max_stops", [](auto& c) -> auto& { return c.limits.max_stops; }, /*min=*/1,
                       /*max=*/kMaxStopsLimit),
+              }),
+      Section("batching",
+              {
+                  IntegerListKey(
+                      "buckets", [](auto& c) -> auto& { return c.batching.buckets; }, /*min=*/1,
+                      /*max=*/kMaxStopsLimit, ListOrder::kStrictlyAscending),
+                  IntegerKey(
+                      "max_batch_size", [](auto& c) -> auto& { return c.batching.max_batch_size; },
+                      /*min=*/1, /*max=*/kMaxBatchSize),
+                  MicrosecondsKey(
+                      "max_queue_delay_us",
+                      [](auto& c) -> auto& { return c.batching.max_queue_delay; }, /*min_us=*/0,
+                      /*max_us=*/kMaxQueueDelayUs),
+                  IntegerKey(
+                      "max_queue_size", [](auto& c) -> auto& { return c.batching.max_queue_size; },
+                      /*min=*/1),
+                  IntegerKey(
+                      "executors", [](auto& c) -> auto& { return c.batching.executors; },
+                      /*min=*/0),
               }),
       Section(
           "objective",
@@ -185,9 +211,11 @@ class ConfigReader {
   }
 
  private:
+  // "key: message", or "key[2]: message" for an error in a list's element (config_keys.h).
   absl::Status Error(const std::string& key, const YAML::Mark& where,
                      absl::string_view message) const {
-    return Located(absl::StrCat(key, ": ", message), key, where);
+    const bool element = absl::StartsWith(message, "[");
+    return Located(absl::StrCat(key, element ? "" : ": ", message), key, where);
   }
 
   // `message` followed by where `key` came from: "(from --set)" or "(line 7)".
@@ -227,9 +255,10 @@ absl::Status ApplyOverride(absl::string_view override_text, YAML::Node& root,
 
   // The key must name a value in the schema.
   const std::vector<ConfigEntry>* entries = &Schema();
+  const ConfigEntry* entry = nullptr;
   std::string prefix;
   for (std::size_t i = 0; i < path.size(); ++i) {
-    const ConfigEntry* entry = FindEntry(*entries, path[i]);
+    entry = FindEntry(*entries, path[i]);
     if (entry == nullptr) {
       return absl::InvalidArgumentError(
           absl::StrCat(UnknownEntryMessage(key, prefix, *entries), " (from --set)"));
@@ -248,21 +277,26 @@ absl::Status ApplyOverride(absl::string_view override_text, YAML::Node& root,
     entries = &entry->entries;
   }
 
-  // The value must be one YAML scalar (or nothing, which the key's reader then rejects).
+  // The value must be one YAML scalar (or nothing, which the key's reader then rejects); a list
+  // key also takes a list (its reader rejects a scalar).
+  const bool list_key = entry->shape == ValueShape::kList;
   YAML::Node value;
-  bool single_scalar = false;
+  bool single_value = false;
   try {
     const std::vector<YAML::Node> documents = YAML::LoadAll(value_text);
-    single_scalar = documents.empty() ||
-                    (documents.size() == 1 && (documents[0].IsScalar() || documents[0].IsNull()));
+    single_value = documents.empty() ||
+                   (documents.size() == 1 &&
+                    (documents[0].IsScalar() || documents[0].IsNull() ||
+                     (list_key && documents[0].IsSequence())));
     if (!documents.empty()) value.reset(documents[0]);
   } catch (const YAML::ParserException&) {
-    single_scalar = false;
+    single_value = false;
   }
-  if (!single_scalar) {
+  if (!single_value) {
     return absl::InvalidArgumentError(absl::StrCat(
-        key, ": --set value ", DoubleQuoted(value_text),
-        " is not a single YAML value; quote it, e.g. --set '", key, "=\"", value_text, "\"'"));
+        key, ": --set value ", DoubleQuoted(value_text), " is not a single YAML value; ",
+        list_key ? absl::StrCat("write a list as --set '", key, "=[8,16,32]'")
+                 : absl::StrCat("quote it, e.g. --set '", key, "=\"", value_text, "\"'")));
   }
 
   // Place it in the tree, making the sections on the way. Rebinding walks the tree (reset);
@@ -284,6 +318,20 @@ absl::Status ApplyOverride(absl::string_view override_text, YAML::Node& root,
   }
   section[std::string(path.back())] = value;
   overridden.insert(key);
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checks across keys, once every key is read.
+
+absl::Status CheckAcrossKeys(const Config& config) {
+  const int largest_bucket = config.batching.buckets.empty() ? 0 : config.batching.buckets.back();
+  if (largest_bucket < config.limits.max_stops) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "batching.buckets: the largest bucket, ", largest_bucket,
+        " stops, must hold limits.max_stops, ", config.limits.max_stops,
+        ": add a bucket of at least ", config.limits.max_stops, " or lower limits.max_stops"));
+  }
   return absl::OkStatus();
 }
 
@@ -321,6 +369,7 @@ absl::StatusOr<Config> ParseConfigText(const std::string& yaml_text,
         !status.ok()) {
       return status;
     }
+    if (absl::Status status = CheckAcrossKeys(config); !status.ok()) return status;
     return config;
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(absl::StrCat(source_prefix, "config: ", e.what()));

@@ -6,10 +6,13 @@
 //
 // KEYS: the YAML sections and keys are those of config/routeserve.yaml, where each states its
 //   meaning, unit, default and range: server.{address, worker_threads, max_queue_size},
-//   limits.max_stops, objective.{lateness_weight, waiting_weight, detour_factor,
+//   limits.max_stops, batching.{buckets, max_batch_size, max_queue_delay_us, max_queue_size,
+//   executors}, objective.{lateness_weight, waiting_weight, detour_factor,
 //   speed_mps.{bike, scooter, car, van}}, solver.{max_moves, perturbation_rounds,
 //   max_evaluations, seed}, shutdown.{drain_delay_s, grace_period_s}. An absent key keeps the
 //   default below; an empty file means all defaults.
+// CROSS-KEY: the largest of batching.buckets must hold limits.max_stops stops, so that every
+//   request the limits admit has a bucket; else an error naming batching.buckets.
 // ERRORS: InvalidArgument whose message starts with the full dotted key ("server.adress:
 //   unknown key ...", "objective.speed_mps.bike: expected a number, got \"fast\"") and ends with
 //   where the value came from ("(line 7)" or "(from --set)"); a YAML syntax error names its line
@@ -37,6 +40,16 @@ struct Config {
   struct Limits {
     int max_stops = 128;  // stops per request
   } limits;
+
+  // The dynamic batcher (DESIGN §4; batching/batcher.h).
+  struct Batching {
+    std::vector<int> buckets = {8, 16, 32, 64, 128};  // stop counts, ascending, each 1..1024
+    int max_batch_size = 64;                            // tasks per batch, 1..4096
+    // How long a bucket's oldest task may wait for company; whole microseconds, 0..10 s.
+    absl::Duration max_queue_delay = absl::Microseconds(500);
+    int max_queue_size = 1024;  // tasks waiting per bucket, >= 1; more are refused
+    int executors = 0;          // threads running batches; 0 = one per core
+  } batching;
 
   routing::ObjectiveParams objective;  // objective.* and the travel-time model
   routing::SolverOptions solver;       // solver.*

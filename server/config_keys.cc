@@ -12,6 +12,7 @@
 #include <system_error>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_join.h"
 
 namespace routeserve::server::config_keys {
 namespace {
@@ -189,9 +190,10 @@ ConfigEntry Section(std::string name, std::vector<ConfigEntry> entries) {
 namespace internal {
 
 ConfigEntry Key(std::string name, std::function<absl::Status(const YAML::Node&, Config&)> read,
-                std::function<std::string(const Config&)> write) {
+                std::function<std::string(const Config&)> write, ValueShape shape) {
   ConfigEntry key;
   key.name = std::move(name);
+  key.shape = shape;
   key.read = std::move(read);
   key.write = std::move(write);
   return key;
@@ -225,6 +227,32 @@ absl::StatusOr<std::string> ReadAddress(const YAML::Node& node) {
                     node);
   }
   return node.Scalar();
+}
+
+absl::StatusOr<std::vector<int64_t>> ReadIntegerList(const YAML::Node& node, int64_t min,
+                                                     int64_t max, ListOrder order) {
+  if (!node.IsSequence()) return Expected("a list of integers, e.g. [8, 16, 32]", node);
+  if (node.size() == 0) return absl::InvalidArgumentError("expected at least one value, got []");
+  std::vector<int64_t> values;
+  values.reserve(node.size());
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    const absl::StatusOr<WideInt> value =
+        ReadIntegerIn(node[i], min, max, absl::StrCat(min), absl::StrCat(max));
+    if (!value.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("[", i, "]: ", value.status().message()));
+    }
+    if (order == ListOrder::kStrictlyAscending && !values.empty() && *value <= values.back()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("[", i, "]: must be above the value before it (", values.back(),
+                       "), got ", node[i].Scalar()));
+    }
+    values.push_back(static_cast<int64_t>(*value));
+  }
+  return values;
+}
+
+std::string FormatIntegerList(const std::vector<int64_t>& values) {
+  return absl::StrCat("[", absl::StrJoin(values, ", "), "]");
 }
 
 }  // namespace internal

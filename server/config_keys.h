@@ -1,12 +1,16 @@
 // The kinds of key the configuration's schema (server/config.cc) is built from: integer, number,
-// seconds and host:port keys, each knowing how its YAML value is read, range-checked and
-// written back. Internal to server/config.cc and its tests; everyone else uses server/config.h.
+// seconds, microseconds, host:port and integer-list keys, each knowing how its YAML value is
+// read, range-checked and written back. Internal to server/config.cc and its tests; everyone
+// else uses server/config.h.
 //
 // ERRORS: a key's reader returns InvalidArgument whose message leaves out the key
 //   ("must be >= 0, got -3", "expected a number, got \"fast\""); the caller puts the dotted key
-//   in front and where the value came from behind.
+//   in front and where the value came from behind. An error in one element of a list starts
+//   with the element's index in brackets ("[2]: must be <= 1024, got 2000"), which the caller
+//   joins to the key without a separator ("batching.buckets[2]: must be ...").
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <limits>
 #include <string>
@@ -27,10 +31,14 @@ class Node;
 
 namespace routeserve::server::config_keys {
 
+// How a key's value is written in YAML: one scalar, or a list of scalars.
+enum class ValueShape { kScalar, kList };
+
 // One entry of the schema: a section, which holds entries, or a key, which holds a value.
 struct ConfigEntry {
   std::string name;
   std::vector<ConfigEntry> entries;  // a section's entries; empty for a key
+  ValueShape shape = ValueShape::kScalar;  // a key's; --set takes a list only for kList
   // Reads a key's YAML value into the config.
   std::function<absl::Status(const YAML::Node&, Config&)> read;
   // A key's value as YAML.
@@ -67,6 +75,19 @@ ConfigEntry NumberKey(std::string name, Field field, NumberRange range);
 template <typename Field>
 ConfigEntry SecondsKey(std::string name, Field field, NumberRange range);
 
+// A duration key whose value is an integer number of microseconds within [min_us, max_us].
+template <typename Field>
+ConfigEntry MicrosecondsKey(std::string name, Field field, int64_t min_us, int64_t max_us);
+
+// How the elements of a list key must be ordered.
+enum class ListOrder { kAny, kStrictlyAscending };
+
+// A key whose value is a non-empty list of integers, each within [min, max], in `order`; the
+// field is a std::vector of an integer type. Written in flow style: [8, 16, 32].
+template <typename Field>
+ConfigEntry IntegerListKey(std::string name, Field field, int64_t min, int64_t max,
+                           ListOrder order);
+
 // A host:port key: a host name, an IPv4 address or a bracketed IPv6 address, and a port in
 // 0..65535.
 template <typename Field>
@@ -90,11 +111,15 @@ namespace internal {
 using WideInt = __int128;
 
 ConfigEntry Key(std::string name, std::function<absl::Status(const YAML::Node&, Config&)> read,
-                std::function<std::string(const Config&)> write);
+                std::function<std::string(const Config&)> write,
+                ValueShape shape = ValueShape::kScalar);
 absl::StatusOr<WideInt> ReadIntegerIn(const YAML::Node& node, WideInt min, WideInt max,
                                       absl::string_view min_text, absl::string_view max_text);
 absl::StatusOr<double> ReadNumberIn(const YAML::Node& node, const NumberRange& range);
 absl::StatusOr<std::string> ReadAddress(const YAML::Node& node);
+absl::StatusOr<std::vector<int64_t>> ReadIntegerList(const YAML::Node& node, int64_t min,
+                                                     int64_t max, ListOrder order);
+std::string FormatIntegerList(const std::vector<int64_t>& values);
 
 }  // namespace internal
 
@@ -138,6 +163,43 @@ ConfigEntry SecondsKey(std::string name, Field field, NumberRange range) {
         return absl::OkStatus();
       },
       [=](const Config& config) { return FormatNumber(absl::ToDoubleSeconds(field(config))); });
+}
+
+template <typename Field>
+ConfigEntry MicrosecondsKey(std::string name, Field field, int64_t min_us, int64_t max_us) {
+  return internal::Key(
+      std::move(name),
+      [=](const YAML::Node& node, Config& config) -> absl::Status {
+        const absl::StatusOr<internal::WideInt> us = internal::ReadIntegerIn(
+            node, min_us, max_us, absl::StrCat(min_us), absl::StrCat(max_us));
+        if (!us.ok()) return us.status();
+        field(config) = absl::Microseconds(static_cast<int64_t>(*us));
+        return absl::OkStatus();
+      },
+      [=](const Config& config) {
+        return absl::StrCat(absl::ToInt64Microseconds(field(config)));
+      });
+}
+
+template <typename Field>
+ConfigEntry IntegerListKey(std::string name, Field field, int64_t min, int64_t max,
+                           ListOrder order) {
+  using Int = typename FieldType<Field>::value_type;
+  static_assert(std::is_integral_v<Int>);
+  return internal::Key(
+      std::move(name),
+      [=](const YAML::Node& node, Config& config) -> absl::Status {
+        const absl::StatusOr<std::vector<int64_t>> values =
+            internal::ReadIntegerList(node, min, max, order);
+        if (!values.ok()) return values.status();
+        field(config).assign(values->begin(), values->end());
+        return absl::OkStatus();
+      },
+      [=](const Config& config) {
+        return internal::FormatIntegerList(
+            std::vector<int64_t>(field(config).begin(), field(config).end()));
+      },
+      ValueShape::kList);
 }
 
 template <typename Field>

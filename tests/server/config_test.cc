@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -27,6 +28,11 @@ void CheckSameConfig(const Config& actual, const Config& expected) {
   CHECK(actual.server.worker_threads == expected.server.worker_threads);
   CHECK(actual.server.max_queue_size == expected.server.max_queue_size);
   CHECK(actual.limits.max_stops == expected.limits.max_stops);
+  CHECK(actual.batching.buckets == expected.batching.buckets);
+  CHECK(actual.batching.max_batch_size == expected.batching.max_batch_size);
+  CHECK(actual.batching.max_queue_delay == expected.batching.max_queue_delay);
+  CHECK(actual.batching.max_queue_size == expected.batching.max_queue_size);
+  CHECK(actual.batching.executors == expected.batching.executors);
   CHECK(actual.objective.lateness_weight == expected.objective.lateness_weight);
   CHECK(actual.objective.waiting_weight == expected.objective.waiting_weight);
   CHECK(actual.objective.detour_factor == expected.objective.detour_factor);
@@ -137,7 +143,14 @@ std::vector<OverrideCase> EveryKeyOverridden() {
       {"server.address=0.0.0.0:8080", [](Config& c) { c.server.address = "0.0.0.0:8080"; }},
       {"server.worker_threads=3", [](Config& c) { c.server.worker_threads = 3; }},
       {"server.max_queue_size=1", [](Config& c) { c.server.max_queue_size = 1; }},
-      {"limits.max_stops=1024", [](Config& c) { c.limits.max_stops = 1024; }},
+      {"limits.max_stops=100", [](Config& c) { c.limits.max_stops = 100; }},
+      {"batching.buckets=[16, 128, 1024]",
+       [](Config& c) { c.batching.buckets = {16, 128, 1024}; }},
+      {"batching.max_batch_size=4096", [](Config& c) { c.batching.max_batch_size = 4096; }},
+      {"batching.max_queue_delay_us=0",
+       [](Config& c) { c.batching.max_queue_delay = absl::ZeroDuration(); }},
+      {"batching.max_queue_size=1", [](Config& c) { c.batching.max_queue_size = 1; }},
+      {"batching.executors=3", [](Config& c) { c.batching.executors = 3; }},
       {"objective.lateness_weight=2.5", [](Config& c) { c.objective.lateness_weight = 2.5; }},
       {"objective.waiting_weight=0.5", [](Config& c) { c.objective.waiting_weight = 0.5; }},
       {"objective.detour_factor=1", [](Config& c) { c.objective.detour_factor = 1; }},
@@ -279,6 +292,28 @@ TEST_CASE("values of the wrong type are refused by key", "[config]") {
            {"", {"solver.seed=0x"}, "solver.seed: expected an integer, got \"0x\""},
            {"", {"solver.seed=12ab"}, "solver.seed: expected an integer, got \"12ab\""},
            {"", {"limits.max_stops="}, "limits.max_stops: expected an integer, got an empty value"},
+           {"batching:\n  buckets: 64\n",
+            {},
+            "batching.buckets: expected a list of integers, e.g. [8, 16, 32], got 64 (line 2)"},
+           {"batching:\n  buckets: {a: 1}\n",
+            {},
+            "batching.buckets: expected a list of integers, e.g. [8, 16, 32], got a map"},
+           {"batching:\n  buckets:\n",
+            {},
+            "batching.buckets: expected a list of integers, e.g. [8, 16, 32], got an empty value"},
+           {"batching:\n  buckets: [8, x, 128]\n",
+            {},
+            "batching.buckets[1]: expected an integer, got \"x\" (line 2)"},
+           {"batching:\n  buckets:\n    - 8\n    - [16]\n",
+            {},
+            "batching.buckets[1]: expected an integer, got a list"},
+           {"", {"batching.buckets=128"}, "batching.buckets: expected a list of integers"},
+           {"",
+            {"batching.buckets=[8, 12.5, 128]"},
+            "batching.buckets[1]: expected an integer, got 12.5 (from --set)"},
+           {"",
+            {"batching.max_queue_delay_us=0.5"},
+            "batching.max_queue_delay_us: expected an integer, got 0.5"},
            {"server: 5\n", {"server.worker_threads=1"}, "server: expected a map of keys"},
            {"5\n", {"server.worker_threads=1"}, "config: expected a map of sections"},
        }) {
@@ -295,6 +330,29 @@ TEST_CASE("every bounded key refuses values out of its range", "[config]") {
            {"", {"server.max_queue_size=0"}, "server.max_queue_size: must be >= 1, got 0"},
            {"", {"limits.max_stops=0"}, "limits.max_stops: must be >= 1, got 0"},
            {"", {"limits.max_stops=1025"}, "limits.max_stops: must be <= 1024, got 1025"},
+           {"", {"batching.buckets=[]"}, "batching.buckets: expected at least one value, got []"},
+           {"", {"batching.buckets=[0, 128]"}, "batching.buckets[0]: must be >= 1, got 0"},
+           {"",
+            {"batching.buckets=[8, 1025]"},
+            "batching.buckets[1]: must be <= 1024, got 1025 (from --set)"},
+           {"",
+            {"batching.buckets=[8, 16, 16, 128]"},
+            "batching.buckets[2]: must be above the value before it (16), got 16"},
+           {"batching:\n  buckets: [8, 128, 64]\n",
+            {},
+            "batching.buckets[2]: must be above the value before it (128), got 64 (line 2)"},
+           {"", {"batching.max_batch_size=0"}, "batching.max_batch_size: must be >= 1, got 0"},
+           {"",
+            {"batching.max_batch_size=4097"},
+            "batching.max_batch_size: must be <= 4096, got 4097"},
+           {"",
+            {"batching.max_queue_delay_us=-1"},
+            "batching.max_queue_delay_us: must be >= 0, got -1"},
+           {"",
+            {"batching.max_queue_delay_us=10000001"},
+            "batching.max_queue_delay_us: must be <= 10000000, got 10000001"},
+           {"", {"batching.max_queue_size=0"}, "batching.max_queue_size: must be >= 1, got 0"},
+           {"", {"batching.executors=-1"}, "batching.executors: must be >= 0, got -1"},
            {"",
             {"objective.lateness_weight=-1"},
             "objective.lateness_weight: must be >= 0, got -1"},
@@ -363,6 +421,14 @@ TEST_CASE("malformed overrides are refused and quoted", "[config]") {
             "server.address: --set value \"[::1]:50051\" is not a single YAML value; quote it"},
            {"", {"solver.max_moves={a: 1}"}, "solver.max_moves: --set value"},
            {"", {"solver.max_moves=[1"}, "solver.max_moves: --set value"},
+           {"",
+            {"solver.max_moves=[1, 2]"},
+            "solver.max_moves: --set value \"[1, 2]\" is not a single YAML value; quote it"},
+           {"",
+            {"batching.buckets=[8, 16"},
+            "batching.buckets: --set value \"[8, 16\" is not a single YAML value; write a list as "
+            "--set 'batching.buckets=[8,16,32]'"},
+           {"", {"batching.buckets={a: 1}"}, "batching.buckets: --set value"},
        }) {
     CheckRefused(bad);
   }
@@ -407,11 +473,56 @@ TEST_CASE("a file that cannot be read is named", "[config]") {
   CHECK(loaded->limits.max_stops == 13);
 }
 
+TEST_CASE("batching.buckets is a list, in a file or with --set", "[config]") {
+  const std::vector<int> expected = {8, 16, 32, 64, 128};
+  using Case = std::pair<std::string, std::vector<std::string>>;  // the file, the overrides
+  for (const auto& [yaml, overrides] : std::vector<Case>{
+           {"", {"batching.buckets=[8,16,32,64,128]"}},
+           {"", {"batching.buckets=[ 8, 16, 32, 64, 0x80 ]"}},
+           {"batching:\n  buckets: [8, 16, 32, 64, 128]\n", {}},
+           {"batching:\n  buckets:\n    - 8\n    - 16\n    - 32\n    - 64\n    - 128\n", {}},
+           {"batching:\n  buckets: [1024]\n", {"batching.buckets=[8,16,32,64,128]"}},
+       }) {
+    INFO(yaml << " --set " << absl::StrJoin(overrides, " --set "));
+    const absl::StatusOr<Config> config = ParseConfig(yaml, overrides);
+    INFO(config.status().message());
+    REQUIRE(config.ok());
+    CHECK(config->batching.buckets == expected);
+  }
+  CHECK(absl::StrContains(ConfigToYaml(Config{}), "\n  buckets: [8, 16, 32, 64, 128]\n"));
+}
+
+TEST_CASE("the largest bucket must hold limits.max_stops", "[config]") {
+  for (const BadCase& bad : std::vector<BadCase>{
+           {"",
+            {"limits.max_stops=129"},
+            "batching.buckets: the largest bucket, 128 stops, must hold limits.max_stops, 129"},
+           {"",
+            {"batching.buckets=[8, 64]"},
+            "batching.buckets: the largest bucket, 64 stops, must hold limits.max_stops, 128"},
+           {"limits:\n  max_stops: 20\nbatching:\n  buckets: [8, 16]\n",
+            {},
+            "batching.buckets: the largest bucket, 16 stops, must hold limits.max_stops, 20"},
+       }) {
+    CheckRefused(bad);
+  }
+  for (const std::vector<std::string>& good : std::vector<std::vector<std::string>>{
+           {"batching.buckets=[8, 64]", "limits.max_stops=64"},
+           {"batching.buckets=[1024]", "limits.max_stops=1024"},
+           {"batching.buckets=[8, 16, 32]", "limits.max_stops=1"},
+       }) {
+    const absl::StatusOr<Config> config = ParseConfig("", good);
+    INFO(absl::StrJoin(good, " ") << ": " << config.status().message());
+    CHECK(config.ok());
+  }
+}
+
 TEST_CASE("ConfigToYaml gives back the same config through ParseConfig", "[config]") {
   std::vector<std::string> every_override;
   for (const OverrideCase& c : EveryKeyOverridden()) every_override.push_back(c.override_text);
   every_override.push_back("objective.lateness_weight=0.1");  // no short binary form
   every_override.push_back("shutdown.drain_delay_s=0.333");
+  every_override.push_back("batching.max_queue_delay_us=1234567");
 
   const absl::StatusOr<Config> changed = ParseConfig("", every_override);
   REQUIRE(changed.ok());
