@@ -1,0 +1,157 @@
+// BatchingPlanner: the RoutePlanner that puts the dynamic batcher (batching/batcher.h, DESIGN §4)
+// between the gRPC handlers and the solving. A request becomes a task in the bucket of its stop
+// count, and each batch is worked in two stages:
+//   1. on the batcher's executor thread: routing::Instance::Build for each task, then one
+//      BatchProposer::Propose() (server/batch_proposer.h) for the batch's instances: the
+//      classical solver today, the model's batched forward pass tomorrow;
+//   2. on the refine pool, `server.worker_threads` threads: for each task, evaluation, the route
+//      in API form, source and timings, then `done`. An executor, which may drive a device, thus
+//      never refines (DESIGN §2).
+//
+// LATENCY: a request waits at most batching.max_queue_delay_us, plus the wait for a free
+//   executor, plus its batch's run time (Build and Propose of the whole batch), plus its wait for
+//   a refine thread and its own finishing. Its response says so: timings.queue_s (Submit() to its
+//   batch's start), inference_s (its batch's Propose()), refine_s (its finishing), batch_size
+//   (tasks in its batch, itself included).
+// OVERLOAD: Submit() never blocks. A bucket holding batching.max_queue_size tasks refuses the next
+//   with ResourceExhausted("queue full"); after Shutdown(), Unavailable; `done` is then destroyed
+//   without being called (RoutePlanner's contract). The refine pool holds
+//   executors x max_batch_size x 2 finishing jobs; when it is full, the executor finishes its
+//   batch's tasks itself rather than lose an answer (refine_stats().refused_full counts them):
+//   the executors slow down, the buckets fill up, and Submit() refuses.
+// DEADLINES: a task whose deadline passes while it waits is answered DeadlineExceeded as the
+//   deadline passes; one whose caller has gone, Cancelled when its batch forms. Neither is built
+//   nor proposed. Once its batch has started, a task is finished whatever the time: finishing
+//   jobs have no deadline.
+// ERRORS: a problem Instance::Build rejects is answered with its status (InvalidArgument) at
+//   once; its batch-mates go on. An exception thrown while the batch is built or proposed answers
+//   the tasks of the batch not yet answered Internal; one thrown while a task is finished, that
+//   task. A proposal that is not an order of the task's stops is answered Internal. A problem
+//   with more stops than the largest bucket is refused by Submit() with InvalidArgument (the
+//   config's check across keys keeps the server's requests within the buckets).
+// THREADING: Submit(), Shutdown() and the accessors are thread-safe. `done` is called exactly
+//   once for every accepted task, never from within Submit(): on a refine thread; on the
+//   executor when the pool is full or the batch failed; on the batcher's scheduling thread for a
+//   task dropped before its batch formed. The observer's hooks run on those same threads.
+// SHUTDOWN: Shutdown(grace) refuses new tasks; queued ones still go, in batches that no longer
+//   wait for company, and those still queued when `grace` has passed are answered Unavailable;
+//   the executors finish the batches they hold; then the refine pool finishes every task handed
+//   to it and its threads are joined. When it returns, every accepted task has been answered.
+//   Later calls return at once; the destructor calls Shutdown(0) if nobody did.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "batching/batcher.h"
+#include "batching/clock.h"
+#include "routing/objective.h"
+#include "server/batch_proposer.h"
+#include "server/config.h"
+#include "server/route_planner.h"
+#include "server/work_queue.h"
+
+namespace routeserve::server {
+
+// A batch, as the observer hears of it.
+struct BatchInfo {
+  int bucket = 0;       // index into BatchingPlanner::bucket_sizes()
+  int padded_size = 0;  // the bucket's stop count
+  int batch_size = 0;   // tasks in the batch
+  int executor = 0;     // the executor running it, 0 .. executors()-1
+  absl::Duration executor_wait;  // how long the batch could have gone before an executor took it
+  // Per task, from Submit() to the batch's start. Valid during the hook's call only.
+  std::span<const absl::Duration> queued;
+};
+
+// Hooks for metrics and tests; every method has an empty default. Called on the threads named
+// below, without the planner's locks; they must be thread-safe, and quick unless said otherwise.
+class BatchingObserver {
+ public:
+  virtual ~BatchingObserver() = default;
+  // Submit() accepted a task into `bucket`; on the submitting thread, once the batcher holds it
+  // (its batch may already be running).
+  virtual void OnAccepted(int /*bucket*/) {}
+  // Submit() refused a task with `why`: ResourceExhausted, Unavailable or InvalidArgument; on the
+  // submitting thread.
+  virtual void OnRefused(const absl::Status& /*why*/) {}
+  // An executor took `batch`: on its thread, before anything is built or proposed. It may block:
+  // the executor waits (tests hold it this way).
+  virtual void OnBatchStart(const BatchInfo& /*batch*/) {}
+  // The proposer answered `batch` after `inference`; on the executor. Not called when no task of
+  // the batch could be built, nor when the proposer threw.
+  virtual void OnBatchDone(const BatchInfo& /*batch*/, absl::Duration /*inference*/) {}
+  // A task left its queue without running, with `why` (DeadlineExceeded, Cancelled, Unavailable),
+  // having waited `queued`; on the batcher's scheduling thread, before its `done`.
+  virtual void OnDropped(const absl::Status& /*why*/, absl::Duration /*queued*/) {}
+  // A batched task's answer is ready: a route (OK) or its own error; `refine` is its finishing
+  // time. On the thread that finishes it, just before its `done`.
+  virtual void OnFinished(const absl::Status& /*result*/, absl::Duration /*refine*/) {}
+};
+
+class BatchingPlanner final : public RoutePlanner {
+ public:
+  struct Options {
+    // Proposes the orders of each batch; null: a SolverProposer with `config.solver`.
+    std::unique_ptr<BatchProposer> proposer;
+
+    // Affect testing and metrics.
+    const batching::Clock* clock = batching::Clock::Real();  // never null
+    BatchingObserver* observer = nullptr;  // not owned; outlives the planner
+  };
+
+  // Starts the executors (`batching.executors`, 0 = one per core) and the refine pool
+  // (`server.worker_threads`, 0 = one per core). InvalidArgument for settings out of range.
+  static absl::StatusOr<std::unique_ptr<BatchingPlanner>> Create(const Config& config,
+                                                                 Options options);
+  BatchingPlanner(const BatchingPlanner&) = delete;
+  BatchingPlanner& operator=(const BatchingPlanner&) = delete;
+  ~BatchingPlanner() override;
+
+  absl::Status Submit(PlanRequest request, PlanCallback done) override;
+
+  // See SHUTDOWN above. Blocks until every accepted task is answered.
+  void Shutdown(absl::Duration grace);
+
+  // The batcher's counters: accepted, refused, expired, cancelled, shut down, batches, tasks
+  // executed, and the tasks waiting now per bucket.
+  batching::BatcherStats stats() const;
+  // The refine pool's counters; refused_full counts the tasks finished on their executor.
+  WorkQueueStats refine_stats() const { return refine_->stats(); }
+  const std::vector<int>& bucket_sizes() const;
+  int executors() const;
+  int refine_threads() const { return refine_->num_threads(); }
+
+  // Implementation details follow.
+ private:
+  struct Pending;    // a request waiting for its batch
+  struct Finishing;  // a task of a proposed batch, on its way to `done`
+  using TaskBatcher = batching::Batcher<Pending>;
+
+  BatchingPlanner(const Config& config, Options options, std::unique_ptr<WorkQueue> refine);
+
+  // Executor stage; RunBatch is the wall that turns an exception into Internal answers.
+  void RunBatch(batching::Batch<Pending>& batch);
+  void BuildAndPropose(batching::Batch<Pending>& batch, const BatchInfo& info);
+  // Hands a task to the refine pool, or finishes it here when the pool is full.
+  void Finish(std::shared_ptr<Finishing> task);
+  // Finishing stage: the response, then `done`.
+  void RunFinishing(Finishing& task);
+  absl::StatusOr<v1::SuggestResponse> Respond(const Finishing& task) const;
+  // Scheduling thread: a task dropped before its batch formed.
+  void Drop(Pending& task, const absl::Status& why);
+
+  const routing::ObjectiveParams objective_;
+  const std::unique_ptr<BatchProposer> proposer_;
+  const batching::Clock* const clock_;
+  BatchingObserver* const observer_;
+  const std::unique_ptr<WorkQueue> refine_;
+  // Declared after refine_: its executors hand their tasks to the pool.
+  std::unique_ptr<TaskBatcher> batcher_;
+};
+
+}  // namespace routeserve::server
