@@ -7,9 +7,7 @@
 // reflection client stubs (tests/server/CMakeLists.txt).
 #include <catch2/catch.hpp>
 
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,141 +35,13 @@
 #include "grpcpp/grpcpp.h"
 #include "route_checks.h"
 #include "routeserve/v1/route_service.grpc.pb.h"
-
-extern char** environ;
+#include "server_process.h"
 
 namespace routeserve::testing {
 namespace {
 
 // Generous: only a broken server makes a test wait this long.
 constexpr absl::Duration kGuard = absl::Seconds(90);
-
-// A running routeserve whose stderr is collected line by line.
-class ServerProcess {
- public:
-  explicit ServerProcess(std::vector<std::string> args) {
-    args.insert(args.begin(), ROUTESERVE_BINARY);
-    int fds[2];
-    REQUIRE(pipe2(fds, O_CLOEXEC) == 0);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
-    posix_spawnattr_t attributes;
-    posix_spawnattr_init(&attributes);
-    sigset_t none;
-    sigemptyset(&none);
-    posix_spawnattr_setsigmask(&attributes, &none);
-    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK);
-    std::vector<char*> argv;
-    for (std::string& arg : args) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    const int spawned = posix_spawn(&pid_, argv[0], &actions, &attributes, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attributes);
-    close(fds[1]);
-    INFO("posix_spawn " << argv[0]);
-    REQUIRE(spawned == 0);
-    reader_ = std::thread([this, fd = fds[0]] { ReadLines(fd); });
-    waiter_ = std::thread([this] {
-      int status = 0;
-      while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-      }
-      absl::MutexLock lock(&mu_);
-      exit_status_ = status;
-      cv_.SignalAll();
-    });
-  }
-
-  ~ServerProcess() {
-    {
-      absl::MutexLock lock(&mu_);
-      if (!exit_status_.has_value()) kill(pid_, SIGKILL);
-    }
-    waiter_.join();
-    reader_.join();
-  }
-
-  void Signal(int signal_number) { kill(pid_, signal_number); }
-
-  // The first stderr line containing `text`, or nullopt when the process ends or the guard
-  // passes first.
-  std::optional<std::string> WaitForLine(const std::string& text) {
-    absl::MutexLock lock(&mu_);
-    const absl::Time until = absl::Now() + kGuard;
-    size_t next = 0;
-    for (;;) {
-      for (; next < lines_.size(); ++next) {
-        if (absl::StrContains(lines_[next], text)) return lines_[next];
-      }
-      if (stderr_closed_) return std::nullopt;
-      if (cv_.WaitWithDeadline(&mu_, until)) return std::nullopt;
-    }
-  }
-
-  // The port from "listening on HOST:PORT".
-  int WaitForPort() {
-    constexpr char kListening[] = "listening on ";
-    const std::optional<std::string> line = WaitForLine(kListening);
-    INFO("stderr so far:\n" << Stderr());
-    REQUIRE(line.has_value());
-    // HOST:PORT ends at the first ';' or space; the port follows its last ':'.
-    std::string address = line->substr(line->find(kListening) + sizeof(kListening) - 1);
-    address = address.substr(0, address.find_first_of("; "));
-    int port = 0;
-    REQUIRE(absl::SimpleAtoi(address.substr(address.rfind(':') + 1), &port));
-    return port;
-  }
-
-  // The exit code, or -1 when the process did not exit normally within the guard. Returns once
-  // its stderr is read to the end as well, so that Stderr() then has every line.
-  int WaitForExit() {
-    absl::MutexLock lock(&mu_);
-    const absl::Time until = absl::Now() + kGuard;
-    while (!exit_status_.has_value() || !stderr_closed_) {
-      if (cv_.WaitWithDeadline(&mu_, until)) break;
-    }
-    if (!exit_status_.has_value() || !WIFEXITED(*exit_status_)) return -1;
-    return WEXITSTATUS(*exit_status_);
-  }
-
-  std::string Stderr() {
-    absl::MutexLock lock(&mu_);
-    return absl::StrJoin(lines_, "\n");
-  }
-
- private:
-  void ReadLines(int fd) {
-    std::string partial;
-    char buffer[4096];
-    for (;;) {
-      const ssize_t n = read(fd, buffer, sizeof buffer);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      partial.append(buffer, static_cast<size_t>(n));
-      size_t newline;
-      while ((newline = partial.find('\n')) != std::string::npos) {
-        absl::MutexLock lock(&mu_);
-        lines_.push_back(partial.substr(0, newline));
-        partial.erase(0, newline + 1);
-        cv_.SignalAll();
-      }
-    }
-    close(fd);
-    absl::MutexLock lock(&mu_);
-    if (!partial.empty()) lines_.push_back(partial);
-    stderr_closed_ = true;
-    cv_.SignalAll();
-  }
-
-  pid_t pid_ = -1;
-  std::thread reader_;
-  std::thread waiter_;
-  absl::Mutex mu_;
-  absl::CondVar cv_;
-  std::vector<std::string> lines_ ABSL_GUARDED_BY(mu_);
-  bool stderr_closed_ ABSL_GUARDED_BY(mu_) = false;
-  std::optional<int> exit_status_ ABSL_GUARDED_BY(mu_);
-};
 
 std::vector<std::string> ServerArgs(std::vector<std::string> extra = {}) {
   std::vector<std::string> args = {"--config", ROUTESERVE_CONFIG_PATH,
@@ -218,7 +88,7 @@ std::string TempPath(const std::string& name) {
 TEST_CASE("routeserve-cli gets a feasible route from the running server, and names a bad "
           "field",
           "[process]") {
-  ServerProcess process(ServerArgs());
+  ServerProcess process(ROUTESERVE_BINARY, ServerArgs());
   const std::string target = absl::StrCat("127.0.0.1:", process.WaitForPort());
   const std::string cli = ROUTESERVE_CLI_BINARY;
 
@@ -266,30 +136,31 @@ TEST_CASE("routeserve-cli gets a feasible route from the running server, and nam
 }
 
 TEST_CASE("routeserve --help prints usage and exits 0", "[process]") {
-  ServerProcess process({"--help"});
+  ServerProcess process(ROUTESERVE_BINARY, {"--help"});
   CHECK(process.WaitForExit() == 0);
 }
 
 TEST_CASE("routeserve: a bad command line or config exits 2 naming the problem", "[process]") {
   {
-    ServerProcess process({"--no-such-flag"});
+    ServerProcess process(ROUTESERVE_BINARY, {"--no-such-flag"});
     CHECK(process.WaitForExit() == 2);
     CHECK(absl::StrContains(process.Stderr(), "--no-such-flag"));
   }
   {
-    ServerProcess process(ServerArgs({"--set", "server.worker_threads=-1"}));
+    ServerProcess process(ROUTESERVE_BINARY,
+                          ServerArgs({"--set", "server.worker_threads=-1"}));
     CHECK(process.WaitForExit() == 2);
     CHECK(absl::StrContains(process.Stderr(), "server.worker_threads"));
   }
   {
-    ServerProcess process({"--config", "/nonexistent/routeserve.yaml"});
+    ServerProcess process(ROUTESERVE_BINARY, {"--config", "/nonexistent/routeserve.yaml"});
     CHECK(process.WaitForExit() == 2);
     CHECK(absl::StrContains(process.Stderr(), "/nonexistent/routeserve.yaml"));
   }
 }
 
 TEST_CASE("routeserve serves reflection and health, and exits 0 on SIGTERM", "[process]") {
-  ServerProcess process(ServerArgs());
+  ServerProcess process(ROUTESERVE_BINARY, ServerArgs());
   const int port = process.WaitForPort();
   std::shared_ptr<grpc::Channel> channel = ChannelTo(port);
 
@@ -344,7 +215,8 @@ TEST_CASE("SIGTERM under load: every call is answered OK or UNAVAILABLE, readine
           "[process]") {
   // A longer drain than the other tests: clients must see NOT_SERVING and still start calls
   // inside it; two seconds leave room on a loaded machine.
-  ServerProcess process(ServerArgs({"--set", "shutdown.drain_delay_s=2", "--set",
+  ServerProcess process(ROUTESERVE_BINARY,
+                        ServerArgs({"--set", "shutdown.drain_delay_s=2", "--set",
                                     "shutdown.grace_period_s=60", "--set",
                                     "server.worker_threads=2"}));
   const int port = process.WaitForPort();
