@@ -1,0 +1,60 @@
+// BenchOptions: what one routeserve-bench run does, and the parser of its command line
+// (DESIGN §7, §8). The usage text below is the reference for every flag.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "routing/generator.h"
+#include "tools/bench/stops_spec.h"
+
+namespace routeserve::bench {
+
+enum class LoadMode {
+  kClosedLoop,  // a fixed number of calls outstanding, each answer starts the next
+  kOpenLoop,    // calls start at Poisson arrival times, whatever the answers
+};
+
+struct BenchOptions {
+  // Affect the load.
+  std::string target = "127.0.0.1:50051";
+  LoadMode mode = LoadMode::kClosedLoop;
+  int concurrency = 8;                          // closed loop: calls outstanding, 1 to 100,000
+  double rate_per_s = 0;                        // open loop: mean arrivals per second, > 0
+  int channels = 4;                             // distinct HTTP/2 connections, 1 to 256
+  absl::Duration warmup = absl::Seconds(1);     // answered, verified, not counted; >= 0
+  absl::Duration duration = absl::Seconds(10);  // counted; > 0
+  absl::Duration deadline = absl::Seconds(10);  // of every call; > 0
+  int64_t max_outstanding = 100'000;  // open loop: an arrival finding this many is skipped
+
+  // Affect the requests: a pool of `requests` distinct problems from the instance generator,
+  // sent in turn.
+  int requests = 1000;  // 1 to 1,000,000
+  StopsSpec stops;      // 20 by default
+  routing::TimeWindowTightness windows = routing::TimeWindowTightness::kLoose;
+  bool matrix = false;  // add a caller's travel-time matrix
+  uint64_t seed = 1;    // the same seed gives the same pool and the same arrivals
+
+  // Affect the output.
+  std::optional<std::string> json_file;  // also write the report as JSON here
+  bool quiet = false;                    // no progress line on stderr
+  int verify_threads = 1;                // threads that check answered routes, 1 to 64
+
+  bool help = false;
+};
+
+// The usage text, printed by --help and after a usage error.
+extern const char kBenchUsage[];
+
+// Parses the command line without the program name. Flags are `--flag VALUE` or
+// `--flag=VALUE`, each at most once; `-h` is --help. A usage error is InvalidArgument saying what
+// is wrong, naming the flag. With --help the other flags are not checked for consistency.
+absl::StatusOr<BenchOptions> ParseBenchArgs(const std::vector<std::string>& args);
+
+std::string_view WindowsName(routing::TimeWindowTightness windows);  // "none", "loose", "tight"
+
+}  // namespace routeserve::bench
