@@ -70,9 +70,6 @@ const std::vector<ConfigEntry>& Schema() {
                   IntegerKey(
                       "worker_threads", [](auto& c) -> auto& { return c.server.worker_threads; },
                       /*min=*/0),
-                  IntegerKey(
-                      "max_queue_size", [](auto& c) -> auto& { return c.server.max_queue_size; },
-                      /*min=*/1),
               }),
       Section("limits",
               {

@@ -5,7 +5,7 @@
 // ("solver.max_moves: must be >= 0, got -3"); loading never half-succeeds.
 //
 // KEYS: the YAML sections and keys are those of config/routeserve.yaml, where each states its
-//   meaning, unit, default and range: server.{address, worker_threads, max_queue_size},
+//   meaning, unit, default and range: server.{address, worker_threads},
 //   limits.max_stops, batching.{buckets, max_batch_size, max_queue_delay_us, max_queue_size,
 //   executors}, objective.{lateness_weight, waiting_weight, detour_factor,
 //   speed_mps.{bike, scooter, car, van}}, solver.{max_moves, perturbation_rounds,
@@ -33,8 +33,7 @@ namespace routeserve::server {
 struct Config {
   struct Server {
     std::string address = "127.0.0.1:50051";  // host:port; port 0 picks a free one
-    int worker_threads = 0;                   // solving threads; 0 = one per core
-    int max_queue_size = 1024;                // requests waiting for a worker; more are refused
+    int worker_threads = 0;  // threads refining routes and building responses; 0 = one per core
   } server;
 
   struct Limits {

@@ -5,8 +5,9 @@
 // Loads the config (default config/routeserve.yaml), serves until SIGTERM or SIGINT, then runs
 // the shutdown phases (server/server.h) and exits 0. Exit 2: bad command line or config (the
 // message names the key); exit 1: the server could not start (e.g. the address is taken).
-// Logs one timestamped line per phase on stderr, among them "listening on HOST:PORT" with the
-// port actually bound (scripts and tests read it).
+// Logs one timestamped line per phase on stderr: the effective config, the batching settings
+// (executors and refine threads resolved), "listening on HOST:PORT" with the port actually bound
+// (scripts and tests read it), the shutdown phases.
 #include <pthread.h>
 #include <signal.h>
 
@@ -94,7 +95,7 @@ void LogPhase(ServerPhase phase, const routeserve::server::Config& config) {
           absl::FormatDuration(config.shutdown.grace_period));
       break;
     case ServerPhase::kStopping:
-      Log("all calls finished; stopping the workers");
+      Log("all calls finished; stopping the batcher and the refine threads");
       break;
     case ServerPhase::kStopped:
       Log("stopped");
@@ -144,8 +145,8 @@ int main(int argc, char** argv) {
     Log("cannot start: %s", server.status().message());
     return kExitStartFailed;
   }
-  Log("listening on %s; %d worker threads; readiness SERVING", (*server)->address(),
-      (*server)->work_queue_stats().num_threads);
+  // RouteServer::Start has logged the batching settings.
+  Log("listening on %s; readiness SERVING", (*server)->address());
 
   // The dedicated signal thread: waits for the first shutdown signal and runs the phases.
   // Further signals stay blocked and pending: the phases are bounded by the drain delay and

@@ -6,10 +6,12 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "grpc/grpc.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "server/log.h"
 
 namespace routeserve::server {
 namespace {
@@ -65,13 +67,19 @@ absl::StatusOr<std::unique_ptr<RouteServer>> RouteServer::Start(const Config& co
   std::unique_ptr<RouteServer> server(new RouteServer(config, std::move(hooks)));
   const ServerHooks& h = server->hooks_;
 
-  SolverPlanner::Options planner_options;
+  BatchingPlanner::Options planner_options;
   planner_options.clock = h.clock;
-  planner_options.queue_observer = h.work_queue_observer;
-  absl::StatusOr<std::unique_ptr<SolverPlanner>> planner =
-      SolverPlanner::Create(config, planner_options);
+  planner_options.observer = h.batching_observer;
+  absl::StatusOr<std::unique_ptr<BatchingPlanner>> planner =
+      BatchingPlanner::Create(config, std::move(planner_options));
   if (!planner.ok()) return planner.status();
   server->planner_ = std::move(planner).value();
+  const BatchingPlanner& batching = *server->planner_;
+  Log("batching: buckets [%s], max batch %d, max queue delay %s, max queue %d per bucket; "
+      "%d executors, %d refine threads",
+      absl::StrJoin(batching.bucket_sizes(), ", "), config.batching.max_batch_size,
+      absl::FormatDuration(config.batching.max_queue_delay), config.batching.max_queue_size,
+      batching.executors(), batching.refine_threads());
 
   RouteServiceOptions service_options;
   service_options.limits.max_stops = config.limits.max_stops;
@@ -144,9 +152,9 @@ void RouteServer::Shutdown() {
   absl::SleepFor(config_.shutdown.drain_delay);
 
   // 2. Refuse new calls (our handlers answer UNAVAILABLE); those in flight get the grace
-  //    period (the planner's workers keep running, so queued work completes, or is dropped once
-  //    its call is cancelled). grpc::Server::Shutdown comes only once our calls are done and
-  //    the clients have had their UNAVAILABLE and gone quiet, because
+  //    period (the planner keeps running, so queued work completes, or is dropped once its call
+  //    is cancelled). grpc::Server::Shutdown comes only once our calls are done and the clients
+  //    have had their UNAVAILABLE and gone quiet, because
   //    - a call that reaches gRPC just after its GOAWAY is cancelled by gRPC (CANCELLED), not
   //      refused: better that clients hear UNAVAILABLE from us first;
   //    - it also waits for clients to close their idle connections after the GOAWAY, which
@@ -159,9 +167,10 @@ void RouteServer::Shutdown() {
   service_->AwaitQuiet(kRefusalQuietPeriod, grace_end);
   server_->Shutdown(absl::ToChronoTime(std::min(grace_end, absl::Now() + kShutdownTail)));
 
-  // 3. No call is left; the queue holds at most work of cancelled streams, which is dropped.
+  // 3. No call is left; the batcher holds at most work of cancelled streams, which is dropped
+  //    as its batch forms, or answered UNAVAILABLE once the grace period is over.
   EnterPhase(ServerPhase::kStopping);
-  planner_->Shutdown();
+  planner_->Shutdown(std::max(absl::ZeroDuration(), grace_end - absl::Now()));
 
   EnterPhase(ServerPhase::kStopped);
 }

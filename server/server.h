@@ -1,10 +1,11 @@
 // RouteServer: the running routeserve gRPC server: RouteService, standard health checks and
-// server reflection on one port, the route planner behind them, and the shutdown phases of
-// DESIGN §3.
+// server reflection on one port, the batching planner behind them (server/batching_planner.h),
+// and the shutdown phases of DESIGN §3.
 //
 // READINESS: health service "routeserve.v1.RouteService" is SERVING once Start() returns (the
 //   classical solver needs no warm-up; the model will), and "" (liveness) is SERVING while the
-//   process serves.
+//   process serves. Start() logs the batching settings as resolved (executors and refine
+//   threads counted).
 // SHUTDOWN: Shutdown() runs the phases in order and returns when the last is done:
 //   1. kDraining: readiness turns NOT_SERVING; calls are still accepted and answered as usual,
 //      for `shutdown.drain_delay`, so that load balancers notice and stop sending.
@@ -15,7 +16,9 @@
 //      tail for responses on their way and other services' calls, then the remaining (idle)
 //      connections are closed. Past the grace period, what remains is cancelled (queued work
 //      of a cancelled call is dropped, never run).
-//   3. kStopping: the planner's queue is closed and its workers joined.
+//   3. kStopping: the planner shuts down with what remains of the grace period: work still
+//      queued (that of cancelled streams, at most) runs or, past the grace, is answered
+//      UNAVAILABLE; the executors and the refine threads are joined.
 //   4. kStopped.
 //   `hooks.on_phase` hears each phase as it begins, on the thread running Shutdown().
 // THREADING: all methods are thread-safe. Shutdown() is idempotent: a second caller waits for
@@ -32,10 +35,9 @@
 #include "absl/synchronization/mutex.h"
 #include "batching/clock.h"
 #include "grpcpp/grpcpp.h"
+#include "server/batching_planner.h"
 #include "server/config.h"
-#include "server/route_planner.h"
 #include "server/route_service.h"
-#include "server/work_queue.h"
 
 namespace routeserve::server {
 
@@ -45,7 +47,7 @@ absl::string_view ServerPhaseName(ServerPhase phase);  // "serving", "draining",
 // Observers and test seams; the defaults do nothing. Pointers are not owned and must outlive
 // the server.
 struct ServerHooks {
-  WorkQueueObserver* work_queue_observer = nullptr;
+  BatchingObserver* batching_observer = nullptr;
   RouteServiceObserver* service_observer = nullptr;
   // Called as each phase begins, once its first step is done (readiness reported, refusal
   // flag set): kServing from Start(), the others from Shutdown(). May block to hold a phase
@@ -71,9 +73,9 @@ class RouteServer {
   void Shutdown();
   ServerPhase phase() const;
 
-  // Counters of the planner's work queue (jobs run, expired or cancelled before start,
-  // refused); see server/work_queue.h.
-  WorkQueueStats work_queue_stats() const { return planner_->queue_stats(); }
+  // The batcher's counters (accepted, refused, expired, cancelled, batches, tasks executed,
+  // depth per bucket); see batching/batcher.h.
+  batching::BatcherStats planner_stats() const { return planner_->stats(); }
   int open_streams() const { return service_->open_streams(); }
 
   // Implementation details follow.
@@ -85,7 +87,7 @@ class RouteServer {
   const ServerHooks hooks_;
   // Destroyed in reverse order: the grpc::Server first (it waits for every call), then the
   // service its calls used, then the planner their work ran on.
-  std::unique_ptr<SolverPlanner> planner_;
+  std::unique_ptr<BatchingPlanner> planner_;
   std::unique_ptr<RouteServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

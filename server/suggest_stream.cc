@@ -119,7 +119,8 @@ void SuggestStreamReactor::HandleRequestLocked(v1::SuggestRequest request) {
   plan.deadline = deadline;
   // Not the context: it dies with the call, while the probe may run after OnDone.
   plan.is_cancelled = [self = shared_from_this()] { return self->Broken(); };
-  // Submit() never calls back from within, so holding mu_ here cannot deadlock.
+  // Submit() never calls back from within and the probe takes no lock, so holding mu_ here
+  // cannot deadlock.
   absl::Status submitted = planner_->Submit(
       std::move(plan),
       [self = shared_from_this(), id, arrival](absl::StatusOr<v1::SuggestResponse> result) {
@@ -174,11 +175,6 @@ void SuggestStreamReactor::Answered(const absl::Status& status, absl::Time arriv
                                    ToGrpcStatus(status).error_code(),
                                    options_->clock->Now() - arrival);
   }
-}
-
-bool SuggestStreamReactor::Broken() {
-  absl::MutexLock lock(&mu_);
-  return broken_;
 }
 
 void SuggestStreamReactor::OnWriteDone(bool ok) {

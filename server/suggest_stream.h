@@ -19,9 +19,11 @@
 //   shared_ptr too, so a completion arriving after OnDone finds a live object that ignores it.
 // THREADING: gRPC reactions and planner callbacks come on any thread; all state is under mu_,
 //   which is also held while issuing StartRead/StartWrite/Finish so that their order is the
-//   order of the decisions (gRPC never runs these reactions inline).
+//   order of the decisions (gRPC never runs these reactions inline), and around Submit(). The
+//   cancellation probe handed to the planner takes no lock (the planner may hold its own).
 #pragma once
 
+#include <atomic>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -46,7 +48,7 @@ class SuggestStreamReactor final
       public std::enable_shared_from_this<SuggestStreamReactor> {
  public:
   // `planner` and `options` outlive the reactor and every planner callback for it (RouteServer
-  // joins the planner's workers before the service goes). `on_done` runs in OnDone, with the
+  // shuts the planner down before the service goes). `on_done` runs in OnDone, with the
   // code the call was finished with.
   using DoneCallback = absl::AnyInvocable<void(SuggestStreamReactor*, grpc::StatusCode)>;
   SuggestStreamReactor(grpc::CallbackServerContext* context, RoutePlanner* planner,
@@ -76,7 +78,9 @@ class SuggestStreamReactor final
   void AdvanceLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FinishLocked(grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Answered(const absl::Status& status, absl::Time arrival);
-  bool Broken();
+  // The planner's cancellation probe. Lock-free: the planner calls it with its own lock held,
+  // while HandleRequestLocked() holds mu_ around Submit(), which takes that lock.
+  bool Broken() const { return broken_.load(std::memory_order_acquire); }
 
   RoutePlanner* const planner_;
   const RouteServiceOptions* const options_;
@@ -89,7 +93,8 @@ class SuggestStreamReactor final
   bool reading_ ABSL_GUARDED_BY(mu_) = false;      // a StartRead is outstanding
   bool half_closed_ ABSL_GUARDED_BY(mu_) = false;  // the client sent its last message
   bool refusing_ ABSL_GUARDED_BY(mu_) = false;     // shutdown: read no more
-  bool broken_ ABSL_GUARDED_BY(mu_) = false;       // cancelled, or a write failed
+  // Cancelled, or a write failed. Written under mu_; read without it by Broken().
+  std::atomic<bool> broken_{false};
   bool finished_ ABSL_GUARDED_BY(mu_) = false;     // Finish() issued
   grpc::StatusCode finish_code_ ABSL_GUARDED_BY(mu_) = grpc::StatusCode::OK;
   absl::flat_hash_set<std::string> in_flight_ ABSL_GUARDED_BY(mu_);  // request_ids planned

@@ -1,6 +1,6 @@
-// WorkQueue: a bounded FIFO of jobs feeding a fixed pool of worker threads. It stands between
-// the gRPC handlers and the solving (through server/route_planner.h) until the dynamic batcher
-// of DESIGN §4 takes its place.
+// WorkQueue: a bounded FIFO of jobs feeding a fixed pool of worker threads. The batching
+// planner's refine pool (server/batching_planner.h) is one: it finishes each batch's tasks off
+// the batcher's executors.
 //
 // LATENCY: a job waits for the jobs ahead of it: at most ceil(max_queue_size / num_threads)
 //   run times of other jobs, plus its own run time. Nothing is batched and nothing waits on a

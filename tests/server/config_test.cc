@@ -26,7 +26,6 @@ namespace {
 void CheckSameConfig(const Config& actual, const Config& expected) {
   CHECK(actual.server.address == expected.server.address);
   CHECK(actual.server.worker_threads == expected.server.worker_threads);
-  CHECK(actual.server.max_queue_size == expected.server.max_queue_size);
   CHECK(actual.limits.max_stops == expected.limits.max_stops);
   CHECK(actual.batching.buckets == expected.batching.buckets);
   CHECK(actual.batching.max_batch_size == expected.batching.max_batch_size);
@@ -142,7 +141,6 @@ std::vector<OverrideCase> EveryKeyOverridden() {
   return {
       {"server.address=0.0.0.0:8080", [](Config& c) { c.server.address = "0.0.0.0:8080"; }},
       {"server.worker_threads=3", [](Config& c) { c.server.worker_threads = 3; }},
-      {"server.max_queue_size=1", [](Config& c) { c.server.max_queue_size = 1; }},
       {"limits.max_stops=100", [](Config& c) { c.limits.max_stops = 100; }},
       {"batching.buckets=[16, 128, 1024]",
        [](Config& c) { c.batching.buckets = {16, 128, 1024}; }},
@@ -207,7 +205,7 @@ TEST_CASE("overrides win over the file, the last one wins, values are YAML", "[c
   CHECK(config->solver.seed == 16);
   CHECK(config->server.address == "[::1]:50051");
   CHECK(config->server.worker_threads == 2);
-  CHECK(config->server.max_queue_size == Config{}.server.max_queue_size);
+  CHECK(config->limits.max_stops == Config{}.limits.max_stops);
 }
 
 // A config that must be refused, and how its message must start.
@@ -242,6 +240,13 @@ TEST_CASE("unknown sections and keys are refused by name", "[config]") {
             {},
             "solver.max_moves: duplicate key (line 3)"},
            {"", {"server.adress=x"}, "server.adress: unknown key"},
+           // Gone: batching.max_queue_size, per bucket, replaces it.
+           {"server:\n  max_queue_size: 1024\n",
+            {},
+            "server.max_queue_size: unknown key (server has address, worker_threads) (line 2)"},
+           {"",
+            {"server.max_queue_size=1"},
+            "server.max_queue_size: unknown key (server has address, worker_threads) (from --set)"},
            {"", {"metrics.address=127.0.0.1:9464"}, "metrics.address: unknown section"},
            {"", {"objective.speed_mps.plane=3"}, "objective.speed_mps.plane: unknown key"},
            {"", {"solver.max_moves.x=3"}, "solver.max_moves.x: unknown key"},
@@ -281,7 +286,7 @@ TEST_CASE("values of the wrong type are refused by key", "[config]") {
             {},
             "shutdown.grace_period_s: expected a number"},
            {"server:\n  address:\n    host: x\n", {}, "server.address: expected host:port"},
-           {"server: 5\n", {}, "server: expected a map of keys (address, worker_threads, "},
+           {"server: 5\n", {}, "server: expected a map of keys (address, worker_threads), got 5"},
            {"objective:\n  speed_mps: 5\n", {}, "objective.speed_mps: expected a map of keys"},
            {"- server\n", {}, "config: expected a map of sections"},
            {"",
@@ -327,7 +332,6 @@ TEST_CASE("every bounded key refuses values out of its range", "[config]") {
            {"",
             {"server.worker_threads=2147483648"},
             "server.worker_threads: must be <= 2147483647, got 2147483648"},
-           {"", {"server.max_queue_size=0"}, "server.max_queue_size: must be >= 1, got 0"},
            {"", {"limits.max_stops=0"}, "limits.max_stops: must be >= 1, got 0"},
            {"", {"limits.max_stops=1025"}, "limits.max_stops: must be <= 1024, got 1025"},
            {"", {"batching.buckets=[]"}, "batching.buckets: expected at least one value, got []"},

@@ -68,15 +68,15 @@ TEST_CASE("shutdown: draining keeps serving with readiness NOT_SERVING, then new
 }
 
 TEST_CASE("shutdown: work in flight when refusing starts is still answered", "[e2e]") {
-  HoldFirstJob holder;
+  HoldFirstBatch holder;
   PhaseGate gate({ServerPhase::kRefusing});
   server::ServerHooks hooks;
-  hooks.work_queue_observer = &holder;
+  hooks.batching_observer = &holder;
   hooks.on_phase = gate.Hook();
-  TestServer t = StartServer(TestConfig({"server.worker_threads=1"}), hooks);
+  TestServer t = StartServer(OneAtATimeConfig(), hooks);
   const v1::SuggestRequest request = MakeRequest(Regimes()[2].options, 15, 12, "held");
 
-  // A stream message held on the worker, and a unary call queued behind it.
+  // A stream message held on the executor, and a unary call queued behind it.
   auto stream_context = GuardedContext();
   std::unique_ptr<Stream> stream = t.stub->SuggestStream(stream_context.get());
   REQUIRE(stream->Write(request));
@@ -104,7 +104,7 @@ TEST_CASE("shutdown: work in flight when refusing starts is still answered", "[e
 
   gate.Release(ServerPhase::kRefusing);
   shutdown.join();
-  CHECK(t.server->work_queue_stats().ran == 2);
+  CHECK(t.server->planner_stats().executed == 2);
 }
 
 TEST_CASE("Start fails with a message naming server.address when the port is taken", "[e2e]") {

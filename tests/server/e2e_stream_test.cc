@@ -99,16 +99,16 @@ TEST_CASE("a bad message gets its own error and the stream goes on", "[e2e]") {
 }
 
 TEST_CASE("a request_id already in flight on the stream gets its own error", "[e2e]") {
-  HoldFirstJob holder;
+  HoldFirstBatch holder;
   server::ServerHooks hooks;
-  hooks.work_queue_observer = &holder;
-  TestServer t = StartServer(TestConfig({"server.worker_threads=1"}), hooks);
+  hooks.batching_observer = &holder;
+  TestServer t = StartServer(OneAtATimeConfig(), hooks);
   const v1::SuggestRequest request = MakeRequest(Regimes()[0].options, 10, 77, "x");
 
   auto context = GuardedContext();
   std::unique_ptr<Stream> stream = t.stub->SuggestStream(context.get());
   REQUIRE(stream->Write(request));
-  REQUIRE(holder.WaitStarted());  // "x" is in flight, held on the worker
+  REQUIRE(holder.WaitStarted());  // "x" is in flight, held on the executor
   REQUIRE(stream->Write(request));
 
   v1::SuggestResponse response;
@@ -134,12 +134,12 @@ TEST_CASE("a request_id already in flight on the stream gets its own error", "[e
 TEST_CASE("a stream message whose timeout passes before its work starts gets "
           "DEADLINE_EXCEEDED as its error",
           "[e2e]") {
-  HoldFirstJob holder;
+  HoldFirstBatch holder;
   batching::FakeClock clock(absl::Now());  // stands still unless the test moves it
   server::ServerHooks hooks;
-  hooks.work_queue_observer = &holder;
+  hooks.batching_observer = &holder;
   hooks.clock = &clock;
-  TestServer t = StartServer(TestConfig({"server.worker_threads=1"}), hooks);
+  TestServer t = StartServer(OneAtATimeConfig(), hooks);
   v1::SuggestRequest first = MakeRequest(Regimes()[0].options, 10, 78, "first");
   v1::SuggestRequest timed = MakeRequest(Regimes()[0].options, 10, 79, "timed");
   timed.set_timeout_s(5);
@@ -164,40 +164,40 @@ TEST_CASE("a stream message whose timeout passes before its work starts gets "
   REQUIRE(answers.at("timed").has_error());
   CHECK(answers.at("timed").error().code() ==
         static_cast<int>(grpc::StatusCode::DEADLINE_EXCEEDED));
-  CHECK(t.server->work_queue_stats().expired_before_start == 1);
-  CHECK(t.server->work_queue_stats().ran == 1);
+  CHECK(t.server->planner_stats().expired == 1);
+  CHECK(t.server->planner_stats().executed == 1);
 }
 
 TEST_CASE("a cancelled stream ends cleanly and its queued work is never run", "[e2e]") {
-  HoldFirstJob holder;
+  HoldFirstBatch holder;
   StreamWatcher watcher;
   server::ServerHooks hooks;
-  hooks.work_queue_observer = &holder;
+  hooks.batching_observer = &holder;
   hooks.service_observer = &watcher;
-  TestServer t = StartServer(TestConfig({"server.worker_threads=1"}), hooks);
+  TestServer t = StartServer(OneAtATimeConfig(), hooks);
 
   auto context = GuardedContext();
   std::unique_ptr<Stream> stream = t.stub->SuggestStream(context.get());
   for (int i = 0; i < 5; ++i) {
     REQUIRE(stream->Write(MakeRequest(Regimes()[0].options, 10, 80 + i, absl::StrCat("c", i))));
   }
-  REQUIRE(holder.WaitStarted());     // c0 held on the worker
+  REQUIRE(holder.WaitStarted());    // c0 held on the executor
   REQUIRE(holder.WaitAccepted(5));  // c1..c4 queued
   context->TryCancel();
   CHECK(stream->Finish().error_code() == grpc::StatusCode::CANCELLED);
-  // The server's stream has ended (OnDone) and was cancelled before the worker goes on.
+  // The server's stream has ended (OnDone) and was cancelled before the executor goes on.
   CHECK(watcher.WaitClosed(1) == std::vector<grpc::StatusCode>{grpc::StatusCode::CANCELLED});
   CHECK(t.server->open_streams() == 0);
   holder.Release();  // c0 completes into a finished stream; c1..c4 are dropped
 
-  // A unary call behind them flushes the FIFO.
-  const v1::SuggestRequest flush = MakeRequest(Regimes()[0].options, 5, 90, "flush");
+  // A unary call behind them in their bucket flushes it.
+  const v1::SuggestRequest flush = MakeRequest(Regimes()[0].options, 10, 90, "flush");
   v1::SuggestResponse response;
   auto unary_context = GuardedContext();
   REQUIRE(t.stub->Suggest(unary_context.get(), flush, &response).ok());
-  const server::WorkQueueStats stats = t.server->work_queue_stats();
-  CHECK(stats.ran == 2);  // c0 and the flush
-  CHECK(stats.cancelled_before_start == 4);
+  const batching::BatcherStats stats = t.server->planner_stats();
+  CHECK(stats.executed == 2);  // c0 and the flush
+  CHECK(stats.cancelled == 4);
 }
 
 }  // namespace

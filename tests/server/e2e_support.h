@@ -1,5 +1,5 @@
 // Shared by the in-process end-to-end tests: a test config, a started RouteServer with a
-// channel to it, and the test seams (an observer that holds the first job on its worker, a
+// channel to it, and the test seams (an observer that holds the first batch on its executor, a
 // gate that holds a shutdown phase). Tests that move time give the server a batching::FakeClock.
 #pragma once
 
@@ -81,22 +81,29 @@ inline grpc::health::v1::HealthCheckResponse::ServingStatus HealthOf(
   return response.status();
 }
 
-// Holds the first job that starts on its worker until released; counts accepted jobs.
-class HoldFirstJob final : public server::WorkQueueObserver {
+// One executor and batches of one, plus `overrides`: a batch held on the executor (see
+// HoldFirstBatch) holds every later request in its queue, each to become a batch of its own.
+inline server::Config OneAtATimeConfig(std::vector<std::string> overrides = {}) {
+  overrides.insert(overrides.begin(), {"batching.executors=1", "batching.max_batch_size=1"});
+  return TestConfig(std::move(overrides));
+}
+
+// Holds the first batch on its executor, in OnBatchStart, until released; counts accepted tasks.
+class HoldFirstBatch final : public server::BatchingObserver {
  public:
-  ~HoldFirstJob() override { Release(); }
-  void OnAccepted(int64_t) override {
+  ~HoldFirstBatch() override { Release(); }
+  void OnAccepted(int /*bucket*/) override {
     absl::MutexLock lock(&mu_);
     ++accepted_;
     cv_.SignalAll();
   }
-  void OnStart(absl::Duration) override {
+  void OnBatchStart(const server::BatchInfo& /*batch*/) override {
     if (starts_.fetch_add(1) != 0) return;
     started_.Notify();
     release_.WaitForNotificationWithTimeout(kGuard);
   }
   bool WaitStarted() { return started_.WaitForNotificationWithTimeout(kGuard); }
-  // Waits until `count` jobs have been queued in all.
+  // Waits until `count` tasks have been queued in all.
   bool WaitAccepted(int count) {
     absl::MutexLock lock(&mu_);
     const absl::Time until = absl::Now() + kGuard;

@@ -1,6 +1,10 @@
 // End to end in one process, unary Suggest and health: RouteServer::Start on 127.0.0.1:0 and
 // real gRPC clients over loopback.
+#include <condition_variable>
+#include <memory>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "e2e_support.h"
 #include "route_checks.h"
@@ -28,8 +32,8 @@ TEST_CASE("Suggest answers generated problems of every regime and size with a go
       REQUIRE(status.ok());
       CHECK(CheckRouteResponse(request, response) == "");
       CHECK(response.model_version().empty());
-      CHECK(response.timings().batch_size() == 1);
-      CHECK(response.timings().inference_s() == 0);
+      CHECK(response.timings().batch_size() == 1);  // one call at a time: batches of one
+      CHECK(response.timings().inference_s() >= 0);
       CHECK(response.timings().queue_s() >= 0);
       CHECK(response.timings().refine_s() >= 0);
     }
@@ -91,6 +95,53 @@ TEST_CASE("bad input gets INVALID_ARGUMENT naming the field", "[e2e]") {
   CHECK(CheckRouteResponse(good, response) == "");
 }
 
+TEST_CASE("200 concurrent calls are batched, and each gets a good route", "[e2e]") {
+  // One executor and a long queue delay: calls that arrive together share batches.
+  TestServer t = StartServer(
+      TestConfig({"batching.max_queue_delay_us=50000", "batching.executors=1"}));
+  constexpr int kCalls = 200;
+  const std::vector<Regime> regimes = Regimes();
+  std::vector<v1::SuggestRequest> requests;
+  for (int i = 0; i < kCalls; ++i) {
+    // 9 to 16 stops: one bucket.
+    requests.push_back(MakeRequest(regimes[i % regimes.size()].options, 9 + i % 8, 3000 + i,
+                                   absl::StrCat("c", i)));
+  }
+  std::vector<v1::SuggestResponse> responses(kCalls);
+  std::vector<grpc::Status> statuses(kCalls);
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::mutex mu;
+  std::condition_variable all_answered;
+  int answered = 0;
+  for (int i = 0; i < kCalls; ++i) {
+    contexts.push_back(GuardedContext());
+    t.stub->async()->Suggest(contexts[i].get(), &requests[i], &responses[i],
+                             [&, i](grpc::Status status) {
+                               std::lock_guard lock(mu);
+                               statuses[i] = std::move(status);
+                               ++answered;
+                               all_answered.notify_all();
+                             });
+  }
+  {
+    std::unique_lock lock(mu);
+    REQUIRE(all_answered.wait_for(lock, absl::ToChronoSeconds(kGuard),
+                                  [&] { return answered == kCalls; }));
+  }
+
+  int in_shared_batches = 0;
+  for (int i = 0; i < kCalls; ++i) {
+    INFO("call " << i << ": " << statuses[i].error_message());
+    REQUIRE(statuses[i].ok());
+    CHECK(CheckRouteResponse(requests[i], responses[i]) == "");
+    if (responses[i].timings().batch_size() > 1) ++in_shared_batches;
+  }
+  CHECK(in_shared_batches > 0);
+  const batching::BatcherStats stats = t.server->planner_stats();
+  CHECK(stats.executed == kCalls);
+  CHECK(stats.batches < kCalls);
+}
+
 TEST_CASE("health: readiness and liveness are SERVING once started", "[e2e]") {
   TestServer t = StartServer(TestConfig());
   using grpc::health::v1::HealthCheckResponse;
@@ -102,15 +153,15 @@ TEST_CASE("health: readiness and liveness are SERVING once started", "[e2e]") {
 TEST_CASE("a call whose deadline passes before its work starts gets DEADLINE_EXCEEDED and "
           "is never solved",
           "[e2e]") {
-  HoldFirstJob holder;
+  HoldFirstBatch holder;
   batching::FakeClock clock(absl::Now());  // stands still unless the test moves it
   server::ServerHooks hooks;
-  hooks.work_queue_observer = &holder;
+  hooks.batching_observer = &holder;
   hooks.clock = &clock;
-  TestServer t = StartServer(TestConfig({"server.worker_threads=1"}), hooks);
+  TestServer t = StartServer(OneAtATimeConfig(), hooks);
   const v1::SuggestRequest request = MakeRequest(Regimes()[0].options, 12, 5, "deadline");
 
-  // A occupies the only worker.
+  // A occupies the only executor.
   grpc::Status status_a;
   v1::SuggestResponse response_a;
   std::thread a([&] { status_a = Suggest(*t.stub, request, &response_a); });
@@ -125,38 +176,37 @@ TEST_CASE("a call whose deadline passes before its work starts gets DEADLINE_EXC
   CHECK(status_b.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED);
 
   // The server's clock is past B's deadline for certain (its deadline is a little later than
-  // the client's, which has passed), yet well before C's guard deadline; then the worker goes
-  // on.
+  // the client's, which has passed), yet well before C's guard deadline: the batcher drops B.
+  // Then the executor goes on.
   clock.Advance(absl::Seconds(10));
   holder.Release();
   a.join();
   CHECK(status_a.ok());
 
-  // C goes through the FIFO after B: once C is answered, B has been taken and dropped.
+  // The batcher drops what is due before it forms a batch: once C is answered, B is gone.
   v1::SuggestResponse response_c;
   REQUIRE(Suggest(*t.stub, request, &response_c).ok());
   CHECK(CheckRouteResponse(request, response_c) == "");
 
-  const server::WorkQueueStats stats = t.server->work_queue_stats();
-  CHECK(stats.ran == 2);  // A and C: the solver never ran for B
-  CHECK(stats.expired_before_start == 1);
-  CHECK(stats.cancelled_before_start == 0);
+  const batching::BatcherStats stats = t.server->planner_stats();
+  CHECK(stats.executed == 2);  // A and C: the solver never ran for B
+  CHECK(stats.expired == 1);
+  CHECK(stats.cancelled == 0);
 }
 
 TEST_CASE("a full queue answers RESOURCE_EXHAUSTED at once", "[e2e]") {
-  HoldFirstJob holder;
+  HoldFirstBatch holder;
   server::ServerHooks hooks;
-  hooks.work_queue_observer = &holder;
-  TestServer t = StartServer(
-      TestConfig({"server.worker_threads=1", "server.max_queue_size=1"}), hooks);
+  hooks.batching_observer = &holder;
+  TestServer t = StartServer(OneAtATimeConfig({"batching.max_queue_size=1"}), hooks);
   const v1::SuggestRequest request = MakeRequest(Regimes()[0].options, 12, 6, "full");
 
   grpc::Status status_a, status_b;
   v1::SuggestResponse response_a, response_b;
   std::thread a([&] { status_a = Suggest(*t.stub, request, &response_a); });
-  REQUIRE(holder.WaitStarted());  // A runs (held); the queue is empty
+  REQUIRE(holder.WaitStarted());  // A runs (held); its bucket's queue is empty
   std::thread b([&] { status_b = Suggest(*t.stub, request, &response_b); });
-  REQUIRE(holder.WaitAccepted(2));  // B waits: the queue is full
+  REQUIRE(holder.WaitAccepted(2));  // B waits: the bucket's queue is full
 
   v1::SuggestResponse response_c;
   const grpc::Status status_c = Suggest(*t.stub, request, &response_c);
@@ -169,9 +219,9 @@ TEST_CASE("a full queue answers RESOURCE_EXHAUSTED at once", "[e2e]") {
   CHECK(status_a.ok());
   CHECK(status_b.ok());
   CHECK(CheckRouteResponse(request, response_b) == "");
-  const server::WorkQueueStats stats = t.server->work_queue_stats();
+  const batching::BatcherStats stats = t.server->planner_stats();
   CHECK(stats.refused_full == 1);
-  CHECK(stats.ran == 2);
+  CHECK(stats.executed == 2);
 }
 
 }  // namespace
