@@ -34,7 +34,7 @@ int ResolveThreads(int requested) {
 
 WorkQueue::WorkQueue(WorkQueueOptions options)
     : options_(options), num_threads_(ResolveThreads(options.num_threads)) {
-  absl::MutexLock lock(&join_mu_);
+  std::lock_guard lock(join_mu_);
   workers_.reserve(num_threads_);
   for (int i = 0; i < num_threads_; ++i) workers_.emplace_back([this] { WorkerLoop(); });
 }
@@ -48,7 +48,7 @@ absl::Status WorkQueue::Submit(Job job) {
   absl::Status refusal;
   int64_t depth = 0;
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard lock(mu_);
     if (closed_) {
       refusal = absl::UnavailableError("server is shutting down");
       refused_closed_.fetch_add(1, std::memory_order_relaxed);
@@ -60,6 +60,7 @@ absl::Status WorkQueue::Submit(Job job) {
       depth = static_cast<int64_t>(queue_.size());
       depth_.store(depth, std::memory_order_relaxed);
       accepted_.fetch_add(1, std::memory_order_relaxed);
+      work_or_closed_.notify_one();
     }
   }
   // The refused job (still in `job`) is destroyed on return, its callbacks never called.
@@ -72,12 +73,13 @@ absl::Status WorkQueue::Submit(Job job) {
 }
 
 void WorkQueue::Close() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   closed_ = true;
+  work_or_closed_.notify_all();
 }
 
 void WorkQueue::Join() {
-  absl::MutexLock lock(&join_mu_);
+  std::lock_guard lock(join_mu_);
   for (std::thread& worker : workers_) {
     if (worker.joinable()) worker.join();
   }
@@ -100,8 +102,8 @@ void WorkQueue::WorkerLoop() {
   for (;;) {
     Entry entry;
     {
-      absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(this, &WorkQueue::HasWorkOrClosed));
+      std::unique_lock lock(mu_);
+      work_or_closed_.wait(lock, [this] { return closed_ || !queue_.empty(); });
       // Closed and empty: this worker is done. Closed with jobs left: they still run.
       if (queue_.empty()) return;
       entry = std::move(queue_.front());
@@ -111,8 +113,6 @@ void WorkQueue::WorkerLoop() {
     Process(std::move(entry));
   }
 }
-
-bool WorkQueue::HasWorkOrClosed() const { return closed_ || !queue_.empty(); }
 
 void WorkQueue::Process(Entry entry) {
   WorkQueueObserver* const observer = options_.observer;
