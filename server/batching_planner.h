@@ -6,7 +6,7 @@
 //      classical solver today, the model's batched forward pass tomorrow;
 //   2. on the refine pool, `server.worker_threads` threads: for each task, evaluation, the route
 //      in API form, source and timings, then `done`. An executor, which may drive a device, thus
-//      never refines (DESIGN §2).
+//      refines nothing (DESIGN §2) unless the pool is full (see OVERLOAD).
 //
 // LATENCY: a request waits at most batching.max_queue_delay_us, plus the wait for a free
 //   executor, plus its batch's run time (Build and Propose of the whole batch), plus its wait for
