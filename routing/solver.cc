@@ -307,14 +307,18 @@ double ImproveRoute(const Instance& instance, std::vector<int>& order, int64_t m
 }
 
 Solution Solve(const Instance& instance, const SolverOptions& options, SolverStats* stats) {
+  return SolveFrom(instance, InsertionRoute(instance).order, options, stats);
+}
+
+Solution SolveFrom(const Instance& instance, std::vector<int> start, const SolverOptions& options,
+                   SolverStats* stats) {
   SolverStats local_stats;
   SolverStats& counted = stats ? *stats : local_stats;
-  Solution best = InsertionRoute(instance);
   Search search(instance, options.max_evaluations, counted);
   RouteState& state = search.state();
-  state.Assign(best.order);
+  state.Assign(std::move(start));
   search.Descend(options.max_moves);
-  best = {state.order(), state.cost()};
+  Solution best = {state.order(), state.cost()};
 
   const std::vector<Unit> units = UnitsOf(instance);
   if (units.size() < 2) return best;

@@ -45,6 +45,11 @@ struct SolverStats {
 Solution Solve(const Instance& instance, const SolverOptions& options = {},
                SolverStats* stats = nullptr);
 
+// The same search from a given feasible order instead of the insertion route: Solve() is
+// SolveFrom(InsertionRoute()). Lets the construction and the search run in different places.
+Solution SolveFrom(const Instance& instance, std::vector<int> start,
+                   const SolverOptions& options = {}, SolverStats* stats = nullptr);
+
 // Improves a feasible order in place by local search until no move improves it, `max_moves`
 // moves were applied or `max_evaluations` evaluations spent; returns its cost. Refinement of the
 // model's route uses this.

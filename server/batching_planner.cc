@@ -291,7 +291,11 @@ absl::StatusOr<v1::SuggestResponse> BatchingPlanner::Respond(const Finishing& ta
     return absl::InternalError(absl::StrCat("proposer returned an order that is not one of the ",
                                             instance.num_stops(), " stops"));
   }
-  const routing::RouteEvaluation evaluation = routing::Evaluate(instance, task.order);
+  const std::vector<int> order = proposer_->Refine(instance, task.order);
+  if (!IsOrderOfStops(order, instance.num_stops())) {
+    return absl::InternalError("refinement returned an order that is not one of the stops");
+  }
+  const routing::RouteEvaluation evaluation = routing::Evaluate(instance, order);
   v1::SuggestResponse response;
   api::ToRouteProto(task.problem, evaluation, response.mutable_route());
   // options.num_alternatives is not looked at: one route per task, and the API allows fewer

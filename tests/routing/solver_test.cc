@@ -42,6 +42,13 @@ TEST_CASE("the same instance always gets the same route") {
   for (int run = 0; run < 3; ++run) CHECK(Solve(instance).order == first.order);
 }
 
+TEST_CASE("solving from the insertion route is solving") {
+  for (const auto& regime : Regimes(25)) {
+    const Instance instance = BuildOrFail(GenerateProblem(regime.options, 4));
+    CHECK(SolveFrom(instance, InsertionRoute(instance).order).order == Solve(instance).order);
+  }
+}
+
 TEST_CASE("the budget bounds the work") {
   GeneratorOptions options;
   options.num_stops = 60;

@@ -99,7 +99,20 @@ class ScriptedProposer final : public BatchProposer {
     clock_->Advance(kInference);
     return script_ ? script_(instances, call) : solver_.Propose(instances, shape);
   }
+  std::vector<int> Refine(const routing::Instance& instance,
+                          std::vector<int> proposed) const override {
+    {
+      std::lock_guard lock(mu_);
+      refine_threads_.push_back(std::this_thread::get_id());
+    }
+    return solver_.Refine(instance, std::move(proposed));
+  }
   v1::RouteSource source() const override { return v1::ROUTE_SOURCE_HEURISTIC; }
+
+  std::vector<std::thread::id> refine_threads() {
+    std::lock_guard lock(mu_);
+    return refine_threads_;
+  }
 
   std::vector<Call> calls() {
     std::lock_guard lock(mu_);
@@ -110,8 +123,9 @@ class ScriptedProposer final : public BatchProposer {
   SolverProposer solver_;
   batching::FakeClock* const clock_;
   const Script script_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::vector<Call> calls_;
+  mutable std::vector<std::thread::id> refine_threads_;
 };
 
 // Records what it hears; while holding, every batch waits in OnBatchStart until Release().
@@ -332,6 +346,9 @@ TEST_CASE("a batch is built, proposed once on its executor and finished on the r
   CHECK(good_a.thread != executor);
   CHECK(good_c.thread != executor);
   CHECK(bad.thread != executor);
+  const std::vector<std::thread::id> refined = f.proposer->refine_threads();
+  CHECK(refined.size() == 2);
+  for (std::thread::id thread : refined) CHECK(thread != executor);
   CHECK(f.planner->refine_stats().refused_full == 0);
 
   const batching::BatcherStats stats = f.planner->stats();
