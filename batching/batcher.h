@@ -282,8 +282,12 @@ template <typename Payload>
 std::vector<BucketState> Batcher<Payload>::BucketStates() const {
   std::vector<BucketState> states(queues_.size());
   for (size_t i = 0; i < queues_.size(); ++i) {
-    states[i].size = static_cast<int>(queues_[i].size());
-    if (!queues_[i].empty()) states[i].oldest_enqueued = queues_[i].front().enqueued;
+    const std::deque<Entry>& queue = queues_[i];
+    states[i].size = static_cast<int>(queue.size());
+    if (!queue.empty()) states[i].oldest_enqueued = queue.front().enqueued;
+    if (states[i].size >= options_.policy.max_batch_size) {
+      states[i].filled = queue[options_.policy.max_batch_size - 1].enqueued;
+    }
   }
   return states;
 }
@@ -318,9 +322,9 @@ Batch<Payload> Batcher<Payload>::FormBatch(int bucket, absl::Time now,
   Batch<Payload> batch;
   batch.bucket = bucket;
   batch.padded_size = options_.bucket_sizes[bucket];
-  std::deque<Entry>& queue = queues_[bucket];
-  BucketState state{static_cast<int>(queue.size()), queue.front().enqueued};
+  const BucketState state = BucketStates()[bucket];
   batch.executor_wait = std::max(absl::ZeroDuration(), now - ReadyAt(state, options_.policy));
+  std::deque<Entry>& queue = queues_[bucket];
   while (!queue.empty() &&
          static_cast<int>(batch.payloads.size()) < options_.policy.max_batch_size) {
     Entry entry = std::move(queue.front());

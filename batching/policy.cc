@@ -9,8 +9,7 @@ namespace routeserve::batching {
 
 absl::Time ReadyAt(const BucketState& bucket, const BatchingPolicy& policy) {
   if (bucket.size <= 0) return absl::InfiniteFuture();
-  if (bucket.size >= policy.max_batch_size) return bucket.oldest_enqueued;
-  return bucket.oldest_enqueued + policy.max_queue_delay;
+  return std::min(bucket.filled, bucket.oldest_enqueued + policy.max_queue_delay);
 }
 
 int ChooseBucket(std::span<const BucketState> buckets, const BatchingPolicy& policy,

@@ -20,12 +20,15 @@ struct BatchingPolicy {
 
 // What the policy needs to know of one bucket's queue.
 struct BucketState {
-  int size = 0;                                    // tasks waiting
+  int size = 0;                                         // tasks waiting
   absl::Time oldest_enqueued = absl::InfiniteFuture();  // when the first of them came
+  // When the max_batch_size-th of them came (the batch was full from then on); InfiniteFuture()
+  // while fewer wait.
+  absl::Time filled = absl::InfiniteFuture();
 };
 
-// When the bucket's batch may go: at once (the oldest task's arrival) when it is full, else when
-// its oldest task has waited max_queue_delay; InfiniteFuture() when it is empty.
+// When the bucket's batch may go: when it filled up or when its oldest task had waited
+// max_queue_delay, whichever came first; InfiniteFuture() when it is empty.
 absl::Time ReadyAt(const BucketState& bucket, const BatchingPolicy& policy);
 
 // The bucket an idle executor should take a batch from now, or -1 when none may go. Among the

@@ -33,6 +33,7 @@ struct BatchingPlanner::Finishing {
   std::vector<int> order;
   absl::Duration queued;     // from Submit() to its batch's start
   absl::Duration inference;  // its batch's Propose()
+  absl::Duration executor_wait;  // of `queued`, its batch's wait for a free executor
   int batch_size = 0;
 };
 
@@ -247,6 +248,7 @@ void BatchingPlanner::BuildAndPropose(batching::Batch<Pending>& batch, const Bat
       finishing->order = *std::move(orders[k]);
       finishing->queued = batch.queued[i];
       finishing->inference = inference;
+      finishing->executor_wait = batch.executor_wait;
       finishing->batch_size = batch_size;
     }
     Finish(std::move(finishing));
@@ -304,6 +306,7 @@ absl::StatusOr<v1::SuggestResponse> BatchingPlanner::Respond(const Finishing& ta
   v1::ServerTimings* timings = response.mutable_timings();
   timings->set_queue_s(absl::ToDoubleSeconds(task.queued));
   timings->set_inference_s(absl::ToDoubleSeconds(task.inference));
+  timings->set_executor_wait_s(absl::ToDoubleSeconds(task.executor_wait));
   timings->set_batch_size(task.batch_size);
   return response;
 }

@@ -25,8 +25,12 @@ TEST_CASE("a batch may go at max_queue_delay after its oldest task, or at once w
       {"one task goes at delay", {1, kT0}, absl::Microseconds(500), true},
       {"one task goes after delay", {1, kT0}, absl::Microseconds(900), true},
       {"three of four hold at delay - 1us", {3, kT0}, absl::Microseconds(499), false},
-      {"full goes at once", {4, kT0}, absl::ZeroDuration(), true},
-      {"over full goes at once", {9, kT0}, absl::ZeroDuration(), true},
+      {"full goes at once", {4, kT0, kT0}, absl::ZeroDuration(), true},
+      {"over full goes at once", {9, kT0, kT0}, absl::ZeroDuration(), true},
+      {"filled later, goes when full", {4, kT0, kT0 + absl::Microseconds(300)},
+       absl::Microseconds(300), true},
+      {"filled later, holds before", {4, kT0, kT0 + absl::Microseconds(300)},
+       absl::Microseconds(299), false},
   };
   for (const Row& row : rows) {
     INFO(row.what);
@@ -35,6 +39,16 @@ TEST_CASE("a batch may go at max_queue_delay after its oldest task, or at once w
     CHECK((chosen == 0) == row.goes);
     CHECK((ReadyAt(row.bucket, policy) <= kT0 + row.now_after_t0) == row.goes);
   }
+}
+
+TEST_CASE("a batch is ready from when it filled up or its delay passed, whichever came first") {
+  BatchingPolicy policy;
+  policy.max_batch_size = 2;
+  policy.max_queue_delay = absl::Milliseconds(1);
+  CHECK(ReadyAt({2, kT0, kT0 + absl::Microseconds(200)}, policy) == kT0 + absl::Microseconds(200));
+  CHECK(ReadyAt({2, kT0, kT0 + absl::Milliseconds(5)}, policy) == kT0 + absl::Milliseconds(1));
+  CHECK(ReadyAt({1, kT0}, policy) == kT0 + absl::Milliseconds(1));
+  CHECK(ReadyAt({}, policy) == absl::InfiniteFuture());
 }
 
 TEST_CASE("a zero delay lets any waiting task go") {
@@ -50,7 +64,7 @@ TEST_CASE("among buckets that may go, the oldest task's goes first") {
   policy.max_queue_delay = absl::Milliseconds(1);
   const absl::Time now = kT0 + absl::Milliseconds(5);
   const std::vector<BucketState> buckets = {
-      {2, kT0 + absl::Milliseconds(3)},  // full, younger
+      {2, kT0 + absl::Milliseconds(3), kT0 + absl::Milliseconds(4)},  // full, younger
       {1, kT0 + absl::Milliseconds(1)},  // delay passed, oldest
       {1, kT0 + absl::Microseconds(4500)},  // not yet
   };

@@ -322,6 +322,7 @@ TEST_CASE("a batch is built, proposed once on its executor and finished on the r
   CHECK(timings_c.batch_size() == 3);
   CHECK(timings_a.queue_s() == absl::ToDoubleSeconds(absl::Milliseconds(250)));
   CHECK(timings_c.queue_s() == 0);
+  CHECK(timings_a.executor_wait_s() == 0);  // the executor was idle when the batch was full
   CHECK(timings_a.inference_s() == absl::ToDoubleSeconds(kInference));
   CHECK(timings_c.inference_s() == absl::ToDoubleSeconds(kInference));
   CHECK(timings_a.refine_s() == 0);  // the clock stands still while finishing
@@ -495,6 +496,21 @@ TEST_CASE("a task whose deadline passes while queued gets DEADLINE_EXCEEDED, one
   REQUIRE(dropped.size() == 2);
   CHECK(dropped[0] == std::pair{absl::StatusCode::kDeadlineExceeded, absl::Seconds(2)});
   CHECK(dropped[1].first == absl::StatusCode::kCancelled);
+}
+
+TEST_CASE("a batch that waits for a busy executor reports the wait", "[batching_planner]") {
+  Fixture f;
+  f.observer.Hold();
+  for (const char* task : {"a1", "a2", "a3"}) REQUIRE(f.Submit(task, Problem(5, 51)).ok());
+  REQUIRE(f.observer.AwaitStarted(1));  // the only executor is held
+  for (const char* task : {"b1", "b2", "b3"}) REQUIRE(f.Submit(task, Problem(5, 52)).ok());
+  f.clock.Advance(absl::Milliseconds(30));  // the full second batch waits this long...
+  f.observer.Release();                      // ...plus the first batch's kInference
+  REQUIRE(f.answers.Await(6));
+  const v1::ServerTimings& waited = f.answers.Get("b1").result->timings();
+  CHECK(waited.executor_wait_s() == absl::ToDoubleSeconds(absl::Milliseconds(30) + kInference));
+  CHECK(waited.queue_s() == waited.executor_wait_s());
+  CHECK(f.answers.Get("a1").result->timings().executor_wait_s() == 0);
 }
 
 TEST_CASE("when the refine pool is full, the executor finishes the task itself",

@@ -107,6 +107,7 @@ struct Figures {
   int64_t non_ok = 0;
   double mean_batch_size = 0;
   double mean_queue_s = 0;
+  double mean_executor_wait_s = 0;
   double mean_inference_s = 0;
   double mean_refine_s = 0;
   double start_lag_p99_ms = 0;
@@ -130,6 +131,7 @@ Figures WorkOut(const BenchReport& report) {
     const double ok = static_cast<double>(load.ok);
     figures.mean_batch_size = load.batch_size / ok;
     figures.mean_queue_s = load.queue_s / ok;
+    figures.mean_executor_wait_s = load.executor_wait_s / ok;
     figures.mean_inference_s = load.inference_s / ok;
     figures.mean_refine_s = load.refine_s / ok;
   }
@@ -220,6 +222,7 @@ std::string FormatReportTable(const BenchReport& report) {
                                   " checked (warmup included)"));
   line("mean batch size", absl::StrFormat("%.2f", figures.mean_batch_size));
   line("mean queue ms", absl::StrFormat("%.3f", figures.mean_queue_s * 1e3));
+  line("mean executor wait ms", absl::StrFormat("%.3f", figures.mean_executor_wait_s * 1e3));
   line("mean inference ms", absl::StrFormat("%.3f", figures.mean_inference_s * 1e3));
   line("mean refine ms", absl::StrFormat("%.3f", figures.mean_refine_s * 1e3));
   for (const auto& [source, count] : load.ok_by_source) {
@@ -285,6 +288,7 @@ std::string FormatReportJson(const BenchReport& report) {
   json.BeginObject("server")
       .Number("mean_batch_size", figures.mean_batch_size)
       .Number("mean_queue_s", figures.mean_queue_s)
+      .Number("mean_executor_wait_s", figures.mean_executor_wait_s)
       .Number("mean_inference_s", figures.mean_inference_s)
       .Number("mean_refine_s", figures.mean_refine_s)
       .EndObject();

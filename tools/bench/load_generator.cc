@@ -173,6 +173,7 @@ void LoadGenerator::OnAnswer(Call* call, const grpc::Status& status) {
         result.ok_latency.Record(latency_ns);
         ++result.ok_by_source[source];
         result.queue_s += timings.queue_s();
+        result.executor_wait_s += timings.executor_wait_s();
         result.inference_s += timings.inference_s();
         result.refine_s += timings.refine_s();
         result.batch_size += timings.batch_size();

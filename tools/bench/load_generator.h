@@ -64,6 +64,7 @@ struct LoadResult {
   int64_t ok = 0;
   // Sums over OK answers of the server's timings (ServerTimings).
   double queue_s = 0;
+  double executor_wait_s = 0;
   double inference_s = 0;
   double refine_s = 0;
   double batch_size = 0;
