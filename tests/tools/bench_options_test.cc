@@ -10,7 +10,7 @@
 #include "absl/strings/match.h"
 #include "tools/bench/bench_options.h"
 #include "tools/bench/random.h"
-#include "tools/bench/stops_spec.h"
+#include "tools/common/stops_spec.h"
 
 namespace routeserve::bench {
 namespace {

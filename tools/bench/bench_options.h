@@ -10,9 +10,11 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "routing/generator.h"
-#include "tools/bench/stops_spec.h"
+#include "tools/common/stops_spec.h"
 
 namespace routeserve::bench {
+
+using tools::StopsSpec;
 
 enum class LoadMode {
   kClosedLoop,  // a fixed number of calls outstanding, each answer starts the next

@@ -13,9 +13,11 @@
 #include "routing/generator.h"
 #include "routing/instance.h"
 #include "routing/problem.h"
-#include "tools/bench/stops_spec.h"
+#include "tools/common/stops_spec.h"
 
 namespace routeserve::bench {
+
+using tools::StopsSpec;
 
 // One request of the pool and what checking its answers needs.
 struct PooledRequest {

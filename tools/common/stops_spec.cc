@@ -1,5 +1,5 @@
 // StopsSpec: parsing and drawing request sizes.
-#include "tools/bench/stops_spec.h"
+#include "tools/common/stops_spec.h"
 
 #include <algorithm>
 
@@ -10,7 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 
-namespace routeserve::bench {
+namespace routeserve::tools {
 namespace {
 
 // A size in [1, kMaxStops], digits only (no sign, no spaces).
@@ -70,4 +70,4 @@ std::string StopsSpec::ToString() const {
   return absl::StrCat(low_, "-", high_);
 }
 
-}  // namespace routeserve::bench
+}  // namespace routeserve::tools

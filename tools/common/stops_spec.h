@@ -1,4 +1,4 @@
-// StopsSpec: how many stops the benchmark's requests have, as `--stops` gives it.
+// StopsSpec: how many stops generated requests have, as the tools' `--stops` gives it.
 //
 //   "20"        every request has 20 stops
 //   "8-50"      uniform among 8, 9, ..., 50
@@ -14,7 +14,7 @@
 
 #include "absl/status/statusor.h"
 
-namespace routeserve::bench {
+namespace routeserve::tools {
 
 class StopsSpec {
  public:
@@ -42,4 +42,4 @@ class StopsSpec {
   std::vector<int> list_;
 };
 
-}  // namespace routeserve::bench
+}  // namespace routeserve::tools
