@@ -3,12 +3,17 @@
 # all present already. Runs as root (or through sudo when it is there).
 set -eu
 
+# LibTorch runs its matrix products on whatever libblas.so.3 is: OpenBLAS, in its pthread build
+# (the OpenMP build's thread-local storage does not fit prometheus-cpp's web-server threads).
+# Python's torch, numpy and yaml serve the model's training recipe and its tests.
 PACKAGES="
   g++ make cmake pkg-config
   libabsl-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc grpc-proto
   libyaml-cpp-dev
   catch2
+  libtorch-dev libopenblas0-pthread
+  python3 python3-torch python3-numpy python3-yaml
 "
 
 missing=""
