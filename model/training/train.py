@@ -1,0 +1,339 @@
+"""Trains the route model: imitation of the data's orders, then optionally REINFORCE.
+
+    train.py --data train.jsonl --run_dir runs/cpu --preset cpu [--threads 2]
+             [--eval_data heldout.jsonl] [--resume] [--export models/route-v1] [--key value ...]
+
+Imitation (teacher forcing): the cross-entropy of the label's next stop at each step, under the
+decoder's own masks. REINFORCE (--rl_steps > 0, after the imitation steps): K sampled orders per
+problem, costed by the cost twin (cost.py), with a shared baseline (the greedy decoding's cost,
+or the mean of the samples), advantages relative to the baseline. Each batch is drawn from one
+bucket (8, 16, 32, ... stops: the features are those the server encodes) and, with --same_size
+(the default), from problems of one stop count, cut to it: the model masks padding, so only the
+time spent on padding rows is saved. Problems are rotated/reflected at random (--augment).
+
+Adam; cosine (or step) learning rate after a linear warm-up, a pure function of the step.
+Everything random is drawn from generators keyed by (--seed, step), so a run is deterministic
+given its seed (on the CPU) and a resumed run continues exactly where it stopped. A checkpoint
+every --checkpoint_every steps (the last --keep kept) in --run_dir; --resume continues from the
+latest. Progress lines give step, loss, learning rate, the held-out greedy gap vs the data's
+costs, samples/s and the time left.
+
+Presets (every option can still be given): `tiny` (tests: seconds), `cpu` (the shipped model's
+recipe on 2 cores, ~30 min), `gpu` (more data, steps and REINFORCE; --device cuda).
+"""
+
+import argparse
+import contextlib
+import glob
+import math
+import os
+import sys
+import time
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+import torch
+
+import data as data_lib
+import evaluate as evaluate_lib
+from model import ARCHITECTURE_KEYS, RouteModel, build_model
+
+PRESETS: Dict[str, Dict] = {
+    # Seconds on one core: a small model on a few hundred small problems.
+    "tiny": dict(d_model=32, layers=1, heads=4, d_ff=64, batch_size=32, steps=200, lr=2e-3,
+                 warmup=10, log_every=50, eval_every=100, checkpoint_every=100, heldout=48,
+                 eval_batch_size=64),
+    # The shipped model on 2 cores (TOOLCHAIN.md's experiment): ~90k problems of 3-14 stops.
+    "cpu": dict(d_model=128, layers=3, heads=8, d_ff=512, batch_size=128, steps=12000, lr=1e-3,
+                warmup=200, log_every=100, eval_every=1000, checkpoint_every=1000, heldout=300,
+                eval_batch_size=300),
+    # A GPU: larger batches, longer, then REINFORCE; bf16 autocast.
+    "gpu": dict(d_model=128, layers=3, heads=8, d_ff=512, batch_size=512, steps=60000, lr=1e-3,
+                warmup=1000, rl_steps=10000, rl_lr=1e-4, rl_samples=16, log_every=200,
+                eval_every=2000, checkpoint_every=2000, heldout=1000, eval_batch_size=500,
+                amp="bf16"),
+}
+
+DEFAULTS: Dict = dict(
+    d_model=128, layers=3, heads=8, d_ff=512, dropout=0.0, travel_bias=False, tanh_clip=10.0,
+    batch_size=128, steps=1000, lr=1e-3, lr_schedule="cosine", min_lr_ratio=0.05, warmup=100,
+    lr_step_every=0, lr_step_gamma=0.5, weight_decay=0.0, grad_clip=1.0,
+    rl_steps=0, rl_lr=1e-4, rl_samples=8, rl_baseline="greedy",
+    augment=True, same_size=True, log_every=100, eval_every=1000, checkpoint_every=1000, keep=3,
+    heldout=300, eval_batch_size=256, eval_decodings=1, amp="none", max_stops=0)
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--data", required=True, help="training JSONL from routeserve-datagen")
+    p.add_argument("--eval_data", default=None,
+                   help="held-out JSONL (other seeds); without it the last --heldout problems "
+                        "of --data are held out")
+    p.add_argument("--run_dir", required=True, help="checkpoints and the run's log go here")
+    p.add_argument("--preset", choices=sorted(PRESETS), default=None)
+    p.add_argument("--resume", action="store_true", help="continue from the latest checkpoint")
+    p.add_argument("--export", default=None, metavar="DIR",
+                   help="at the end, write DIR/model.pt and DIR/model.yaml")
+    p.add_argument("--allow-newer-torch", dest="allow_newer_torch", action="store_true")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    p.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: leave)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--limit", type=int, default=None, help="read at most this many problems")
+    p.add_argument("--max_steps_this_run", type=int, default=0,
+                   help="stop after this many steps of this process (0: run to the end)")
+    for key, value in DEFAULTS.items():
+        if isinstance(value, bool):
+            p.add_argument(f"--{key}", type=lambda s: s.lower() in ("1", "true", "yes"),
+                           default=None, metavar="BOOL")
+        else:
+            p.add_argument(f"--{key}", type=type(value), default=None)
+    args = p.parse_args(argv)
+    preset = PRESETS.get(args.preset, {})
+    for key, value in DEFAULTS.items():
+        if getattr(args, key) is None:
+            setattr(args, key, preset.get(key, value))
+    return args
+
+
+def architecture_of(args: argparse.Namespace) -> Dict:
+    return {k: getattr(args, k) for k in ARCHITECTURE_KEYS}
+
+
+def learning_rate(args: argparse.Namespace, step: int) -> float:
+    """The learning rate at `step`: warm-up, then cosine or step decay; REINFORCE's is flat."""
+    if step >= args.steps:
+        return args.rl_lr
+    warm = min(1.0, (step + 1) / max(1, args.warmup))
+    if args.lr_schedule == "step" and args.lr_step_every > 0:
+        return args.lr * warm * args.lr_step_gamma ** (step // args.lr_step_every)
+    progress = step / max(1, args.steps)
+    cosine = 0.5 * (1 + math.cos(math.pi * progress))
+    return args.lr * warm * (args.min_lr_ratio + (1 - args.min_lr_ratio) * cosine)
+
+
+def step_generator(seed: int, step: int, stream: int) -> torch.Generator:
+    g = torch.Generator()
+    g.manual_seed((seed * 1_000_003 + step) * 8 + stream)
+    return g
+
+
+# ---- Checkpoints -------------------------------------------------------------------------------
+
+def checkpoint_path(run_dir: str, step: int) -> str:
+    return os.path.join(run_dir, f"ckpt-{step:07d}.pt")
+
+
+def latest_checkpoint(run_dir: str) -> Optional[str]:
+    paths = sorted(glob.glob(os.path.join(run_dir, "ckpt-*.pt")))
+    return paths[-1] if paths else None
+
+
+def save_checkpoint(run_dir: str, state: Dict, keep: int) -> str:
+    path = checkpoint_path(run_dir, state["step"])
+    torch.save(state, path + ".tmp")
+    os.replace(path + ".tmp", path)  # never a half-written checkpoint
+    for old in sorted(glob.glob(os.path.join(run_dir, "ckpt-*.pt")))[:-max(1, keep)]:
+        os.remove(old)
+    return path
+
+
+def model_from_checkpoint(path: str, device: torch.device) -> Tuple[RouteModel, Dict]:
+    state = torch.load(path, map_location=device)
+    model = build_model(state["architecture"]).to(device)
+    model.load_state_dict(state["model"])
+    model.eval()
+    return model, state
+
+
+# ---- Training ----------------------------------------------------------------------------------
+
+def imitation_loss(model: RouteModel, batch: Dict[str, torch.Tensor]) -> torch.Tensor:
+    """Mean over problems of the mean cross-entropy per step of the label's order."""
+    log_p = model.teacher_forced(batch, batch["target"])
+    steps = (~batch["padding"]).sum(1).clamp(min=1).to(log_p.dtype)
+    return -(log_p / steps).mean()
+
+
+def reinforce_loss(model: RouteModel, batch: Dict[str, torch.Tensor], costs, samples: int,
+                   baseline: str, generator: torch.Generator) -> Tuple[torch.Tensor, float]:
+    """REINFORCE with a shared baseline. Decoding 0 is greedy (the "greedy" baseline), 1..K
+    are samples with fresh noise at each step. Returns (loss, mean sampled cost / label)."""
+    B, N = batch["padding"].shape
+    memory = model.encode(batch["nodes"], batch["pairs"], batch["padding"], batch["courier"],
+                          batch["travel"])
+    noise = data_lib.gumbel((B, samples + 1, N, N), generator, memory.device)
+    orders, log_p = model.decoder(memory, batch["nodes"], batch["pairs"], batch["padding"],
+                                  batch["courier"], batch["travel"], noise, None)
+    cost, feasible = costs.evaluate(orders)
+    cost = torch.where(feasible, cost, cost.max())  # masks make this moot; never reward it
+    sampled = cost[:, 1:]
+    base = cost[:, :1] if baseline == "greedy" else sampled.mean(1, keepdim=True)
+    advantage = ((sampled - base) / base.clamp(min=1.0)).to(log_p.dtype)
+    loss = (advantage.detach() * log_p[:, 1:]).mean()
+    ratio = (sampled.mean(1) / batch["cost"].clamp(min=1e-9)).mean().item()
+    return loss, ratio
+
+
+def evaluate_heldout(model: RouteModel, heldout: data_lib.BucketedData, args,
+                     device: torch.device) -> Dict:
+    was_training = model.training
+    model.eval()
+    summary = evaluate_lib.evaluate(model, heldout, args.eval_decodings, device,
+                                    args.eval_batch_size, noise_seed=args.seed)
+    model.train(was_training)
+    return summary
+
+
+def format_duration(seconds: float) -> str:
+    seconds = int(max(0, seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s"
+
+
+def train(args: argparse.Namespace, argv: Optional[List[str]] = None) -> Dict:
+    """Runs (or resumes) the training; returns the last state (as in a checkpoint)."""
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    os.makedirs(args.run_dir, exist_ok=True)
+    log = open(os.path.join(args.run_dir, "train.log"), "a", encoding="utf-8")
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+        log.write(line + "\n")
+        log.flush()
+
+    problems = data_lib.load_data(args.data, args.limit)
+    if args.eval_data:
+        train_problems = problems
+        heldout_problems = data_lib.load_data(args.eval_data)[:args.heldout]
+    else:
+        train_problems, heldout_problems = data_lib.split_heldout(problems, args.heldout)
+    loaded = time.time()
+    train_data = data_lib.BucketedData(train_problems)
+    heldout = data_lib.BucketedData(heldout_problems) if heldout_problems else None
+    say(f"data: {len(train_data)} training problems ({min(p.num_stops for p in train_problems)}"
+        f"-{train_data.max_stops} stops, buckets {sorted(train_data.buckets)}), "
+        f"{len(heldout_problems)} held out; encoded in {time.time() - loaded:.1f}s")
+
+    torch.manual_seed(args.seed)
+    architecture = architecture_of(args)
+    model = build_model(architecture).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    step = 0
+    wall_time = 0.0
+    history: List[Dict] = []
+    last_eval: Optional[Dict] = None
+    command = argv if argv is not None else sys.argv[1:]
+    if args.resume:
+        path = latest_checkpoint(args.run_dir)
+        if path is None:
+            say("resume: no checkpoint yet, starting afresh")
+        else:
+            state = torch.load(path, map_location=device)
+            if state["architecture"] != architecture:
+                raise SystemExit(f"resume: {path} has architecture {state['architecture']}, "
+                                 f"this run asks for {architecture}")
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            step, wall_time = state["step"], state["wall_time"]
+            history, last_eval = state["history"], state.get("evaluation")
+            command = state["command"]  # how the run was started
+            say(f"resume: {path} at step {step}")
+
+    total = args.steps + args.rl_steps
+    amp_dtype = {"none": None, "bf16": torch.bfloat16, "fp16": torch.float16}[args.amp]
+
+    def state_now() -> Dict:
+        return {"step": step, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "architecture": architecture, "args": vars(args), "command": command,
+                "data": {"path": os.path.abspath(args.data), "problems": len(train_data),
+                         "max_stops": train_data.max_stops, "max_bucket": train_data.max_bucket,
+                         "eval_data": os.path.abspath(args.eval_data) if args.eval_data else None,
+                         "heldout": len(heldout_problems)},
+                "seed": args.seed, "wall_time": wall_time, "history": history,
+                "evaluation": last_eval, "torch": str(torch.__version__)}
+
+    model.train()
+    started = time.time()
+    steps_this_run = 0
+    samples_since, time_since = 0, time.time()
+    losses: List[float] = []
+    while step < total:
+        if args.max_steps_this_run and steps_this_run >= args.max_steps_this_run:
+            break
+        step_start = time.time()
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(args, step)
+        # Everything random in this step comes from (seed, step): resumable and deterministic.
+        rng = np.random.default_rng([args.seed, step])
+        torch.manual_seed(args.seed * 1_000_003 + step)  # dropout, if any
+        reinforce = step >= args.steps
+        size, rows, length = train_data.sample(rng, args.batch_size, args.same_size)
+        batch = train_data.batch(size, rows, device, length)
+        if args.augment:
+            batch = data_lib.augment(batch, step_generator(args.seed, step, 0))
+        autocast = torch.autocast(device.type, dtype=amp_dtype) if amp_dtype is not None \
+            else contextlib.nullcontext()
+        with autocast:
+            if reinforce:
+                costs = train_data.cost_batch(size, rows, device, length)
+                loss, ratio = reinforce_loss(model, batch, costs, args.rl_samples,
+                                             args.rl_baseline, step_generator(args.seed, step, 1))
+            else:
+                loss = imitation_loss(model, batch)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if args.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)
+        optimizer.step()
+        step += 1
+        steps_this_run += 1
+        wall_time += time.time() - step_start
+        samples_since += len(rows)
+        losses.append(ratio if reinforce else loss.item())
+
+        evaluation_line = ""
+        if heldout is not None and (step % args.eval_every == 0 or step == total):
+            last_eval = evaluate_heldout(model, heldout, args, device)
+            g = last_eval["greedy_gap"]
+            evaluation_line = (f" | held-out greedy gap {100 * g['mean']:.2f}% "
+                               f"p95 {100 * g['p95']:.2f}% feasible "
+                               f"{100 * last_eval['feasible']:.1f}%")
+        if step % args.log_every == 0 or step == total or evaluation_line:
+            now = time.time()
+            rate = samples_since / max(now - time_since, 1e-9)
+            per_step = (now - started) / steps_this_run
+            mean_loss = float(np.mean(losses)) if losses else float("nan")
+            what = "cost/label" if reinforce else "loss"
+            history.append({"step": step, what: mean_loss, "lr": learning_rate(args, step - 1),
+                            "samples_per_s": rate})
+            if evaluation_line:
+                history[-1]["greedy_gap"] = last_eval["greedy_gap"]["mean"]
+            say(f"step {step}/{total} {what} {mean_loss:.4f} lr {learning_rate(args, step - 1):.2e}"
+                f" {rate:.0f} samples/s eta {format_duration(per_step * (total - step))}"
+                f"{evaluation_line}")
+            losses, samples_since, time_since = [], 0, now
+        if step % args.checkpoint_every == 0 or step == total:
+            save_checkpoint(args.run_dir, state_now(), args.keep)
+    final = state_now()
+    if step < total:  # stopped early (--max_steps_this_run): keep where it stands
+        save_checkpoint(args.run_dir, final, args.keep)
+    elif args.export:
+        import export as export_lib
+        export_lib.export(model, final, args.export, allow_newer_torch=args.allow_newer_torch,
+                          max_stops=args.max_stops or None)
+        say(f"exported {args.export}/model.pt and model.yaml")
+    log.close()
+    return final
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
+    train(args, argv if argv is not None else sys.argv[1:])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
