@@ -22,6 +22,7 @@ absl::StatusOr<Instance> Instance::Build(const RouteProblem& problem,
   positions.push_back(problem.courier.position);
   for (const Stop& stop : problem.stops) positions.push_back(stop.position);
   if (instance.has_end_) positions.push_back(*problem.end_position);
+  instance.positions_ = positions;
 
   const int side = instance.side_;
   instance.travel_s_.resize(side * side);
@@ -50,6 +51,7 @@ absl::StatusOr<Instance> Instance::Build(const RouteProblem& problem,
   instance.load_delta_.resize(n);
   instance.partner_.assign(n, -1);
   instance.is_pickup_.assign(n, 0);
+  instance.kind_.resize(n);
   std::unordered_map<std::string, int> pickup_of_order;
   for (int i = 0; i < n; ++i) {
     const Stop& stop = problem.stops[i];
@@ -58,6 +60,7 @@ absl::StatusOr<Instance> Instance::Build(const RouteProblem& problem,
     instance.latest_[i] = window.latest ? static_cast<double>(*window.latest) - now : kUnbounded;
     instance.has_time_windows_ |= window.earliest.has_value() || window.latest.has_value();
     instance.service_s_[i] = static_cast<double>(stop.service_s);
+    instance.kind_[i] = stop.kind;
     if (stop.kind == StopKind::kPickup) {
       instance.is_pickup_[i] = 1;
       instance.load_delta_[i] = stop.load;

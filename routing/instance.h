@@ -45,6 +45,11 @@ class Instance {
   // The pickup of a dropoff and the dropoff of a pickup; -1 for visits and on-board orders.
   int partner(int stop) const { return partner_[stop]; }
   bool is_pickup(int stop) const { return is_pickup_[stop]; }
+  // What the request said of the stop and where the nodes are, as given: read by the model's
+  // feature encoder (model/features.h), which needs the geometry and the kinds (an on-board
+  // dropoff of load 0 and a visit differ only in kind).
+  StopKind kind(int stop) const { return kind_[stop]; }
+  const LatLng& position(int node) const { return positions_[node]; }
 
   // Serving `stop` after leaving `from_node` at `time`: the one place where a step's timing and
   // cost are worked out (DESIGN §1), for the evaluator, the solvers and refinement alike.
@@ -89,6 +94,8 @@ class Instance {
   std::vector<int64_t> load_delta_;
   std::vector<int> partner_;
   std::vector<char> is_pickup_;
+  std::vector<StopKind> kind_;
+  std::vector<LatLng> positions_;  // per node
   int64_t initial_load_ = 0;
   int64_t capacity_ = 0;
 };
