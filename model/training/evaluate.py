@@ -22,6 +22,7 @@ import torch
 import cost as cost_lib
 import data as data_lib
 import features
+import runtime
 
 Forward = Callable[..., tuple]
 
@@ -129,14 +130,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--data", required=True, help="held-out JSONL from routeserve-datagen")
     parser.add_argument("--decodings", type=int, default=16, help="K: greedy + K - 1 samples")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: leave)")
+    parser.add_argument("--threads", type=int, default=0, help="cores to use (0: the defaults)")
     parser.add_argument("--batch_size", type=int, default=256)
     parser.add_argument("--limit", type=int, default=None, help="first M problems only")
     parser.add_argument("--seed", type=int, default=0, help="noise seed")
     parser.add_argument("--json", default=None, help="also write the summary here")
     args = parser.parse_args(argv)
-    if args.threads > 0:
-        torch.set_num_threads(args.threads)
+    runtime.set_threads(args.threads)
     device = torch.device(args.device)
     forward = load_forward(args.model, device)
     data = data_lib.BucketedData(data_lib.load_data(args.data, args.limit))

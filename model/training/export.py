@@ -25,6 +25,7 @@ import yaml
 import data as data_lib
 import evaluate as evaluate_lib
 import features
+import runtime
 from model import RouteModel
 
 REQUIRED_TORCH = "1.13"
@@ -133,8 +134,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     except TorchVersionError as error:
         print(f"export: {error}", file=sys.stderr)
         return 2
-    if args.threads > 0:
-        torch.set_num_threads(args.threads)
+    runtime.set_threads(args.threads)
     import train
     path = args.checkpoint
     if os.path.isdir(path):

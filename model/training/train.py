@@ -36,6 +36,7 @@ import torch
 
 import data as data_lib
 import evaluate as evaluate_lib
+import runtime
 from model import ARCHITECTURE_KEYS, RouteModel, build_model
 
 PRESETS: Dict[str, Dict] = {
@@ -76,7 +77,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    help="at the end, write DIR/model.pt and DIR/model.yaml")
     p.add_argument("--allow-newer-torch", dest="allow_newer_torch", action="store_true")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    p.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: leave)")
+    p.add_argument("--threads", type=int, default=0,
+                   help="cores to use (0: the defaults); see runtime.py")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--limit", type=int, default=None, help="read at most this many problems")
     p.add_argument("--max_steps_this_run", type=int, default=0,
@@ -193,8 +195,6 @@ def format_duration(seconds: float) -> str:
 
 def train(args: argparse.Namespace, argv: Optional[List[str]] = None) -> Dict:
     """Runs (or resumes) the training; returns the last state (as in a checkpoint)."""
-    if args.threads > 0:
-        torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     os.makedirs(args.run_dir, exist_ok=True)
     log = open(os.path.join(args.run_dir, "train.log"), "a", encoding="utf-8")
@@ -203,6 +203,8 @@ def train(args: argparse.Namespace, argv: Optional[List[str]] = None) -> Dict:
         print(line, flush=True)
         log.write(line + "\n")
         log.flush()
+
+    say(runtime.set_threads(args.threads))
 
     problems = data_lib.load_data(args.data, args.limit)
     if args.eval_data:
