@@ -64,6 +64,10 @@ DEFAULTS: Dict = dict(
     heldout=300, eval_batch_size=256, eval_decodings=1, amp="none", max_stops=0)
 
 
+CHOICES = {"amp": ("none", "bf16", "fp16"), "lr_schedule": ("cosine", "step"),
+           "rl_baseline": ("greedy", "mean")}
+
+
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data", required=True, help="training JSONL from routeserve-datagen")
@@ -94,6 +98,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     for key, value in DEFAULTS.items():
         if getattr(args, key) is None:
             setattr(args, key, preset.get(key, value))
+    for key, allowed in CHOICES.items():
+        if getattr(args, key) not in allowed:
+            p.error(f"--{key}: {getattr(args, key)!r} is not one of {', '.join(allowed)}")
     return args
 
 
@@ -246,6 +253,8 @@ def train(args: argparse.Namespace, argv: Optional[List[str]] = None) -> Dict:
 
     total = args.steps + args.rl_steps
     amp_dtype = {"none": None, "bf16": torch.bfloat16, "fp16": torch.float16}[args.amp]
+    # fp16 needs its gradients scaled (bf16 has float32's range); a no-op otherwise.
+    scaler = torch.cuda.amp.GradScaler(enabled=args.amp == "fp16" and device.type == "cuda")
 
     def state_now() -> Dict:
         return {"step": step, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
@@ -286,10 +295,12 @@ def train(args: argparse.Namespace, argv: Optional[List[str]] = None) -> Dict:
             else:
                 loss = imitation_loss(model, batch)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        scaler.scale(loss).backward()
         if args.grad_clip > 0:
+            scaler.unscale_(optimizer)
             torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)
-        optimizer.step()
+        scaler.step(optimizer)
+        scaler.update()
         step += 1
         steps_this_run += 1
         wall_time += time.time() - step_start
