@@ -1,7 +1,6 @@
 """features.py: proto JSON parsing, travel times and the feature encoding v1, every feature of a
 hand-computed fixture checked (docs/MODEL.md)."""
 
-import copy
 import json
 import math
 import os

@@ -9,7 +9,6 @@ import sys
 import unittest
 import warnings
 
-import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
