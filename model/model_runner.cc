@@ -1,0 +1,448 @@
+// ModelRunner: loading, device and precision, the batched forward pass, checking its output.
+// The one translation unit of the project that includes LibTorch (with torch_compat.h); every
+// LibTorch exception stops here and becomes a status.
+#include "model/model_runner.h"
+
+#include <algorithm>
+#include <exception>
+#include <filesystem>
+#include <optional>
+#include <set>
+#include <string_view>
+#include <thread>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "model/features.h"
+#include "model/torch_compat.h"
+#include "routing/evaluator.h"
+#include "routing/generator.h"
+
+namespace routeserve::model {
+namespace {
+
+// Warm-up problems are drawn from the instance generator with this seed (any would do).
+constexpr uint64_t kWarmupSeed = 0x77a4d;
+
+// One line of a LibTorch message, for a status: the error itself, without the C++ or
+// TorchScript stack around it. The TorchScript interpreter puts the error last, after its
+// traceback ("The following operation failed in the TorchScript interpreter. ... \n
+// builtins.RuntimeError: what went wrong"); LibTorch's own errors put it first.
+std::string Summary(const char* message) {
+  constexpr std::string_view kInterpreter = "The following operation failed in the TorchScript";
+  std::string_view text(message);
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+  if (text.starts_with(kInterpreter)) {
+    const size_t newline = text.rfind('\n');
+    if (newline != std::string_view::npos) return std::string(text.substr(newline + 1));
+  }
+  return std::string(text.substr(0, text.find('\n')));
+}
+
+// The wall: what an exception thrown by LibTorch (or anything under it) says, as a status.
+absl::Status FromException(const std::string& stage, std::exception_ptr exception) {
+  try {
+    std::rethrow_exception(std::move(exception));
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat(stage, ": ", Summary(e.what_without_backtrace())));
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat(stage, ": ", Summary(e.what())));
+  } catch (...) {
+    return absl::InternalError(absl::StrCat(stage, ": unknown exception"));
+  }
+}
+
+int OnePerCore() {
+  const unsigned hardware = std::thread::hardware_concurrency();
+  return hardware > 0 ? static_cast<int>(hardware) : 1;
+}
+
+// The device `spec` names, if it can be had.
+absl::StatusOr<c10::Device> PickDevice(const DeviceSpec& spec) {
+  const bool cuda = torch::cuda::is_available();
+  const int cuda_devices = cuda ? static_cast<int>(torch::cuda::device_count()) : 0;
+  switch (spec.kind) {
+    case DeviceSpec::Kind::kCpu:
+      return c10::Device(c10::kCPU);
+    case DeviceSpec::Kind::kAuto:
+      return cuda_devices > 0 ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
+    case DeviceSpec::Kind::kCuda:
+      if (cuda_devices == 0) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "model.device: ", DeviceSpecName(spec),
+            " asked for, but LibTorch has no CUDA or sees no CUDA device (use cpu or auto)"));
+      }
+      if (spec.index >= cuda_devices) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("model.device: ", DeviceSpecName(spec), " asked for, but only ",
+                         cuda_devices, " CUDA device(s) are present"));
+      }
+      return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(spec.index));
+  }
+  return absl::InternalError("model.device: unknown kind");
+}
+
+// The autocast dtype of `precision` on `device`; nullopt for fp32. A precision the device
+// cannot run is an error.
+absl::StatusOr<std::optional<at::ScalarType>> PickAutocast(Precision precision,
+                                                           const c10::Device& device) {
+  switch (precision) {
+    case Precision::kFp32:
+      return std::optional<at::ScalarType>();
+    case Precision::kBf16:
+      return std::optional<at::ScalarType>(at::kBFloat16);
+    case Precision::kFp16:
+      if (!device.is_cuda()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "model.precision: fp16 runs on a CUDA device only; the model runs on ", device.str(),
+            " (use fp32 or bf16)"));
+      }
+      return std::optional<at::ScalarType>(at::kHalf);
+  }
+  return absl::InternalError("model.precision: unknown precision");
+}
+
+// Checks row `order` (N entries) of a decoding of a problem of `n` stops against the contract
+// (its stops each once, then its padding rows ascending) and copies the stops into `out`.
+absl::Status CheckOrder(const int64_t* order, int n, int N, std::vector<int>& out) {
+  out.assign(n, -1);
+  std::vector<char> seen(n, 0);
+  for (int i = 0; i < n; ++i) {
+    const int64_t stop = order[i];
+    if (stop < 0 || stop >= n) {
+      return absl::DataLossError(
+          absl::StrCat("position ", i, " holds ", stop, ", not one of the ", n, " stops"));
+    }
+    if (seen[stop]) {
+      return absl::DataLossError(absl::StrCat("stop ", stop, " comes twice"));
+    }
+    seen[stop] = 1;
+    out[i] = static_cast<int>(stop);
+  }
+  for (int i = n; i < N; ++i) {
+    if (order[i] != i) {
+      return absl::DataLossError(
+          absl::StrCat("position ", i, " holds ", order[i], ", expected padding row ", i));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Per executor: the staging buffers of its batches and, on CUDA, its stream.
+struct ExecutorState {
+  FeatureBatch features;
+  std::vector<float> noise;
+#if ROUTESERVE_HAS_CUDA_STREAMS
+  std::optional<compat::Stream> stream;
+#endif
+};
+
+}  // namespace
+
+struct ModelRunner::Impl {
+  ModelRunnerOptions options;
+  ModelMetadata metadata;
+  std::string version;
+  std::vector<std::string> warnings;
+  torch::jit::Module module;
+  c10::Device device{c10::kCPU};
+  std::optional<at::ScalarType> autocast_dtype;
+  int threads = 1;
+  std::vector<std::unique_ptr<ExecutorState>> executors;
+
+  // Host tensor -> the device: as is on the CPU; on CUDA through pinned memory, copied on the
+  // executor's stream without blocking the host.
+  torch::Tensor ToDevice(const torch::Tensor& host) const {
+    if (device.is_cpu()) return host;
+    torch::Tensor pinned = torch::empty(host.sizes(), host.options().pinned_memory(true));
+    pinned.copy_(host);
+    return pinned.to(device, /*non_blocking=*/true);
+  }
+
+  // The forward pass of a staged batch: orders [rows, K, N] (int64) and scores [rows, K]
+  // (float) on the host, or why not. Throws what LibTorch throws.
+  absl::Status Forward(ExecutorState& state, int rows, int N, int K, torch::Tensor& orders,
+                       torch::Tensor& scores);
+
+  std::vector<absl::StatusOr<std::vector<Decoding>>> Run(
+      std::span<const routing::Instance* const> instances, int padded_size, int decodings,
+      int executor);
+};
+
+absl::Status ModelRunner::Impl::Forward(ExecutorState& state, int rows, int N, int K,
+                                        torch::Tensor& orders, torch::Tensor& scores) {
+  c10::InferenceMode inference;
+#if ROUTESERVE_HAS_CUDA_STREAMS
+  std::optional<compat::StreamGuard> stream_guard;
+  if (state.stream.has_value()) stream_guard.emplace(*state.stream);
+#endif
+  FeatureBatch& f = state.features;
+  const auto float32 = torch::TensorOptions().dtype(torch::kFloat32);
+  std::vector<c10::IValue> inputs;
+  inputs.reserve(6);
+  // The inputs of forward() in docs/MODEL.md's order, over the staging buffers (no copy on the
+  // CPU).
+  auto input = [&](void* data, at::IntArrayRef sizes, const torch::TensorOptions& type) {
+    inputs.emplace_back(ToDevice(torch::from_blob(data, sizes, type)));
+  };
+  input(f.nodes.data(), {rows, N, kNodeFeatures}, float32);
+  input(f.pairs.data(), {rows, N}, torch::kInt64);
+  input(f.padding.data(), {rows, N}, torch::kBool);
+  input(f.courier.data(), {rows, kCourierFeatures}, float32);
+  input(f.travel.data(), {rows, N + 1, N + 1}, float32);
+  input(state.noise.data(), {rows, K, N}, float32);
+
+  c10::IValue output;
+  {
+    compat::AutocastGuard autocast(device.type(), autocast_dtype);
+    output = module.forward(std::move(inputs));
+  }
+  if (!output.isTuple() || output.toTupleRef().elements().size() != 2 ||
+      !output.toTupleRef().elements()[0].isTensor() ||
+      !output.toTupleRef().elements()[1].isTensor()) {
+    return absl::DataLossError("model output: expected a tuple (orders, scores) of two tensors");
+  }
+  const torch::Tensor raw_orders = output.toTupleRef().elements()[0].toTensor();
+  const torch::Tensor raw_scores = output.toTupleRef().elements()[1].toTensor();
+  if (raw_orders.sizes() != at::IntArrayRef({rows, K, N}) ||
+      raw_scores.sizes() != at::IntArrayRef({rows, K})) {
+    return absl::DataLossError(absl::StrCat(
+        "model output: orders ", c10::str(raw_orders.sizes()), " and scores ",
+        c10::str(raw_scores.sizes()), ", expected [", rows, ", ", K, ", ", N, "] and [", rows,
+        ", ", K, "]"));
+  }
+  const at::ScalarType order_type = raw_orders.scalar_type();
+  if (c10::isFloatingType(order_type) || c10::isComplexType(order_type)) {
+    return absl::DataLossError(absl::StrCat("model output: orders of dtype ",
+                                            c10::toString(order_type),
+                                            ", expected int64"));
+  }
+  orders = raw_orders.to(torch::kCPU, torch::kInt64).contiguous();
+  scores = raw_scores.to(torch::kCPU, torch::kFloat32).contiguous();
+  return absl::OkStatus();
+}
+
+std::vector<absl::StatusOr<std::vector<Decoding>>> ModelRunner::Impl::Run(
+    std::span<const routing::Instance* const> instances, int padded_size, int decodings,
+    int executor) {
+  using Result = absl::StatusOr<std::vector<Decoding>>;
+  const int B = static_cast<int>(instances.size());
+  auto all = [B](const absl::Status& status) { return std::vector<Result>(B, status); };
+  if (B == 0) return {};
+  if (executor < 0 || executor >= static_cast<int>(executors.size())) {
+    return all(absl::InvalidArgumentError(absl::StrCat(
+        "model: executor ", executor, " out of range (", executors.size(), " executors)")));
+  }
+  if (decodings < 1 || decodings > kMaxDecodings) {
+    return all(absl::InvalidArgumentError(
+        absl::StrCat("model: ", decodings, " decodings, expected 1..", kMaxDecodings)));
+  }
+  if (padded_size > metadata.max_stops) {
+    return all(absl::InvalidArgumentError(absl::StrCat(
+        "model: padded size ", padded_size, " above the model's max_stops ", metadata.max_stops)));
+  }
+  ExecutorState& state = *executors[executor];
+  const int N = padded_size;
+  const int K = decodings;
+  if (absl::Status encoded = EncodeFeatures(instances, N, state.features); !encoded.ok()) {
+    return all(absl::InvalidArgumentError(absl::StrCat("model: ", encoded.message())));
+  }
+  const int rows = BatchClassFor(B, options.max_batch_size);
+  RepeatFirstProblem(state.features, rows);
+  GumbelNoise(instances, N, K, state.noise);
+  const size_t noise_row = static_cast<size_t>(K) * N;
+  state.noise.resize(static_cast<size_t>(rows) * noise_row);
+  for (int row = B; row < rows; ++row) {
+    std::copy_n(state.noise.begin(), noise_row, state.noise.begin() + row * noise_row);
+  }
+
+  torch::Tensor orders;
+  torch::Tensor scores;
+  absl::Status forward;
+  try {
+    forward = Forward(state, rows, N, K, orders, scores);
+  } catch (...) {
+    forward = FromException("model: forward failed", std::current_exception());
+  }
+  if (!forward.ok()) return all(forward);
+
+  std::vector<Result> results;
+  results.reserve(B);
+  const int64_t* order_data = orders.data_ptr<int64_t>();
+  const float* score_data = scores.data_ptr<float>();
+  for (int b = 0; b < B; ++b) {
+    const routing::Instance& instance = *instances[b];
+    const int n = instance.num_stops();
+    std::vector<Decoding> decoded(K);
+    absl::Status status;
+    for (int k = 0; k < K && status.ok(); ++k) {
+      Decoding& decoding = decoded[k];
+      status = CheckOrder(order_data + (static_cast<size_t>(b) * K + k) * N, n, N, decoding.order);
+      if (!status.ok()) {
+        status = absl::DataLossError(absl::StrCat("decoding ", k, ": ", status.message()));
+        break;
+      }
+      const routing::RouteEvaluation evaluation = routing::Evaluate(instance, decoding.order);
+      if (!evaluation.feasible()) {
+        status = absl::DataLossError(
+            absl::StrCat("decoding ", k, ": infeasible, ",
+                         std::string(routing::InfeasibilityName(evaluation.infeasibility)),
+                         " at stop ",
+                         evaluation.infeasible_stop));
+        break;
+      }
+      decoding.cost = evaluation.cost;
+      decoding.score = score_data[static_cast<size_t>(b) * K + static_cast<size_t>(k)];
+    }
+    if (status.ok()) {
+      results.emplace_back(std::move(decoded));
+    } else {
+      results.emplace_back(absl::Status(
+          status.code(), absl::StrCat("model: invalid decoding of a problem of ", n,
+                                      " stops: ", status.message())));
+    }
+  }
+  return results;
+}
+
+ModelRunner::ModelRunner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ModelRunner::~ModelRunner() = default;
+
+absl::StatusOr<std::unique_ptr<ModelRunner>> ModelRunner::Load(const std::string& model_dir,
+                                                               const ModelRunnerOptions& options) {
+  if (options.executors < 1 || options.max_batch_size < 1 || options.threads < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("model: executors (", options.executors, ") and max batch size (",
+                     options.max_batch_size, ") must be >= 1, threads (", options.threads,
+                     ") >= 0"));
+  }
+  const std::filesystem::path dir(model_dir);
+  std::error_code error;
+  if (!std::filesystem::is_directory(dir, error)) {
+    return absl::NotFoundError(
+        absl::StrCat("model.path: \"", model_dir, "\" is not a directory"));
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+
+  absl::StatusOr<ModelMetadata> metadata =
+      ReadModelMetadata((dir / kMetadataFileName).string());
+  if (!metadata.ok()) return metadata.status();
+  if (absl::Status contract = CheckFeatureContract(*metadata); !contract.ok()) {
+    return absl::Status(contract.code(), absl::StrCat(model_dir, "/", contract.message()));
+  }
+  impl->metadata = *metadata;
+  impl->warnings = ObjectiveDifferences(metadata->objective, options.objective);
+
+  absl::StatusOr<c10::Device> device = PickDevice(options.device);
+  if (!device.ok()) return device.status();
+  impl->device = *device;
+  absl::StatusOr<std::optional<at::ScalarType>> autocast =
+      PickAutocast(options.precision, impl->device);
+  if (!autocast.ok()) return autocast.status();
+  impl->autocast_dtype = *autocast;
+
+  absl::StatusOr<std::string> version = ModelVersion(model_dir);
+  if (!version.ok()) return version.status();
+  impl->version = *std::move(version);
+
+  const std::string model_file = (dir / kModelFileName).string();
+  try {
+    impl->module = torch::jit::load(model_file, impl->device);
+    impl->module.eval();
+  } catch (...) {
+    return FromException(absl::StrCat(model_file, ": cannot be loaded"), std::current_exception());
+  }
+
+  // Process-wide; executor threads pick it up on their first parallel region.
+  impl->threads = options.threads > 0 ? options.threads : OnePerCore();
+  at::set_num_threads(impl->threads);
+
+  for (int e = 0; e < options.executors; ++e) {
+    auto state = std::make_unique<ExecutorState>();
+#if ROUTESERVE_HAS_CUDA_STREAMS
+    if (impl->device.is_cuda()) state->stream = compat::StreamForExecutor(impl->device);
+#endif
+    impl->executors.push_back(std::move(state));
+  }
+  return std::unique_ptr<ModelRunner>(new ModelRunner(std::move(impl)));
+}
+
+std::vector<absl::StatusOr<std::vector<Decoding>>> ModelRunner::Run(
+    std::span<const routing::Instance* const> instances, int padded_size, int decodings,
+    int executor) {
+  return impl_->Run(instances, padded_size, decodings, executor);
+}
+
+absl::StatusOr<WarmupReport> ModelRunner::Warmup(std::span<const int> buckets, int decodings) {
+  std::set<int> sizes;
+  for (const int bucket : buckets) sizes.insert(PaddedSizeFor(bucket));
+  WarmupReport report;
+  const absl::Time start = absl::Now();
+  for (const int N : sizes) {
+    // One generated problem of N stops, repeated: the shapes are what matter.
+    routing::GeneratorOptions generator;
+    generator.num_stops = N;
+    absl::StatusOr<routing::Instance> instance = routing::Instance::Build(
+        routing::GenerateProblem(generator, kWarmupSeed, impl_->options.objective),
+        impl_->options.objective);
+    if (!instance.ok()) return instance.status();
+    for (const int batch : BatchClasses(impl_->options.max_batch_size)) {
+      const std::vector<const routing::Instance*> instances(batch, &*instance);
+      const absl::Time shape_start = absl::Now();
+      std::vector<absl::StatusOr<std::vector<Decoding>>> results =
+          Run(instances, N, decodings, /*executor=*/0);
+      const absl::Duration elapsed = absl::Now() - shape_start;
+      for (const auto& result : results) {
+        if (!result.ok()) {
+          return absl::Status(result.status().code(),
+                              absl::StrCat("model warm-up at N ", N, ", batch ", batch, " (",
+                                           PrecisionName(impl_->options.precision), " on ",
+                                           device(), "): ", result.status().message()));
+        }
+      }
+      ++report.shapes;
+      report.shapes_run.emplace_back(N, batch);
+      if (elapsed > report.slowest) {
+        report.slowest = elapsed;
+        report.slowest_padded_size = N;
+        report.slowest_batch = batch;
+      }
+    }
+  }
+  report.total = absl::Now() - start;
+  return report;
+}
+
+const std::string& ModelRunner::model_version() const { return impl_->version; }
+const ModelMetadata& ModelRunner::metadata() const { return impl_->metadata; }
+const std::vector<std::string>& ModelRunner::warnings() const { return impl_->warnings; }
+std::string ModelRunner::device() const { return impl_->device.str(); }
+Precision ModelRunner::precision() const { return impl_->options.precision; }
+int ModelRunner::threads() const { return impl_->threads; }
+int ModelRunner::max_batch_size() const { return impl_->options.max_batch_size; }
+
+int ModelRunner::PaddedSizeFor(int bucket) const {
+  return std::min(bucket, impl_->metadata.max_stops);
+}
+
+int ModelRunner::CudaDeviceCount() {
+  return torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0;
+}
+
+std::vector<int> ModelRunner::BatchClasses(int max_batch_size) {
+  std::vector<int> classes;
+  for (int size = 1; size < max_batch_size; size *= 2) classes.push_back(size);
+  classes.push_back(std::max(max_batch_size, 1));
+  return classes;
+}
+
+int ModelRunner::BatchClassFor(int batch_size, int max_batch_size) {
+  if (batch_size >= max_batch_size) return batch_size;
+  int size = 1;
+  while (size < batch_size) size *= 2;
+  return std::min(size, max_batch_size);
+}
+
+}  // namespace routeserve::model

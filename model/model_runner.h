@@ -1,0 +1,112 @@
+// ModelRunner: the learned route model (DESIGN §5, docs/MODEL.md) loaded from its directory
+// (model.pt, a TorchScript file, and model.yaml, its metadata) and run on padded batches of
+// problems: features (model/features.h) in, K decodings per problem out, every one checked.
+// No LibTorch in this header: the server includes it; LibTorch stays in model_runner.cc.
+//
+// LOADING: Load() reads model.yaml (errors name the key), refuses a model whose feature
+//   contract differs from the encoder's (naming both versions), reports objective parameters
+//   that differ from the config's as warnings(), loads model.pt (a LibTorch error becomes a
+//   status), picks the device and precision and sets LibTorch's intra-op threads. A device or a
+//   precision that cannot be had is an error, never a silent change: "cuda" without a CUDA
+//   device, fp16 on the CPU.
+// SHAPES: a batch of B problems for bucket N runs as [class(B), min(N, max_stops)], class(B)
+//   the smallest power of two >= B, capped at options.max_batch_size (which is a class of its
+//   own); the extra rows are copies of the first problem, their outputs dropped. So the model
+//   sees few shapes, and Warmup() runs each once before the server reports ready.
+// RESULTS: per problem, its decodings (decoding 0 greedy, k >= 1 sampled with the problem's
+//   own Gumbel noise: the same problem gets the same decodings in any batch), each a permutation
+//   of its stops that routing::Evaluate finds feasible, with that cost. Else a status:
+//     kDataLoss   the model broke its contract for this problem (an order that is not its
+//                 stops each once followed by its padding rows ascending, an infeasible order,
+//                 outputs of the wrong shape): the caller falls back, counting invalid_order;
+//     kInternal   the forward pass failed (any LibTorch error or exception): the whole batch;
+//     kInvalidArgument  the call was wrong (too many stops for N, N above max_stops, K out of
+//                 range, an executor index out of range): the whole batch.
+// THREADING: Run() may be called concurrently with distinct `executor` indices (each has its
+//   own staging buffers and, on CUDA, its own stream); the same index from two threads at once
+//   is a caller's bug. Each call runs under c10::InferenceMode, and under autocast to the
+//   precision when it is not fp32 (autocast state is per thread, set per call).
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "model/metadata.h"
+#include "model/runner_options.h"
+#include "routing/instance.h"
+
+namespace routeserve::model {
+
+// One decoding of one problem.
+struct Decoding {
+  std::vector<int> order;  // the problem's stop indices in visiting order
+  float score = 0;         // the model's log-probability of the decoding
+  double cost = 0;         // routing::Evaluate's cost of `order`
+};
+
+// What Warmup() ran.
+struct WarmupReport {
+  int shapes = 0;  // (N, batch class) pairs, each run once
+  std::vector<std::pair<int, int>> shapes_run;  // those pairs, in the order run
+  absl::Duration total;
+  absl::Duration slowest;
+  int slowest_padded_size = 0;
+  int slowest_batch = 0;
+};
+
+class ModelRunner {
+ public:
+  // Loads the model in `model_dir` (see LOADING). `options.max_batch_size` >= 1.
+  static absl::StatusOr<std::unique_ptr<ModelRunner>> Load(const std::string& model_dir,
+                                                           const ModelRunnerOptions& options);
+  ModelRunner(const ModelRunner&) = delete;
+  ModelRunner& operator=(const ModelRunner&) = delete;
+  ~ModelRunner();
+
+  // Runs `instances` (at most min(padded_size, max_stops()) stops each) as one batch with
+  // `decodings` decodings each (1..kMaxDecodings) on executor `executor` (see RESULTS).
+  std::vector<absl::StatusOr<std::vector<Decoding>>> Run(
+      std::span<const routing::Instance* const> instances, int padded_size, int decodings,
+      int executor);
+
+  // Runs one generated batch of every shape the server can ask for: each bucket of `buckets`
+  // (as N = PaddedSizeFor(bucket)) with each batch class of options.max_batch_size, with
+  // `decodings` decodings, on executor 0. An error (a precision the model cannot run, a model
+  // that fails on some shape or answers it with an invalid order) names the shape.
+  absl::StatusOr<WarmupReport> Warmup(std::span<const int> buckets, int decodings);
+
+  // "route-v1-3f2a9c0b7d41": the directory's name and its model.pt's content hash.
+  const std::string& model_version() const;
+  const ModelMetadata& metadata() const;
+  int max_stops() const { return metadata().max_stops; }
+  // The N a batch of `bucket` runs at: min(bucket, max_stops()).
+  int PaddedSizeFor(int bucket) const;
+  // Objective parameters that differ from the config's (see metadata.h), for the start-up log.
+  const std::vector<std::string>& warnings() const;
+  std::string device() const;  // "cpu", "cuda:0"
+  Precision precision() const;
+  int threads() const;  // LibTorch's intra-op threads as set
+  int max_batch_size() const;
+
+  // CUDA devices LibTorch sees; 0 without CUDA (Debian's LibTorch is CPU-only).
+  static int CudaDeviceCount();
+
+  // The batch classes of `max_batch_size`: 1, 2, 4, ... below it, and itself.
+  static std::vector<int> BatchClasses(int max_batch_size);
+  // The class a batch of `batch_size` runs as: the smallest class >= batch_size, or batch_size
+  // itself when it is above max_batch_size.
+  static int BatchClassFor(int batch_size, int max_batch_size);
+
+  // Implementation details follow.
+ private:
+  struct Impl;
+  explicit ModelRunner(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace routeserve::model

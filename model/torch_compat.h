@@ -1,0 +1,108 @@
+// Everything that differs between the LibTorch versions routeserve builds with (Debian's 1.13
+// on CPU machines and CI; a 2.x CUDA build on GPU machines) and between CPU-only and CUDA
+// builds, in one place, behind version and feature checks. Included by model/model_runner.cc
+// only: it pulls in LibTorch headers.
+//
+// ROUTESERVE_TORCH_CUDA is defined by model/CMakeLists.txt when the LibTorch found has CUDA
+// (its c10_cuda target exists); without it, no CUDA header is included and a CUDA device,
+// which such a LibTorch cannot see anyway, gets no per-executor stream.
+#pragma once
+
+#include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
+#include <torch/cuda.h>
+#include <torch/script.h>
+#include <torch/version.h>
+
+#include <optional>
+
+#if defined(ROUTESERVE_TORCH_CUDA) && __has_include(<c10/cuda/CUDAStream.h>)
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#define ROUTESERVE_HAS_CUDA_STREAMS 1
+#else
+#define ROUTESERVE_HAS_CUDA_STREAMS 0
+#endif
+
+namespace routeserve::model::compat {
+
+// LibTorch 2.4 replaced the per-device autocast functions (set_cpu_enabled, set_enabled,
+// set_autocast_cpu_dtype, ...) with ones taking the device type, and deprecated the old.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+#define ROUTESERVE_AUTOCAST_BY_DEVICE_TYPE 1
+#else
+#define ROUTESERVE_AUTOCAST_BY_DEVICE_TYPE 0
+#endif
+
+inline bool AutocastEnabled(c10::DeviceType device) {
+#if ROUTESERVE_AUTOCAST_BY_DEVICE_TYPE
+  return at::autocast::is_autocast_enabled(device);
+#else
+  return device == c10::DeviceType::CPU ? at::autocast::is_cpu_enabled()
+                                        : at::autocast::is_enabled();
+#endif
+}
+
+inline at::ScalarType AutocastDtype(c10::DeviceType device) {
+#if ROUTESERVE_AUTOCAST_BY_DEVICE_TYPE
+  return at::autocast::get_autocast_dtype(device);
+#else
+  return device == c10::DeviceType::CPU ? at::autocast::get_autocast_cpu_dtype()
+                                        : at::autocast::get_autocast_gpu_dtype();
+#endif
+}
+
+inline void SetAutocast(c10::DeviceType device, bool enabled, at::ScalarType dtype) {
+#if ROUTESERVE_AUTOCAST_BY_DEVICE_TYPE
+  at::autocast::set_autocast_dtype(device, dtype);
+  at::autocast::set_autocast_enabled(device, enabled);
+#else
+  if (device == c10::DeviceType::CPU) {
+    at::autocast::set_autocast_cpu_dtype(dtype);
+    at::autocast::set_cpu_enabled(enabled);
+  } else {
+    at::autocast::set_autocast_gpu_dtype(dtype);
+    at::autocast::set_enabled(enabled);
+  }
+#endif
+}
+
+// Autocast to `dtype` on `device` for the guard's scope, on this thread (autocast state is
+// thread-local); no-op without a dtype (fp32). Restores the previous state and drops the cast
+// cache on exit, as torch.autocast's __exit__ does.
+class AutocastGuard {
+ public:
+  AutocastGuard(c10::DeviceType device, std::optional<at::ScalarType> dtype)
+      : device_(device), active_(dtype.has_value()) {
+    if (!active_) return;
+    previous_enabled_ = AutocastEnabled(device_);
+    previous_dtype_ = AutocastDtype(device_);
+    SetAutocast(device_, true, *dtype);
+    at::autocast::increment_nesting();
+  }
+  ~AutocastGuard() {
+    if (!active_) return;
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    SetAutocast(device_, previous_enabled_, previous_dtype_);
+  }
+  AutocastGuard(const AutocastGuard&) = delete;
+  AutocastGuard& operator=(const AutocastGuard&) = delete;
+
+ private:
+  const c10::DeviceType device_;
+  const bool active_;
+  bool previous_enabled_ = false;
+  at::ScalarType previous_dtype_ = at::kFloat;
+};
+
+#if ROUTESERVE_HAS_CUDA_STREAMS
+using Stream = c10::cuda::CUDAStream;
+// A stream of `device`'s pool, for one executor.
+inline Stream StreamForExecutor(const c10::Device& device) {
+  return c10::cuda::getStreamFromPool(/*isHighPriority=*/false, device.index());
+}
+// Makes `stream` current on its device for the guard's scope.
+using StreamGuard = c10::cuda::CUDAStreamGuard;
+#endif
+
+}  // namespace routeserve::model::compat

@@ -1,0 +1,151 @@
+#!/usr/bin/python3
+"""Writes small TorchScript route models that follow docs/MODEL.md's contract, for the C++ tests
+of model/ and server/ (tests/model/CMakeLists.txt runs this as a CTest fixture).
+
+Until the training recipe (model/training/) exports a tiny model of its own, these stand in:
+
+  nearest/        a nearest-feasible-neighbour decoder: decoding 0 takes the nearest stop the
+                  masks allow (visited, dropoff before its pickup, capacity, padding), decodings
+                  k >= 1 add the caller's Gumbel noise to the same logits. Every order it returns
+                  is feasible and depends on the problem's real rows only (padding invariant).
+  nearest_max16/  the same model file, declaring max_stops 16.
+  wrong_version/  the same model file, declaring feature_version 2.
+  index_order/    returns 0, 1, ..., N-1 for every decoding: shaped like the contract, but
+                  infeasible wherever a dropoff comes before its pickup in the request.
+  garbage/        returns zeros: stop 0 over and over.
+  raises/         forward() raises.
+
+Usage: make_test_models.py --out DIR. Export with Debian's python3-torch (1.13), whose files load
+in the project's LibTorch (DESIGN §5).
+"""
+import argparse
+import os
+import shutil
+from typing import Tuple
+
+import torch
+
+class NearestFeasible(torch.nn.Module):
+    # Feature indices (docs/MODEL.md): node features 8 pickup, 9 dropoff, 12 load; courier
+    # feature 4 the load on board. Loads are fractions of the capacity, with a tolerance of 1e-6.
+    # Logits are -travel / 0.1: a small temperature makes the noise a nudge, not a shuffle.
+    def forward(self, nodes: torch.Tensor, pairs: torch.Tensor, padding: torch.Tensor,
+                courier: torch.Tensor, travel: torch.Tensor,
+                noise: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        B, N = nodes.shape[0], nodes.shape[1]
+        K = noise.shape[1]
+        is_pickup = (nodes[:, :, 8] > 0.5).unsqueeze(1).expand(B, K, N)
+        is_dropoff = (nodes[:, :, 9] > 0.5).unsqueeze(1).expand(B, K, N)
+        loads = nodes[:, :, 12].unsqueeze(1).expand(B, K, N)
+        partner = pairs.clamp(min=0).unsqueeze(1).expand(B, K, N)
+        has_partner = (pairs >= 0).unsqueeze(1).expand(B, K, N)
+        pad = padding.unsqueeze(1).expand(B, K, N)
+        real = (~padding).sum(dim=1).view(B, 1).expand(B, K)
+        index = torch.arange(N, dtype=torch.float32).view(1, 1, N).expand(B, K, N)
+        sampled = (torch.arange(K) > 0).view(1, K, 1).to(torch.float32)
+
+        visited = torch.zeros(B, K, N, dtype=torch.bool)
+        load = courier[:, 4].view(B, 1).expand(B, K).clone()
+        current = torch.zeros(B, K, dtype=torch.long)  # node: 0 the courier, i + 1 stop i
+        orders = torch.zeros(B, K, N, dtype=torch.long)
+        scores = torch.zeros(B, K, dtype=torch.float32)
+        legs = travel[:, :, 1:]  # [B, N + 1, N]: from every node to every stop
+        for step in range(N):
+            from_current = torch.gather(legs, 1, current.unsqueeze(2).expand(B, K, N))
+            pickup_done = torch.gather(visited, 2, partner)
+            allowed = ~visited & ~pad
+            allowed = allowed & (~is_dropoff | ~has_partner | pickup_done)
+            allowed = allowed & (~is_pickup | (load.unsqueeze(2) + loads <= 1 + 1e-6))
+            done = (real <= step).unsqueeze(2)  # real stops all placed: padding, ascending
+            allowed = torch.where(done, ~visited & pad, allowed)
+            logits = torch.where(done, -index, -from_current / 0.1)
+            logits = logits.masked_fill(~allowed, float("-inf"))
+            choice = torch.argmax(logits + noise * sampled, dim=2)  # [B, K]
+            log_p = torch.log_softmax(logits, dim=2)
+            scores = scores + torch.where(
+                done.squeeze(2), torch.zeros_like(scores),
+                torch.gather(log_p, 2, choice.unsqueeze(2)).squeeze(2))
+            orders[:, :, step] = choice
+            visited = visited.scatter(2, choice.unsqueeze(2), torch.ones_like(visited))
+            chosen_load = torch.gather(loads, 2, choice.unsqueeze(2)).squeeze(2)
+            picked = torch.gather(is_pickup, 2, choice.unsqueeze(2)).squeeze(2)
+            dropped = torch.gather(is_dropoff, 2, choice.unsqueeze(2)).squeeze(2)
+            load = load + torch.where(picked, chosen_load, torch.zeros_like(load))
+            load = load - torch.where(dropped, chosen_load, torch.zeros_like(load))
+            current = choice + 1
+        return orders, scores
+
+
+class IndexOrder(torch.nn.Module):
+    def forward(self, nodes: torch.Tensor, pairs: torch.Tensor, padding: torch.Tensor,
+                courier: torch.Tensor, travel: torch.Tensor,
+                noise: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        B, K, N = noise.shape[0], noise.shape[1], noise.shape[2]
+        orders = torch.arange(N, dtype=torch.long).view(1, 1, N).expand(B, K, N).contiguous()
+        return orders, torch.zeros(B, K)
+
+
+class Garbage(torch.nn.Module):
+    def forward(self, nodes: torch.Tensor, pairs: torch.Tensor, padding: torch.Tensor,
+                courier: torch.Tensor, travel: torch.Tensor,
+                noise: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        B, K, N = noise.shape[0], noise.shape[1], noise.shape[2]
+        return torch.zeros(B, K, N, dtype=torch.long), torch.zeros(B, K)
+
+
+class Raises(torch.nn.Module):
+    def forward(self, nodes: torch.Tensor, pairs: torch.Tensor, padding: torch.Tensor,
+                courier: torch.Tensor, travel: torch.Tensor,
+                noise: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        if nodes.shape[0] > 0:
+            raise RuntimeError("test model: forward always fails")
+        return torch.zeros(0, 0, 0, dtype=torch.long), torch.zeros(0, 0)
+
+
+def metadata(name: str, feature_version: int = 1, max_stops: int = 128) -> str:
+    return f"""# Test model {name}, written by tests/model/make_test_models.py.
+feature_version: {feature_version}
+node_features: 16
+courier_features: 8
+max_stops: {max_stops}
+objective:
+  lateness_weight: 10
+  waiting_weight: 0
+  detour_factor: 1.3
+  speed_mps: {{bike: 4.5, scooter: 6.5, car: 8.0, van: 7.0}}
+training:
+  command: tests/model/make_test_models.py
+  note: a hand-written decoder, not trained
+"""
+
+
+def write(out: str, name: str, module: torch.nn.Module, **meta) -> None:
+    directory = os.path.join(out, name)
+    os.makedirs(directory, exist_ok=True)
+    torch.jit.script(module).save(os.path.join(directory, "model.pt"))
+    with open(os.path.join(directory, "model.yaml"), "w") as f:
+        f.write(metadata(name, **meta))
+
+
+def copy_with(out: str, source: str, name: str, **meta) -> None:
+    directory = os.path.join(out, name)
+    os.makedirs(directory, exist_ok=True)
+    shutil.copyfile(os.path.join(out, source, "model.pt"), os.path.join(directory, "model.pt"))
+    with open(os.path.join(directory, "model.yaml"), "w") as f:
+        f.write(metadata(name, **meta))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", required=True, help="directory to write the models into")
+    out = parser.parse_args().out
+    write(out, "nearest", NearestFeasible())
+    copy_with(out, "nearest", "nearest_max16", max_stops=16)
+    copy_with(out, "nearest", "wrong_version", feature_version=2)
+    write(out, "index_order", IndexOrder())
+    write(out, "garbage", Garbage())
+    write(out, "raises", Raises())
+
+
+if __name__ == "__main__":
+    main()
