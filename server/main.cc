@@ -8,8 +8,11 @@
 // Logs one timestamped line per phase on stderr: the effective config, the batching settings
 // (executors and refine threads resolved), "listening on HOST:PORT" with the port actually bound
 // (scripts and tests read it), the shutdown phases.
-#include <pthread.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <cstdio>
 #include <optional>
@@ -103,16 +106,48 @@ void LogPhase(ServerPhase phase, const routeserve::server::Config& config) {
   }
 }
 
+// SIGTERM and SIGINT reach the signal thread through this pipe, written by a handler: whichever
+// thread the kernel picks runs it. Blocking the signals and sigwait()ing for them would not do:
+// libraries start threads before main() does anything (OpenBLAS, under LibTorch, starts its
+// workers as it loads), the mask would not cover them, and the signal would kill the process.
+int shutdown_pipe[2] = {-1, -1};
+
+extern "C" void OnShutdownSignal(int signal_number) {
+  const int saved_errno = errno;
+  const unsigned char byte = static_cast<unsigned char>(signal_number);
+  // Non-blocking: once the signal thread has read the first, further signals are dropped.
+  [[maybe_unused]] const ssize_t written = write(shutdown_pipe[1], &byte, 1);
+  errno = saved_errno;
+}
+
+// Installs the handler; false when the pipe or the handler cannot be had.
+bool CatchShutdownSignals() {
+  if (pipe2(shutdown_pipe, O_CLOEXEC) != 0) return false;
+  if (fcntl(shutdown_pipe[1], F_SETFL, O_NONBLOCK) != 0) return false;
+  struct sigaction action = {};
+  action.sa_handler = OnShutdownSignal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  return sigaction(SIGTERM, &action, nullptr) == 0 && sigaction(SIGINT, &action, nullptr) == 0;
+}
+
+// Blocks until the first shutdown signal; returns it.
+int AwaitShutdownSignal() {
+  unsigned char byte = SIGTERM;
+  while (read(shutdown_pipe[0], &byte, 1) < 0 && errno == EINTR) {
+  }
+  return byte;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Before any thread exists, so that every thread inherits the mask and only the signal
-  // thread below ever sees these signals.
-  sigset_t shutdown_signals;
-  sigemptyset(&shutdown_signals);
-  sigaddset(&shutdown_signals, SIGTERM);
-  sigaddset(&shutdown_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &shutdown_signals, nullptr);
+  // First: a signal during start-up waits in the pipe and starts the shutdown once the server
+  // is up.
+  if (!CatchShutdownSignals()) {
+    std::fprintf(stderr, "routeserve: cannot install the SIGTERM/SIGINT handler\n");
+    return kExitStartFailed;
+  }
   // A log reader that goes away must not take the server with it; writes then just fail.
   signal(SIGPIPE, SIG_IGN);
 
@@ -149,11 +184,10 @@ int main(int argc, char** argv) {
   Log("listening on %s; readiness SERVING", (*server)->address());
 
   // The dedicated signal thread: waits for the first shutdown signal and runs the phases.
-  // Further signals stay blocked and pending: the phases are bounded by the drain delay and
-  // the grace period.
-  std::thread signal_thread([&server, &shutdown_signals] {
-    int signal_number = 0;
-    if (sigwait(&shutdown_signals, &signal_number) != 0) signal_number = SIGTERM;
+  // Further signals are dropped: the phases are bounded by the drain delay and the grace
+  // period.
+  std::thread signal_thread([&server] {
+    const int signal_number = AwaitShutdownSignal();
     Log("received %s; shutting down", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
     (*server)->Shutdown();
   });
