@@ -1,24 +1,28 @@
 // BatchProposer: what the batching planner (server/batching_planner.h) hands each batch to, to
-// get one visiting order per problem, and each proposed order to, to refine it; and
-// SolverProposer, the classical solver split in two: cheapest insertion proposes, the local and
-// iterated search refines. The model runner (DESIGN §5) is another implementation: one batched
-// forward pass over the padded batch proposes, local search refines.
+// get one proposal per problem (a visiting order and the source that produced it), and each
+// proposal to, to refine it; and SolverProposer, the classical solver split in two: cheapest
+// insertion proposes, the local and iterated search refines. ModelProposer
+// (server/model_proposer.h) is the other implementation: one batched forward pass of the route
+// model proposes, local search refines, and the classical solver stands in per problem where the
+// model cannot answer.
 //
 // CONTRACT: Propose() gets the built instances of one batch, all of one bucket (each holds at
-//   most shape.padded_size stops), and returns exactly one result per instance, in order: an
-//   order of that instance's stop indices (every index 0..num_stops()-1 once) or the status of
-//   why there is none. A result that is no such order is a fault of the proposer, answered
-//   INTERNAL. Refine() then improves each order on the planner's refine pool, off the executor;
-//   evaluation and the response are the planner's.
+//   most shape.padded_size stops), and returns exactly one result per instance, in order: a
+//   Proposal, whose order holds that instance's stop indices (every index 0..num_stops()-1
+//   once) and whose source is set, or the status of why there is none. A result that is no
+//   such proposal is a fault of the proposer, answered INTERNAL. Refine() then improves each
+//   proposal on the planner's refine pool, off the executor, as its source calls for; the
+//   source goes into the response; evaluation and the response are the planner's.
 // ERRORS: a status per instance. An exception thrown by Propose() is caught by the planner and
 //   answers every instance of the batch with INTERNAL.
 // THREADING: Propose() is called on the batcher's executor threads, concurrently when there are
 //   several executors, each with its own shape.executor (0 .. executors-1): per-executor state
-//   (a device stream, scratch buffers) may be indexed by it without locks. Refine() and source()
-//   are thread-safe.
+//   (a device stream, scratch buffers) may be indexed by it without locks. Refine() and
+//   model_version() are thread-safe.
 #pragma once
 
 #include <span>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -34,21 +38,33 @@ struct BatchShape {
   int executor = 0;     // the executor running the batch, 0 .. executors-1
 };
 
+// What Propose() says of one problem.
+struct Proposal {
+  std::vector<int> order;  // the stop indices in visiting order
+  // What produced the order, and so how Refine() treats it and what the response says: MODEL,
+  // MODEL_REFINED, HEURISTIC or FALLBACK_HEURISTIC (never UNSPECIFIED).
+  v1::RouteSource source = v1::ROUTE_SOURCE_UNSPECIFIED;
+  // Other feasible orders, distinct from `order` and from each other, best first (the model's
+  // other decodings); empty from the classical solver. Kept for options.num_alternatives, which
+  // responses do not serve yet.
+  std::vector<std::vector<int>> alternatives;
+};
+
 class BatchProposer {
  public:
   virtual ~BatchProposer() = default;
 
   // One result per instance, in order (see CONTRACT above).
-  virtual std::vector<absl::StatusOr<std::vector<int>>> Propose(
+  virtual std::vector<absl::StatusOr<Proposal>> Propose(
       std::span<const routing::Instance* const> instances, const BatchShape& shape) = 0;
 
-  // A better order for `instance` from the proposed one (which is an order of its stops), or
-  // the proposed one itself. Runs on the refine pool, never on an executor.
+  // A better order for `instance` than `proposal`'s (an order of its stops), as its source calls
+  // for, or that order itself. Runs on the refine pool, never on an executor.
   virtual std::vector<int> Refine(const routing::Instance& instance,
-                                  std::vector<int> proposed) const = 0;
+                                  Proposal proposal) const = 0;
 
-  // What the responses say produced their routes.
-  virtual v1::RouteSource source() const = 0;
+  // The model version the responses carry (DESIGN §3); empty when no model is loaded.
+  virtual std::string model_version() const { return {}; }
 };
 
 // The classical solver, source HEURISTIC: Propose() builds each instance's insertion route
@@ -57,16 +73,22 @@ class BatchProposer {
 // the route routing::Solve gives it, whatever its batch. Holds no state.
 class SolverProposer final : public BatchProposer {
  public:
-  explicit SolverProposer(const routing::SolverOptions& options) : options_(options) {}
+  // `source`: what responses say, HEURISTIC by default; ModelProposer's stand-in says
+  // FALLBACK_HEURISTIC.
+  explicit SolverProposer(const routing::SolverOptions& options,
+                          v1::RouteSource source = v1::ROUTE_SOURCE_HEURISTIC)
+      : options_(options), source_(source) {}
 
-  std::vector<absl::StatusOr<std::vector<int>>> Propose(
+  std::vector<absl::StatusOr<Proposal>> Propose(
       std::span<const routing::Instance* const> instances, const BatchShape& shape) override;
-  std::vector<int> Refine(const routing::Instance& instance,
-                          std::vector<int> proposed) const override;
-  v1::RouteSource source() const override { return v1::ROUTE_SOURCE_HEURISTIC; }
+  std::vector<int> Refine(const routing::Instance& instance, Proposal proposal) const override;
+
+  // The insertion route of one instance, as Propose() proposes it.
+  Proposal ProposeOne(const routing::Instance& instance) const;
 
  private:
   const routing::SolverOptions options_;
+  const v1::RouteSource source_;
 };
 
 }  // namespace routeserve::server

@@ -27,10 +27,10 @@ struct BatchingPlanner::Pending {
 struct BatchingPlanner::Finishing {
   routing::RouteProblem problem;
   PlanCallback done;
-  // Not OK: the task's answer, with nothing to finish. OK: `instance` and `order` are set.
+  // Not OK: the task's answer, with nothing to finish. OK: `instance` and `proposal` are set.
   absl::Status status;
   std::optional<routing::Instance> instance;
-  std::vector<int> order;
+  Proposal proposal;
   absl::Duration queued;     // from Submit() to its batch's start
   absl::Duration inference;  // its batch's Propose()
   absl::Duration executor_wait;  // of `queued`, its batch's wait for a free executor
@@ -88,14 +88,17 @@ absl::Status FromException(absl::string_view stage, std::exception_ptr exception
 
 }  // namespace
 
+int BatchingPlanner::ExecutorsFor(const Config& config) {
+  return config.batching.executors > 0 ? config.batching.executors : OnePerCore();
+}
+
 absl::StatusOr<std::unique_ptr<BatchingPlanner>> BatchingPlanner::Create(const Config& config,
                                                                          Options options) {
   if (options.clock == nullptr) return absl::InvalidArgumentError("planner: clock is null");
   if (options.proposer == nullptr) {
     options.proposer = std::make_unique<SolverProposer>(config.solver);
   }
-  const int executors =
-      config.batching.executors > 0 ? config.batching.executors : OnePerCore();
+  const int executors = ExecutorsFor(config);
 
   WorkQueueOptions refine_options;
   refine_options.num_threads = config.server.worker_threads;
@@ -131,7 +134,8 @@ absl::StatusOr<std::unique_ptr<BatchingPlanner>> BatchingPlanner::Create(const C
 BatchingPlanner::BatchingPlanner(const Config& config, Options options,
                                  std::unique_ptr<WorkQueue> refine)
     : objective_(config.objective), proposer_(std::move(options.proposer)),
-      clock_(options.clock), observer_(options.observer), refine_(std::move(refine)) {}
+      model_version_(proposer_->model_version()), clock_(options.clock),
+      observer_(options.observer), refine_(std::move(refine)) {}
 
 BatchingPlanner::~BatchingPlanner() { Shutdown(absl::ZeroDuration()); }
 
@@ -226,11 +230,11 @@ void BatchingPlanner::BuildAndPropose(batching::Batch<Pending>& batch, const Bat
   if (built.empty()) return;
 
   const absl::Time start = clock_->Now();
-  std::vector<absl::StatusOr<std::vector<int>>> orders = proposer_->Propose(
+  std::vector<absl::StatusOr<Proposal>> proposals = proposer_->Propose(
       built, BatchShape{.padded_size = batch.padded_size, .executor = batch.executor});
   const absl::Duration inference = clock_->Now() - start;
   if (observer_ != nullptr) observer_->OnBatchDone(info, inference);
-  const bool one_each = orders.size() == built.size();
+  const bool one_each = proposals.size() == built.size();
 
   for (size_t k = 0; k < built.size(); ++k) {
     const int i = built_task[k];
@@ -239,13 +243,13 @@ void BatchingPlanner::BuildAndPropose(batching::Batch<Pending>& batch, const Bat
     finishing->done = std::exchange(task.done, nullptr);
     if (!one_each) {
       finishing->status = absl::InternalError(absl::StrCat(
-          "proposer returned ", orders.size(), " results for ", built.size(), " problems"));
-    } else if (!orders[k].ok()) {
-      finishing->status = orders[k].status();
+          "proposer returned ", proposals.size(), " results for ", built.size(), " problems"));
+    } else if (!proposals[k].ok()) {
+      finishing->status = proposals[k].status();
     } else {
       finishing->problem = std::move(task.problem);
       finishing->instance = std::move(instances[i]);
-      finishing->order = *std::move(orders[k]);
+      finishing->proposal = *std::move(proposals[k]);
       finishing->queued = batch.queued[i];
       finishing->inference = inference;
       finishing->executor_wait = batch.executor_wait;
@@ -289,20 +293,25 @@ void BatchingPlanner::RunFinishing(Finishing& task) {
 absl::StatusOr<v1::SuggestResponse> BatchingPlanner::Respond(const Finishing& task) const {
   if (!task.status.ok()) return task.status;
   const routing::Instance& instance = *task.instance;
-  if (!IsOrderOfStops(task.order, instance.num_stops())) {
+  if (!IsOrderOfStops(task.proposal.order, instance.num_stops())) {
     return absl::InternalError(absl::StrCat("proposer returned an order that is not one of the ",
                                             instance.num_stops(), " stops"));
   }
-  const std::vector<int> order = proposer_->Refine(instance, task.order);
+  const v1::RouteSource source = task.proposal.source;
+  if (source == v1::ROUTE_SOURCE_UNSPECIFIED) {
+    return absl::InternalError("proposer returned a proposal without a source");
+  }
+  const std::vector<int> order = proposer_->Refine(instance, task.proposal);
   if (!IsOrderOfStops(order, instance.num_stops())) {
     return absl::InternalError("refinement returned an order that is not one of the stops");
   }
   const routing::RouteEvaluation evaluation = routing::Evaluate(instance, order);
   v1::SuggestResponse response;
   api::ToRouteProto(task.problem, evaluation, response.mutable_route());
-  // options.num_alternatives is not looked at: one route per task, and the API allows fewer
-  // alternatives than asked. Alternatives come with the model's decodings.
-  response.set_source(proposer_->source());
+  // options.num_alternatives is not looked at yet: one route per task, and the API allows fewer
+  // alternatives than asked. The model's other decodings wait in task.proposal.alternatives.
+  response.set_source(source);
+  response.set_model_version(model_version_);
   v1::ServerTimings* timings = response.mutable_timings();
   timings->set_queue_s(absl::ToDoubleSeconds(task.queued));
   timings->set_inference_s(absl::ToDoubleSeconds(task.inference));

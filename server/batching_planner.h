@@ -3,10 +3,11 @@
 // count, and each batch is worked in two stages:
 //   1. on the batcher's executor thread: routing::Instance::Build for each task, then one
 //      BatchProposer::Propose() (server/batch_proposer.h) for the batch's instances: the
-//      classical solver today, the model's batched forward pass tomorrow;
-//   2. on the refine pool, `server.worker_threads` threads: for each task, evaluation, the route
-//      in API form, source and timings, then `done`. An executor, which may drive a device, thus
-//      refines nothing (DESIGN §2) unless the pool is full (see OVERLOAD).
+//      classical solver's insertion routes, or the model's batched forward pass;
+//   2. on the refine pool, `server.worker_threads` threads: for each task, BatchProposer::Refine
+//      of its proposal, evaluation, the route in API form, the proposal's source, the
+//      proposer's model version and timings, then `done`. An executor, which may drive a
+//      device, thus refines nothing (DESIGN §2) unless the pool is full (see OVERLOAD).
 //
 // LATENCY: a request waits at most batching.max_queue_delay_us, plus the wait for a free
 //   executor, plus its batch's run time (Build and Propose of the whole batch), plus its wait for
@@ -26,7 +27,8 @@
 // ERRORS: a problem Instance::Build rejects is answered with its status (InvalidArgument) at
 //   once; its batch-mates go on. An exception thrown while the batch is built or proposed answers
 //   the tasks of the batch not yet answered Internal; one thrown while a task is finished, that
-//   task. A proposal that is not an order of the task's stops is answered Internal. A problem
+//   task. A proposal that is not an order of the task's stops, or has no source, is answered
+//   Internal. A problem
 //   with more stops than the largest bucket is refused by Submit() with InvalidArgument (the
 //   config's check across keys keeps the server's requests within the buckets).
 // THREADING: Submit(), Shutdown() and the accessors are thread-safe. `done` is called exactly
@@ -42,6 +44,7 @@
 
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -108,6 +111,8 @@ class BatchingPlanner final : public RoutePlanner {
   // (`server.worker_threads`, 0 = one per core). InvalidArgument for settings out of range.
   static absl::StatusOr<std::unique_ptr<BatchingPlanner>> Create(const Config& config,
                                                                  Options options);
+  // The executors `config` asks for, resolved: batching.executors, or one per core for 0.
+  static int ExecutorsFor(const Config& config);
   BatchingPlanner(const BatchingPlanner&) = delete;
   BatchingPlanner& operator=(const BatchingPlanner&) = delete;
   ~BatchingPlanner() override;
@@ -147,6 +152,7 @@ class BatchingPlanner final : public RoutePlanner {
 
   const routing::ObjectiveParams objective_;
   const std::unique_ptr<BatchProposer> proposer_;
+  const std::string model_version_;  // the proposer's, in every response
   const batching::Clock* const clock_;
   BatchingObserver* const observer_;
   const std::unique_ptr<WorkQueue> refine_;

@@ -61,22 +61,23 @@ routing::RouteProblem InconsistentProblem(int stops, uint64_t seed) {
   return problem;
 }
 
-// Empty when `result` is a good route for `problem`.
+// Empty when `result` is a good route for `problem`, from `source`.
 std::string CheckRoute(const routing::RouteProblem& problem,
-                       const absl::StatusOr<v1::SuggestResponse>& result) {
+                       const absl::StatusOr<v1::SuggestResponse>& result,
+                       v1::RouteSource source = v1::ROUTE_SOURCE_HEURISTIC) {
   if (!result.ok()) return result.status().ToString();
   v1::SuggestRequest request = api::ToSuggestRequest(problem);
   request.set_request_id("checked");
   v1::SuggestResponse response = *result;
   response.set_request_id("checked");
-  return testing::CheckRouteResponse(request, response);
+  return testing::CheckRouteResponse(request, response, source);
 }
 
 // Proposes with the classical solver, or as the test's script says; moves the clock by
 // kInference on each call and records it.
 class ScriptedProposer final : public BatchProposer {
  public:
-  using Script = std::function<std::vector<absl::StatusOr<std::vector<int>>>(
+  using Script = std::function<std::vector<absl::StatusOr<Proposal>>(
       std::span<const routing::Instance* const> instances, int call)>;
   struct Call {
     int instances;
@@ -88,7 +89,7 @@ class ScriptedProposer final : public BatchProposer {
                    Script script)
       : solver_(solver), clock_(clock), script_(std::move(script)) {}
 
-  std::vector<absl::StatusOr<std::vector<int>>> Propose(
+  std::vector<absl::StatusOr<Proposal>> Propose(
       std::span<const routing::Instance* const> instances, const BatchShape& shape) override {
     int call;
     {
@@ -99,15 +100,13 @@ class ScriptedProposer final : public BatchProposer {
     clock_->Advance(kInference);
     return script_ ? script_(instances, call) : solver_.Propose(instances, shape);
   }
-  std::vector<int> Refine(const routing::Instance& instance,
-                          std::vector<int> proposed) const override {
+  std::vector<int> Refine(const routing::Instance& instance, Proposal proposed) const override {
     {
       std::lock_guard lock(mu_);
       refine_threads_.push_back(std::this_thread::get_id());
     }
     return solver_.Refine(instance, std::move(proposed));
   }
-  v1::RouteSource source() const override { return v1::ROUTE_SOURCE_HEURISTIC; }
 
   std::vector<std::thread::id> refine_threads() {
     std::lock_guard lock(mu_);
@@ -383,7 +382,7 @@ TEST_CASE("the same problem gets the same route in a batch of one and in a batch
 TEST_CASE("a proposer that throws answers its batch INTERNAL; the next batch goes on",
           "[batching_planner]") {
   Fixture f({}, [](std::span<const routing::Instance* const> instances, int call)
-                    -> std::vector<absl::StatusOr<std::vector<int>>> {
+                    -> std::vector<absl::StatusOr<Proposal>> {
     if (call == 0) throw std::runtime_error("device lost");
     return SolverProposer(routing::SolverOptions{}).Propose(instances, BatchShape{});
   });
@@ -406,11 +405,13 @@ TEST_CASE("a proposal that is no order of the stops is answered INTERNAL; a prop
           "status reaches its task",
           "[batching_planner]") {
   Fixture f({}, [](std::span<const routing::Instance* const> instances, int call)
-                    -> std::vector<absl::StatusOr<std::vector<int>>> {
+                    -> std::vector<absl::StatusOr<Proposal>> {
     if (call == 1) return {};  // not one result per instance
-    std::vector<absl::StatusOr<std::vector<int>>> results =
+    std::vector<absl::StatusOr<Proposal>> results =
         SolverProposer(routing::SolverOptions{}).Propose(instances, BatchShape{});
-    results[0] = std::vector<int>(instances[0]->num_stops(), 0);  // the first stop, n times
+    // The first stop, n times.
+    results[0] = Proposal{.order = std::vector<int>(instances[0]->num_stops(), 0),
+                          .source = v1::ROUTE_SOURCE_HEURISTIC};
     results[1] = absl::UnavailableError("device busy");
     return results;
   });
@@ -429,6 +430,29 @@ TEST_CASE("a proposal that is no order of the stops is answered INTERNAL; a prop
     CHECK(f.answers.Get(task).result.status() ==
           absl::InternalError("proposer returned 0 results for 3 problems"));
   }
+}
+
+TEST_CASE("each response says its own proposal's source, and a proposal without one is answered "
+          "INTERNAL",
+          "[batching_planner]") {
+  Fixture f({}, [](std::span<const routing::Instance* const> instances, int /*call*/) {
+    std::vector<absl::StatusOr<Proposal>> results =
+        SolverProposer(routing::SolverOptions{}).Propose(instances, BatchShape{});
+    results[0]->source = v1::ROUTE_SOURCE_MODEL_REFINED;
+    results[1]->source = v1::ROUTE_SOURCE_FALLBACK_HEURISTIC;
+    results[2]->source = v1::ROUTE_SOURCE_UNSPECIFIED;
+    return results;
+  });
+  const routing::RouteProblem problem = Problem(7, 41);
+  for (const char* task : {"refined", "fallback", "none"}) REQUIRE(f.Submit(task, problem).ok());
+  REQUIRE(f.answers.Await(3));
+  CHECK(CheckRoute(problem, f.answers.Get("refined").result, v1::ROUTE_SOURCE_MODEL_REFINED) ==
+        "");
+  CHECK(CheckRoute(problem, f.answers.Get("fallback").result,
+                   v1::ROUTE_SOURCE_FALLBACK_HEURISTIC) == "");
+  CHECK(f.answers.Get("refined").result->model_version().empty());
+  CHECK(f.answers.Get("none").result.status() ==
+        absl::InternalError("proposer returned a proposal without a source"));
 }
 
 TEST_CASE("Submit refuses at once, without calling done: a full bucket, a problem above the "

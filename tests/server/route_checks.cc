@@ -39,7 +39,8 @@ v1::SuggestRequest MakeRequest(const routing::GeneratorOptions& options, int num
 }
 
 std::string CheckRouteResponse(const v1::SuggestRequest& request,
-                               const v1::SuggestResponse& response) {
+                               const v1::SuggestResponse& response,
+                               v1::RouteSource expected_source) {
   if (response.request_id() != request.request_id()) {
     return absl::StrCat("request_id \"", response.request_id(), "\", expected \"",
                         request.request_id(), "\"");
@@ -48,8 +49,9 @@ std::string CheckRouteResponse(const v1::SuggestRequest& request,
     return absl::StrCat("no route; error ", response.error().code(), ": ",
                         response.error().message());
   }
-  if (response.source() != v1::ROUTE_SOURCE_HEURISTIC) {
-    return absl::StrCat("source ", v1::RouteSource_Name(response.source()));
+  if (response.source() != expected_source) {
+    return absl::StrCat("source ", v1::RouteSource_Name(response.source()), ", expected ",
+                        v1::RouteSource_Name(expected_source));
   }
   const v1::Route& route = response.route();
   if (!route.summary().feasible()) return "route not feasible";

@@ -25,8 +25,9 @@ v1::SuggestRequest MakeRequest(const routing::GeneratorOptions& options, int num
 
 // Empty when `response` is a good answer to `request`: a route over every stop exactly once,
 // feasible, arrival times non-decreasing along the route, departures after arrivals, the
-// request_id echoed, source HEURISTIC. Otherwise what is wrong.
+// request_id echoed, source `expected_source`. Otherwise what is wrong.
 std::string CheckRouteResponse(const v1::SuggestRequest& request,
-                               const v1::SuggestResponse& response);
+                               const v1::SuggestResponse& response,
+                               v1::RouteSource expected_source = v1::ROUTE_SOURCE_HEURISTIC);
 
 }  // namespace routeserve::testing
