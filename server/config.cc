@@ -37,6 +37,8 @@ using config_keys::MicrosecondsKey;
 using config_keys::NumberKey;
 using config_keys::SecondsKey;
 using config_keys::Section;
+using config_keys::StringKey;
+using config_keys::TextKey;
 using config_keys::ValueShape;
 
 // ---------------------------------------------------------------------------------------------
@@ -121,6 +123,28 @@ const std::vector<ConfigEntry>& Schema() {
                       /*min=*/int64_t{0}),
                   IntegerKey(
                       "seed", [](auto& c) -> auto& { return c.solver.seed; }, /*min=*/uint64_t{0}),
+              }),
+      Section("model",
+              {
+                  StringKey("path", [](auto& c) -> auto& { return c.model.path; }),
+                  TextKey(
+                      "device", [](auto& c) -> auto& { return c.model.device; },
+                      model::ParseDeviceSpec, model::DeviceSpecName),
+                  TextKey(
+                      "precision", [](auto& c) -> auto& { return c.model.precision; },
+                      model::ParsePrecision,
+                      [](model::Precision p) { return std::string(model::PrecisionName(p)); }),
+                  IntegerKey(
+                      "decodings", [](auto& c) -> auto& { return c.model.decodings; },
+                      /*min=*/1, /*max=*/model::kMaxDecodings),
+                  IntegerKey(
+                      "threads", [](auto& c) -> auto& { return c.model.threads; }, /*min=*/0),
+              }),
+      Section("refine",
+              {
+                  IntegerKey(
+                      "max_moves", [](auto& c) -> auto& { return c.refine.max_moves; },
+                      /*min=*/int64_t{0}),
               }),
       Section("shutdown",
               {

@@ -9,7 +9,8 @@
 //   limits.max_stops, batching.{buckets, max_batch_size, max_queue_delay_us, max_queue_size,
 //   executors}, objective.{lateness_weight, waiting_weight, detour_factor,
 //   speed_mps.{bike, scooter, car, van}}, solver.{max_moves, perturbation_rounds,
-//   max_evaluations, seed}, shutdown.{drain_delay_s, grace_period_s}. An absent key keeps the
+//   max_evaluations, seed}, model.{path, device, precision, decodings, threads},
+//   refine.max_moves, shutdown.{drain_delay_s, grace_period_s}. An absent key keeps the
 //   default below; an empty file means all defaults.
 // CROSS-KEY: the largest of batching.buckets must hold limits.max_stops stops, so that every
 //   request the limits admit has a bucket; else an error naming batching.buckets.
@@ -25,6 +26,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "model/runner_options.h"
 #include "routing/objective.h"
 #include "routing/solver.h"
 
@@ -52,6 +54,22 @@ struct Config {
 
   routing::ObjectiveParams objective;  // objective.* and the travel-time model
   routing::SolverOptions solver;       // solver.*
+
+  // The learned route model (DESIGN §5; model/model_runner.h, server/model_proposer.h).
+  struct Model {
+    // The model's directory (model.pt + model.yaml), relative to the working directory; empty:
+    // no model, the classical solver answers (source HEURISTIC). Empty until a model ships.
+    std::string path;
+    model::DeviceSpec device;                          // auto | cpu | cuda | cuda:N
+    model::Precision precision = model::Precision::kFp32;
+    int decodings = 8;  // per request: 1 greedy + (decodings - 1) sampled, 1..64
+    int threads = 0;    // LibTorch intra-op threads (process-wide); 0 = one per core
+  } model;
+
+  // Local search on the model's route (routing::ImproveRoute).
+  struct Refine {
+    int64_t max_moves = 200;  // improving moves, >= 0; 0 = none (source MODEL)
+  } refine;
 
   struct Shutdown {
     // Readiness reports NOT_SERVING while calls are still accepted, so load balancers notice.

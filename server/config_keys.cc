@@ -229,6 +229,12 @@ absl::StatusOr<std::string> ReadAddress(const YAML::Node& node) {
   return node.Scalar();
 }
 
+absl::StatusOr<std::string> ReadText(const YAML::Node& node) {
+  if (node.IsNull()) return std::string();
+  if (!node.IsScalar()) return Expected("a string", node);
+  return node.Scalar();
+}
+
 absl::StatusOr<std::vector<int64_t>> ReadIntegerList(const YAML::Node& node, int64_t min,
                                                      int64_t max, ListOrder order) {
   if (!node.IsSequence()) return Expected("a list of integers, e.g. [8, 16, 32]", node);

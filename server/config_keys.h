@@ -1,5 +1,5 @@
 // The kinds of key the configuration's schema (server/config.cc) is built from: integer, number,
-// seconds, microseconds, host:port and integer-list keys, each knowing how its YAML value is
+// seconds, microseconds, host:port, integer-list and text keys, each knowing how its YAML value is
 // read, range-checked and written back. Internal to server/config.cc and its tests; everyone
 // else uses server/config.h.
 //
@@ -93,6 +93,17 @@ ConfigEntry IntegerListKey(std::string name, Field field, int64_t min, int64_t m
 template <typename Field>
 ConfigEntry AddressKey(std::string name, Field field);
 
+// A key whose value is one scalar read as text (an empty value reads as ""), turned into the
+// field's value by `parse`, a callable taking absl::string_view and returning an
+// absl::StatusOr of the field's type (its error message leaves out the key); `format` turns the
+// field's value back into that text, which ConfigToYaml writes double-quoted.
+template <typename Field, typename Parse, typename Format>
+ConfigEntry TextKey(std::string name, Field field, Parse parse, Format format);
+
+// A text key that takes any text as it is.
+template <typename Field>
+ConfigEntry StringKey(std::string name, Field field);
+
 // The shortest text that reads back as `value` ("4.5", "10", "1e-07").
 std::string FormatNumber(double value);
 
@@ -117,6 +128,7 @@ absl::StatusOr<WideInt> ReadIntegerIn(const YAML::Node& node, WideInt min, WideI
                                       absl::string_view min_text, absl::string_view max_text);
 absl::StatusOr<double> ReadNumberIn(const YAML::Node& node, const NumberRange& range);
 absl::StatusOr<std::string> ReadAddress(const YAML::Node& node);
+absl::StatusOr<std::string> ReadText(const YAML::Node& node);
 absl::StatusOr<std::vector<int64_t>> ReadIntegerList(const YAML::Node& node, int64_t min,
                                                      int64_t max, ListOrder order);
 std::string FormatIntegerList(const std::vector<int64_t>& values);
@@ -213,6 +225,29 @@ ConfigEntry AddressKey(std::string name, Field field) {
         return absl::OkStatus();
       },
       [=](const Config& config) { return DoubleQuoted(field(config)); });
+}
+
+template <typename Field, typename Parse, typename Format>
+ConfigEntry TextKey(std::string name, Field field, Parse parse, Format format) {
+  return internal::Key(
+      std::move(name),
+      [=](const YAML::Node& node, Config& config) -> absl::Status {
+        const absl::StatusOr<std::string> text = internal::ReadText(node);
+        if (!text.ok()) return text.status();
+        auto value = parse(absl::string_view(*text));
+        if (!value.ok()) return value.status();
+        field(config) = *std::move(value);
+        return absl::OkStatus();
+      },
+      [=](const Config& config) { return DoubleQuoted(format(field(config))); });
+}
+
+template <typename Field>
+ConfigEntry StringKey(std::string name, Field field) {
+  return TextKey(
+      std::move(name), field,
+      [](absl::string_view text) { return absl::StatusOr<std::string>(std::string(text)); },
+      [](const std::string& value) { return value; });
 }
 
 }  // namespace routeserve::server::config_keys

@@ -4,7 +4,8 @@
 //
 // Loads the config (default config/routeserve.yaml), serves until SIGTERM or SIGINT, then runs
 // the shutdown phases (server/server.h) and exits 0. Exit 2: bad command line or config (the
-// message names the key); exit 1: the server could not start (e.g. the address is taken).
+// message names the key), or a configured model that cannot be loaded or warmed up (the
+// message says why); exit 1: the server could not start (e.g. the address is taken).
 // Logs one timestamped line per phase on stderr: the effective config, the batching settings
 // (executors and refine threads resolved), "listening on HOST:PORT" with the port actually bound
 // (scripts and tests read it), the shutdown phases.
@@ -25,6 +26,7 @@
 #include "absl/strings/strip.h"
 #include "server/config.h"
 #include "server/log.h"
+#include "server/model_proposer.h"
 #include "server/server.h"
 
 namespace {
@@ -142,8 +144,8 @@ int AwaitShutdownSignal() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // First: a signal during start-up waits in the pipe and starts the shutdown once the server
-  // is up.
+  // First: a signal during start-up (the model's warm-up takes a while) waits in the pipe and
+  // starts the shutdown once the server is up.
   if (!CatchShutdownSignals()) {
     std::fprintf(stderr, "routeserve: cannot install the SIGTERM/SIGINT handler\n");
     return kExitStartFailed;
@@ -171,11 +173,20 @@ int main(int argc, char** argv) {
       absl::StrReplaceAll(absl::StripSuffix(routeserve::server::ConfigToYaml(*config), "\n"),
                           {{"\n", "\n  "}}));
 
+  // The model, when one is configured, is a part of the configuration: one that cannot be
+  // loaded stops the server as a bad key would, never a silent fallback.
+  absl::StatusOr<std::unique_ptr<routeserve::server::BatchProposer>> proposer =
+      routeserve::server::CreateProposer(*config);
+  if (!proposer.ok()) {
+    Log("cannot start: %s", proposer.status().message());
+    return kExitUsage;
+  }
+
   routeserve::server::ServerHooks hooks;
   const routeserve::server::Config& effective = *config;
   hooks.on_phase = [&effective](ServerPhase phase) { LogPhase(phase, effective); };
   absl::StatusOr<std::unique_ptr<routeserve::server::RouteServer>> server =
-      routeserve::server::RouteServer::Start(effective, hooks);
+      routeserve::server::RouteServer::Start(effective, hooks, *std::move(proposer));
   if (!server.ok()) {
     Log("cannot start: %s", server.status().message());
     return kExitStartFailed;

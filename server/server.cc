@@ -61,13 +61,20 @@ absl::string_view ServerPhaseName(ServerPhase phase) {
 RouteServer::RouteServer(const Config& config, ServerHooks hooks)
     : config_(config), hooks_(std::move(hooks)) {}
 
-absl::StatusOr<std::unique_ptr<RouteServer>> RouteServer::Start(const Config& config,
-                                                                ServerHooks hooks) {
+absl::StatusOr<std::unique_ptr<RouteServer>> RouteServer::Start(
+    const Config& config, ServerHooks hooks, std::unique_ptr<BatchProposer> proposer) {
   if (hooks.clock == nullptr) return absl::InvalidArgumentError("server: clock is null");
+  if (proposer == nullptr) {
+    absl::StatusOr<std::unique_ptr<BatchProposer>> created = CreateProposer(config);
+    if (!created.ok()) return created.status();
+    proposer = *std::move(created);
+  }
   std::unique_ptr<RouteServer> server(new RouteServer(config, std::move(hooks)));
   const ServerHooks& h = server->hooks_;
 
+  server->model_proposer_ = dynamic_cast<const ModelProposer*>(proposer.get());
   BatchingPlanner::Options planner_options;
+  planner_options.proposer = std::move(proposer);
   planner_options.clock = h.clock;
   planner_options.observer = h.batching_observer;
   absl::StatusOr<std::unique_ptr<BatchingPlanner>> planner =
@@ -110,8 +117,8 @@ absl::StatusOr<std::unique_ptr<RouteServer>> RouteServer::Start(const Config& co
   grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService();
   if (health == nullptr) return absl::InternalError("server: no health check service");
   health->SetServingStatus(kLivenessService, true);
-  // Ready at once: the classical solver needs nothing loaded. A model runner will set this
-  // only after its warm-up.
+  // Ready: the classical solver needs nothing loaded, and a model was loaded and warmed up by
+  // CreateProposer before the planner started.
   health->SetServingStatus(kRouteServiceName, true);
   server->EnterPhase(ServerPhase::kServing);
   return server;
@@ -120,6 +127,14 @@ absl::StatusOr<std::unique_ptr<RouteServer>> RouteServer::Start(const Config& co
 RouteServer::~RouteServer() {
   // A server whose Start() failed half-way has no grpc::Server; its planner joins on its own.
   if (server_ != nullptr) Shutdown();
+}
+
+FallbackCounts RouteServer::fallback_counts() const {
+  return model_proposer_ != nullptr ? model_proposer_->fallback_counts() : FallbackCounts{};
+}
+
+const model::ModelRunner* RouteServer::model() const {
+  return model_proposer_ != nullptr ? model_proposer_->runner() : nullptr;
 }
 
 ServerPhase RouteServer::phase() const {

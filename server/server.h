@@ -2,10 +2,11 @@
 // server reflection on one port, the batching planner behind them (server/batching_planner.h),
 // and the shutdown phases of DESIGN §3.
 //
-// READINESS: health service "routeserve.v1.RouteService" is SERVING once Start() returns (the
-//   classical solver needs no warm-up; the model will), and "" (liveness) is SERVING while the
-//   process serves. Start() logs the batching settings as resolved (executors and refine
-//   threads counted).
+// READINESS: health service "routeserve.v1.RouteService" is SERVING once Start() returns: by
+//   then the model, when one is configured, is loaded and has run every batch shape
+//   (CreateProposer, server/model_proposer.h), before the server even listens. "" (liveness) is
+//   SERVING while the process serves. Start() logs the batching settings as resolved
+//   (executors and refine threads counted).
 // SHUTDOWN: Shutdown() runs the phases in order and returns when the last is done:
 //   1. kDraining: readiness turns NOT_SERVING; calls are still accepted and answered as usual,
 //      for `shutdown.drain_delay`, so that load balancers notice and stop sending.
@@ -35,8 +36,10 @@
 #include "absl/synchronization/mutex.h"
 #include "batching/clock.h"
 #include "grpcpp/grpcpp.h"
+#include "server/batch_proposer.h"
 #include "server/batching_planner.h"
 #include "server/config.h"
+#include "server/model_proposer.h"
 #include "server/route_service.h"
 
 namespace routeserve::server {
@@ -58,10 +61,13 @@ struct ServerHooks {
 
 class RouteServer {
  public:
-  // Listens on `config.server.address` (port 0 picks a free port) and serves. Unavailable when
-  // the address cannot be bound; InvalidArgument for settings the planner rejects.
-  static absl::StatusOr<std::unique_ptr<RouteServer>> Start(const Config& config,
-                                                            ServerHooks hooks = {});
+  // Listens on `config.server.address` (port 0 picks a free port) and serves with `proposer`,
+  // or, when it is null, with CreateProposer(config)'s (whose error, e.g. a model that cannot
+  // be loaded, is returned as is). Unavailable when the address cannot be bound;
+  // InvalidArgument for settings the planner rejects.
+  static absl::StatusOr<std::unique_ptr<RouteServer>> Start(
+      const Config& config, ServerHooks hooks = {},
+      std::unique_ptr<BatchProposer> proposer = nullptr);
   RouteServer(const RouteServer&) = delete;
   RouteServer& operator=(const RouteServer&) = delete;
   ~RouteServer();
@@ -77,6 +83,11 @@ class RouteServer {
   // depth per bucket); see batching/batcher.h.
   batching::BatcherStats planner_stats() const { return planner_->stats(); }
   int open_streams() const { return service_->open_streams(); }
+  // Requests the classical solver answered in the model's place, by reason; zeros without a
+  // model (server/model_proposer.h).
+  FallbackCounts fallback_counts() const;
+  // The model serving, or null when the classical solver answers by configuration.
+  const model::ModelRunner* model() const;
 
   // Implementation details follow.
  private:
@@ -88,6 +99,7 @@ class RouteServer {
   // Destroyed in reverse order: the grpc::Server first (it waits for every call), then the
   // service its calls used, then the planner their work ran on.
   std::unique_ptr<BatchingPlanner> planner_;
+  const ModelProposer* model_proposer_ = nullptr;  // owned by planner_; null without a model
   std::unique_ptr<RouteServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

@@ -43,6 +43,12 @@ void CheckSameConfig(const Config& actual, const Config& expected) {
   CHECK(actual.solver.perturbation_rounds == expected.solver.perturbation_rounds);
   CHECK(actual.solver.max_evaluations == expected.solver.max_evaluations);
   CHECK(actual.solver.seed == expected.solver.seed);
+  CHECK(actual.model.path == expected.model.path);
+  CHECK(actual.model.device == expected.model.device);
+  CHECK(actual.model.precision == expected.model.precision);
+  CHECK(actual.model.decodings == expected.model.decodings);
+  CHECK(actual.model.threads == expected.model.threads);
+  CHECK(actual.refine.max_moves == expected.refine.max_moves);
   CHECK(actual.shutdown.drain_delay == expected.shutdown.drain_delay);
   CHECK(actual.shutdown.grace_period == expected.shutdown.grace_period);
 }
@@ -165,6 +171,15 @@ std::vector<OverrideCase> EveryKeyOverridden() {
       {"solver.max_evaluations=5000000000",
        [](Config& c) { c.solver.max_evaluations = 5'000'000'000; }},
       {"solver.seed=18446744073709551615", [](Config& c) { c.solver.seed = UINT64_MAX; }},
+      {"model.path=models/route-v1", [](Config& c) { c.model.path = "models/route-v1"; }},
+      {"model.device=cuda:1",
+       [](Config& c) {
+         c.model.device = {.kind = model::DeviceSpec::Kind::kCuda, .index = 1};
+       }},
+      {"model.precision=bf16", [](Config& c) { c.model.precision = model::Precision::kBf16; }},
+      {"model.decodings=64", [](Config& c) { c.model.decodings = 64; }},
+      {"model.threads=2", [](Config& c) { c.model.threads = 2; }},
+      {"refine.max_moves=0", [](Config& c) { c.refine.max_moves = 0; }},
       {"shutdown.drain_delay_s=1.5",
        [](Config& c) { c.shutdown.drain_delay = absl::Milliseconds(1500); }},
       {"shutdown.grace_period_s=0",
@@ -319,6 +334,17 @@ TEST_CASE("values of the wrong type are refused by key", "[config]") {
            {"",
             {"batching.max_queue_delay_us=0.5"},
             "batching.max_queue_delay_us: expected an integer, got 0.5"},
+           {"model:\n  path: [a, b]\n", {}, "model.path: expected a string, got a list (line 2)"},
+           {"model:\n  device: gpu\n",
+            {},
+            "model.device: expected auto, cpu, cuda or cuda:N, got \"gpu\" (line 2)"},
+           {"", {"model.device=cuda:x"}, "model.device: expected auto, cpu, cuda or cuda:N"},
+           {"", {"model.device=cuda:-1"}, "model.device: expected auto, cpu, cuda or cuda:N"},
+           {"", {"model.device="}, "model.device: expected auto, cpu, cuda or cuda:N, got \"\""},
+           {"",
+            {"model.precision=fp8"},
+            "model.precision: expected fp32, bf16 or fp16, got \"fp8\" (from --set)"},
+           {"", {"model.decodings=two"}, "model.decodings: expected an integer"},
            {"server: 5\n", {"server.worker_threads=1"}, "server: expected a map of keys"},
            {"5\n", {"server.worker_threads=1"}, "config: expected a map of sections"},
        }) {
@@ -389,6 +415,10 @@ TEST_CASE("every bounded key refuses values out of its range", "[config]") {
            {"",
             {"solver.seed=18446744073709551616"},
             "solver.seed: must be <= 18446744073709551615, got 18446744073709551616"},
+           {"", {"model.decodings=0"}, "model.decodings: must be >= 1, got 0"},
+           {"", {"model.decodings=65"}, "model.decodings: must be <= 64, got 65"},
+           {"", {"model.threads=-1"}, "model.threads: must be >= 0, got -1"},
+           {"", {"refine.max_moves=-1"}, "refine.max_moves: must be >= 0, got -1"},
            {"", {"shutdown.drain_delay_s=-0.5"}, "shutdown.drain_delay_s: must be >= 0, got -0.5"},
            {"", {"shutdown.grace_period_s=-1"}, "shutdown.grace_period_s: must be >= 0, got -1"},
        }) {
@@ -475,6 +505,28 @@ TEST_CASE("a file that cannot be read is named", "[config]") {
   const absl::StatusOr<Config> loaded = LoadConfig(file.path(), {"limits.max_stops=13"});
   REQUIRE(loaded.ok());
   CHECK(loaded->limits.max_stops == 13);
+}
+
+TEST_CASE("the model's keys: an empty path means no model; devices and precisions by name",
+          "[config]") {
+  const absl::StatusOr<Config> config = ParseConfig(
+      "model:\n  path:\n  device: cpu\n  precision: fp16\n", {"model.device=cuda"});
+  INFO(config.status().message());
+  REQUIRE(config.ok());
+  CHECK(config->model.path.empty());
+  CHECK(config->model.device == model::DeviceSpec{.kind = model::DeviceSpec::Kind::kCuda});
+  CHECK(config->model.precision == model::Precision::kFp16);
+  for (const std::string device : {"auto", "cpu", "cuda:0", "cuda:7"}) {
+    const absl::StatusOr<Config> with =
+        ParseConfig("", {"model.device=" + device, "model.path=\"my models/v 2\""});
+    INFO(device << ": " << with.status().message());
+    REQUIRE(with.ok());
+    CHECK(model::DeviceSpecName(with->model.device) == device);
+    CHECK(with->model.path == "my models/v 2");
+    const absl::StatusOr<Config> again = ParseConfig(ConfigToYaml(*with));
+    REQUIRE(again.ok());
+    CheckSameConfig(*again, *with);
+  }
 }
 
 TEST_CASE("batching.buckets is a list, in a file or with --set", "[config]") {

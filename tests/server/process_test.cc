@@ -157,6 +157,14 @@ TEST_CASE("routeserve: a bad command line or config exits 2 naming the problem",
     CHECK(process.WaitForExit() == 2);
     CHECK(absl::StrContains(process.Stderr(), "/nonexistent/routeserve.yaml"));
   }
+  {
+    // A configured model that cannot be loaded: no silent fallback to the classical solver.
+    ServerProcess process(ROUTESERVE_BINARY,
+                          ServerArgs({"--set", "model.path=/nonexistent/route-v1"}));
+    CHECK(process.WaitForExit() == 2);
+    CHECK(absl::StrContains(process.Stderr(),
+                            "cannot start: model.path: \"/nonexistent/route-v1\""));
+  }
 }
 
 TEST_CASE("routeserve serves reflection and health, and exits 0 on SIGTERM", "[process]") {

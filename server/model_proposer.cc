@@ -1,0 +1,185 @@
+// ModelProposer: the model's decodings, the best of them, the fallback; CreateProposer.
+#include "server/model_proposer.h"
+
+#include <algorithm>
+#include <exception>
+#include <numeric>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "server/batching_planner.h"
+#include "server/log.h"
+
+namespace routeserve::server {
+
+absl::string_view FallbackReasonName(FallbackReason reason) {
+  switch (reason) {
+    case FallbackReason::kStopsAboveModelMax:
+      return "stops_above_model_max";
+    case FallbackReason::kModelError:
+      return "model_error";
+    case FallbackReason::kInvalidOrder:
+      return "invalid_order";
+  }
+  return "unknown";
+}
+
+ModelProposer::ModelProposer(std::unique_ptr<model::ModelRunner> runner,
+                             const ModelProposerOptions& options)
+    : runner_(std::move(runner)), options_(options),
+      fallback_(options.solver, v1::ROUTE_SOURCE_FALLBACK_HEURISTIC) {}
+
+ModelProposer::~ModelProposer() = default;
+
+std::string ModelProposer::model_version() const {
+  return runner_ != nullptr ? runner_->model_version() : std::string();
+}
+
+FallbackCounts ModelProposer::fallback_counts() const {
+  auto count = [this](FallbackReason reason) {
+    return fallbacks_[static_cast<int>(reason)].load(std::memory_order_relaxed);
+  };
+  return FallbackCounts{.stops_above_model_max = count(FallbackReason::kStopsAboveModelMax),
+                        .model_error = count(FallbackReason::kModelError),
+                        .invalid_order = count(FallbackReason::kInvalidOrder)};
+}
+
+Proposal ModelProposer::Fallback(const routing::Instance& instance, FallbackReason reason,
+                                 absl::string_view cause) {
+  if (fallbacks_[static_cast<int>(reason)].fetch_add(1, std::memory_order_relaxed) == 0) {
+    Log("model: the classical solver answers in the model's place (%s): %s; further fallbacks "
+        "are counted, not logged",
+        FallbackReasonName(reason), cause);
+  }
+  return fallback_.ProposeOne(instance);
+}
+
+std::vector<absl::StatusOr<Proposal>> ModelProposer::Propose(
+    std::span<const routing::Instance* const> instances, const BatchShape& shape) {
+  std::vector<absl::StatusOr<Proposal>> proposals(instances.size(),
+                                                  absl::InternalError("not proposed"));
+  std::vector<const routing::Instance*> to_model;
+  std::vector<size_t> to_model_index;
+  for (size_t i = 0; i < instances.size(); ++i) {
+    const routing::Instance& instance = *instances[i];
+    if (runner_ == nullptr) {
+      proposals[i] = Fallback(instance, FallbackReason::kModelError, "no model is loaded");
+    } else if (instance.num_stops() > runner_->max_stops()) {
+      proposals[i] = Fallback(instance, FallbackReason::kStopsAboveModelMax,
+                              absl::StrCat(instance.num_stops(), " stops, the model takes ",
+                                           runner_->max_stops()));
+    } else {
+      to_model.push_back(&instance);
+      to_model_index.push_back(i);
+    }
+  }
+  if (to_model.empty()) return proposals;
+
+  std::vector<absl::StatusOr<std::vector<model::Decoding>>> decoded;
+  try {
+    decoded = runner_->Run(to_model, runner_->PaddedSizeFor(shape.padded_size),
+                           options_.decodings, shape.executor);
+  } catch (const std::exception& e) {
+    decoded.assign(to_model.size(), absl::InternalError(absl::StrCat("model: ", e.what())));
+  } catch (...) {
+    decoded.assign(to_model.size(), absl::InternalError("model: unknown exception"));
+  }
+  if (decoded.size() != to_model.size()) {
+    decoded.assign(to_model.size(), absl::InternalError(absl::StrCat(
+                                        "model: ", decoded.size(), " results for ",
+                                        to_model.size(), " problems")));
+  }
+
+  const v1::RouteSource source = options_.refine_max_moves > 0 ? v1::ROUTE_SOURCE_MODEL_REFINED
+                                                               : v1::ROUTE_SOURCE_MODEL;
+  for (size_t j = 0; j < to_model.size(); ++j) {
+    const size_t i = to_model_index[j];
+    if (!decoded[j].ok()) {
+      const FallbackReason reason = decoded[j].status().code() == absl::StatusCode::kDataLoss
+                                        ? FallbackReason::kInvalidOrder
+                                        : FallbackReason::kModelError;
+      proposals[i] = Fallback(*to_model[j], reason, decoded[j].status().message());
+      continue;
+    }
+    std::vector<model::Decoding>& decodings = *decoded[j];
+    // Best first by cost; a stable sort keeps the earlier decoding (greedy first) on a tie.
+    std::vector<size_t> rank(decodings.size());
+    std::iota(rank.begin(), rank.end(), 0);
+    std::stable_sort(rank.begin(), rank.end(), [&](size_t a, size_t b) {
+      return decodings[a].cost < decodings[b].cost;
+    });
+    Proposal proposal{.order = std::move(decodings[rank[0]].order), .source = source};
+    for (size_t r = 1; r < rank.size(); ++r) {
+      std::vector<int>& order = decodings[rank[r]].order;
+      const bool seen =
+          order == proposal.order ||
+          std::find(proposal.alternatives.begin(), proposal.alternatives.end(), order) !=
+              proposal.alternatives.end();
+      if (!seen) proposal.alternatives.push_back(std::move(order));
+    }
+    proposals[i] = std::move(proposal);
+  }
+  return proposals;
+}
+
+std::vector<int> ModelProposer::Refine(const routing::Instance& instance,
+                                       Proposal proposal) const {
+  switch (proposal.source) {
+    case v1::ROUTE_SOURCE_MODEL_REFINED:
+      routing::ImproveRoute(instance, proposal.order, options_.refine_max_moves,
+                            options_.solver.max_evaluations);
+      return std::move(proposal.order);
+    case v1::ROUTE_SOURCE_MODEL:
+      return std::move(proposal.order);
+    default:
+      return fallback_.Refine(instance, std::move(proposal));
+  }
+}
+
+absl::StatusOr<std::unique_ptr<BatchProposer>> CreateProposer(const Config& config) {
+  if (config.model.path.empty()) return std::make_unique<SolverProposer>(config.solver);
+
+  model::ModelRunnerOptions options;
+  options.device = config.model.device;
+  options.precision = config.model.precision;
+  options.objective = config.objective;
+  options.threads = config.model.threads;
+  options.executors = BatchingPlanner::ExecutorsFor(config);
+  options.max_batch_size = config.batching.max_batch_size;
+  absl::StatusOr<std::unique_ptr<model::ModelRunner>> runner =
+      model::ModelRunner::Load(config.model.path, options);
+  if (!runner.ok()) return runner.status();
+  const model::ModelRunner& loaded = **runner;
+  Log("model: %s from \"%s\" on %s, %s, %d intra-op threads, max_stops %d, %d decodings per "
+      "request",
+      loaded.model_version(), config.model.path, loaded.device(),
+      model::PrecisionName(loaded.precision()), loaded.threads(), loaded.max_stops(),
+      config.model.decodings);
+  for (const std::string& warning : loaded.warnings()) {
+    Log("model: warning: %s (routes are still scored by the config's objective)", warning);
+  }
+
+  absl::StatusOr<model::WarmupReport> warmup =
+      (*runner)->Warmup(config.batching.buckets, config.model.decodings);
+  if (!warmup.ok()) return warmup.status();
+  std::vector<int> sizes;
+  for (const int bucket : config.batching.buckets) {
+    const int size = loaded.PaddedSizeFor(bucket);
+    if (sizes.empty() || sizes.back() != size) sizes.push_back(size);
+  }
+  Log("model: warmed up %d shapes (N in [%s] x batch classes [%s]) in %s; slowest N %d, batch "
+      "%d: %s",
+      warmup->shapes, absl::StrJoin(sizes, ", "),
+      absl::StrJoin(model::ModelRunner::BatchClasses(config.batching.max_batch_size), ", "),
+      absl::FormatDuration(warmup->total), warmup->slowest_padded_size, warmup->slowest_batch,
+      absl::FormatDuration(warmup->slowest));
+
+  ModelProposerOptions proposer_options;
+  proposer_options.decodings = config.model.decodings;
+  proposer_options.refine_max_moves = config.refine.max_moves;
+  proposer_options.solver = config.solver;
+  return std::make_unique<ModelProposer>(*std::move(runner), proposer_options);
+}
+
+}  // namespace routeserve::server

@@ -1,0 +1,98 @@
+// ModelProposer: the BatchProposer (server/batch_proposer.h) of the learned route model
+// (DESIGN §5): one batched forward pass of model::ModelRunner proposes each problem's order,
+// local search refines it; the classical solver stands in, problem by problem, where the model
+// cannot answer. And CreateProposer(), which builds the proposer the config asks for.
+//
+// PROPOSE: each problem of the batch runs with model.decodings decodings (1 greedy, the others
+//   sampled with the problem's own noise) at N = min(bucket, the model's max_stops); the
+//   feasible decoding of lowest routing cost is the proposal (the earliest on a tie: greedy
+//   first), source MODEL_REFINED (MODEL when refine.max_moves is 0); the other distinct ones
+//   are its alternatives, best first. Deterministic: the same problem gets the same proposal in
+//   any batch.
+// FALLBACK: a problem the model cannot answer gets the classical solver's insertion route,
+//   source FALLBACK_HEURISTIC, refined by the solver's search as SolverProposer does, and is
+//   counted by reason (fallback_counts(), for the metrics' fallback_total{reason}):
+//     stops_above_model_max  more stops than the model's max_stops;
+//     model_error            the forward pass failed (a LibTorch error, an exception), or there
+//                            is no model;
+//     invalid_order          the model answered with an order that is not a feasible route of
+//                            the problem's stops (the runner checks every decoding).
+//   The first fallback of each reason is logged with its cause; later ones are counted only.
+// REFINE: MODEL_REFINED: routing::ImproveRoute with refine.max_moves moves, within
+//   solver.max_evaluations evaluations; MODEL: the order as proposed; FALLBACK_HEURISTIC:
+//   routing::SolveFrom with the solver's options.
+// THREADING: as BatchProposer; fallback_counts() is thread-safe.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "model/model_runner.h"
+#include "server/batch_proposer.h"
+#include "server/config.h"
+
+namespace routeserve::server {
+
+enum class FallbackReason { kStopsAboveModelMax, kModelError, kInvalidOrder };
+inline constexpr int kNumFallbackReasons = 3;
+// "stops_above_model_max", "model_error", "invalid_order": the metric's label values.
+absl::string_view FallbackReasonName(FallbackReason reason);
+
+// Requests the classical solver answered in the model's place, by reason, since start-up.
+struct FallbackCounts {
+  int64_t stops_above_model_max = 0;
+  int64_t model_error = 0;
+  int64_t invalid_order = 0;
+  int64_t total() const { return stops_above_model_max + model_error + invalid_order; }
+};
+
+struct ModelProposerOptions {
+  int decodings = 8;               // per problem, 1..model::kMaxDecodings
+  int64_t refine_max_moves = 200;  // 0: no refinement, source MODEL
+  // The stand-in's search, and solver.max_evaluations bounds refinement too.
+  routing::SolverOptions solver;
+};
+
+class ModelProposer final : public BatchProposer {
+ public:
+  // `runner` may be null (no model): every problem then falls back, counted model_error.
+  ModelProposer(std::unique_ptr<model::ModelRunner> runner, const ModelProposerOptions& options);
+  ~ModelProposer() override;
+
+  std::vector<absl::StatusOr<Proposal>> Propose(
+      std::span<const routing::Instance* const> instances, const BatchShape& shape) override;
+  std::vector<int> Refine(const routing::Instance& instance, Proposal proposal) const override;
+  std::string model_version() const override;
+
+  FallbackCounts fallback_counts() const;
+  const model::ModelRunner* runner() const { return runner_.get(); }
+
+  // Implementation details follow.
+ private:
+  // The stand-in's proposal for `instance`, counted under `reason`; `cause` is logged the
+  // first time the reason comes up.
+  Proposal Fallback(const routing::Instance& instance, FallbackReason reason,
+                    absl::string_view cause);
+
+  const std::unique_ptr<model::ModelRunner> runner_;
+  const ModelProposerOptions options_;
+  const SolverProposer fallback_;
+  std::array<std::atomic<int64_t>, kNumFallbackReasons> fallbacks_{};
+};
+
+// The proposer `config` asks for: with model.path empty, the classical solver (source
+// HEURISTIC); else a ModelProposer whose model is loaded (model.*, batching.max_batch_size and
+// the executors as resolved by BatchingPlanner::ExecutorsFor) and warmed up over every bucket
+// and batch class. Logs the model's version, device, precision and threads, the differences
+// between its objective and the config's, and the warm-up's time. A model that cannot be
+// loaded or warmed up is an error (the server must not start), never a silent fallback.
+absl::StatusOr<std::unique_ptr<BatchProposer>> CreateProposer(const Config& config);
+
+}  // namespace routeserve::server
