@@ -66,6 +66,8 @@ def metadata(state: Dict, max_stops: int, evaluation: Optional[Dict],
         "exported_with_torch": str(torch.__version__),
         "exported_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
+    if state.get("init"):
+        training["init"] = _earlier_run(state["init"])
     args = state.get("args", {})
     for key in ("steps", "rl_steps", "batch_size", "lr", "device", "amp"):
         if key in args:
@@ -79,6 +81,24 @@ def metadata(state: Dict, max_stops: int, evaluation: Optional[Dict],
         "training": training,
         "evaluation": evaluation or {},
     }
+
+
+def _earlier_run(init: Dict) -> Dict:
+    """The run a fine-tuning started from (train.py --init), and the one before it, if any."""
+    data = init.get("data", {})
+    earlier = {
+        "checkpoint": init.get("checkpoint"),
+        "command": "train.py " + " ".join(init.get("command", [])),
+        "data": data.get("path"),
+        "problems": data.get("problems"),
+        "max_stops_in_data": data.get("max_stops"),
+        "seed": init.get("seed"),
+        "steps": init.get("steps"),
+        "wall_time_s": round(float(init.get("wall_time", 0.0)), 1),
+    }
+    if init.get("init"):
+        earlier["init"] = _earlier_run(init["init"])
+    return earlier
 
 
 def export(model: RouteModel, state: Dict, out_dir: str, allow_newer_torch: bool = False,
@@ -148,7 +168,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         heldout = data_lib.BucketedData(data_lib.load_data(args.eval_data, args.limit))
         evaluation = evaluate_lib.evaluate(model, heldout, args.decodings,
                                            reference_check=True)
-        evaluation["data"] = os.path.abspath(args.eval_data)
+        evaluation["data"] = train.portable_path(args.eval_data)
         print(evaluate_lib.format_summary(evaluation))
     export(model, state, args.out, args.allow_newer_torch, args.max_stops, evaluation)
     print(f"export: wrote {args.out}/model.pt and {args.out}/model.yaml from {path}")

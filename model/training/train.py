@@ -77,6 +77,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--run_dir", required=True, help="checkpoints and the run's log go here")
     p.add_argument("--preset", choices=sorted(PRESETS), default=None)
     p.add_argument("--resume", action="store_true", help="continue from the latest checkpoint")
+    p.add_argument("--init", default=None, metavar="CHECKPOINT",
+                   help="start from this checkpoint's weights (a file, or a run directory's "
+                        "latest): a new run, with its own steps and learning rate, that "
+                        "fine-tunes an earlier one (e.g. on larger problems)")
     p.add_argument("--export", default=None, metavar="DIR",
                    help="at the end, write DIR/model.pt and DIR/model.yaml")
     p.add_argument("--allow-newer-torch", dest="allow_newer_torch", action="store_true")
@@ -143,6 +147,23 @@ def save_checkpoint(run_dir: str, state: Dict, keep: int) -> str:
     os.replace(path + ".tmp", path)  # never a half-written checkpoint
     for old in sorted(glob.glob(os.path.join(run_dir, "ckpt-*.pt")))[:-max(1, keep)]:
         os.remove(old)
+    return path
+
+
+def portable_path(path: str) -> str:
+    """`path` as the run's records keep it: relative to the working directory (the repository,
+    as the README runs the recipe), or only its name when it lies elsewhere."""
+    relative = os.path.relpath(path)
+    return os.path.basename(path) if relative.startswith("..") else relative
+
+
+def resolve_checkpoint(path: str) -> str:
+    """A checkpoint file, or a run directory's latest checkpoint."""
+    if os.path.isdir(path):
+        latest = latest_checkpoint(path)
+        if latest is None:
+            raise SystemExit(f"{path}: no checkpoint in this run directory")
+        return latest
     return path
 
 
@@ -235,6 +256,19 @@ def train(args: argparse.Namespace, argv: Optional[List[str]] = None) -> Dict:
     history: List[Dict] = []
     last_eval: Optional[Dict] = None
     command = argv if argv is not None else sys.argv[1:]
+    init: Optional[Dict] = None
+    if args.init and not (args.resume and latest_checkpoint(args.run_dir)):
+        path = resolve_checkpoint(args.init)
+        state = torch.load(path, map_location=device)
+        if state["architecture"] != architecture:
+            raise SystemExit(f"init: {path} has architecture {state['architecture']}, "
+                             f"this run asks for {architecture}")
+        model.load_state_dict(state["model"])
+        # The earlier run, as export.py records it: how the weights started.
+        init = {"checkpoint": portable_path(path), "command": state["command"],
+                "data": state["data"], "seed": state["seed"], "steps": state["step"],
+                "wall_time": state["wall_time"], "init": state.get("init")}
+        say(f"init: weights of {path} (step {state['step']})")
     if args.resume:
         path = latest_checkpoint(args.run_dir)
         if path is None:
@@ -248,6 +282,7 @@ def train(args: argparse.Namespace, argv: Optional[List[str]] = None) -> Dict:
             optimizer.load_state_dict(state["optimizer"])
             step, wall_time = state["step"], state["wall_time"]
             history, last_eval = state["history"], state.get("evaluation")
+            init = state.get("init")
             command = state["command"]  # how the run was started
             say(f"resume: {path} at step {step}")
 
@@ -259,10 +294,11 @@ def train(args: argparse.Namespace, argv: Optional[List[str]] = None) -> Dict:
     def state_now() -> Dict:
         return {"step": step, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                 "architecture": architecture, "args": vars(args), "command": command,
-                "data": {"path": os.path.abspath(args.data), "problems": len(train_data),
+                "data": {"path": portable_path(args.data), "problems": len(train_data),
                          "max_stops": train_data.max_stops, "max_bucket": train_data.max_bucket,
-                         "eval_data": os.path.abspath(args.eval_data) if args.eval_data else None,
+                         "eval_data": portable_path(args.eval_data) if args.eval_data else None,
                          "heldout": len(heldout_problems)},
+                "init": init,
                 "seed": args.seed, "wall_time": wall_time, "history": history,
                 "evaluation": last_eval, "torch": str(torch.__version__)}
 

@@ -124,6 +124,32 @@ class TrainTest(unittest.TestCase):
             torch.testing.assert_close(second["model"][name], value, rtol=1e-5, atol=1e-6,
                                        msg=name)
 
+    def test_init_fine_tunes_an_earlier_run_and_the_export_records_both(self):
+        first_argv = self.argv("stage1", "--steps", "20")
+        first = quiet(train.train, train.parse_args(first_argv), first_argv)
+        out = os.path.join(self.dir, "fine-tuned")
+        argv = self.argv("stage2", "--steps", "1", "--lr", "1e-9", "--warmup", "1",
+                         "--init", os.path.join(self.dir, "stage1"), "--export", out)
+        second = quiet(train.train, train.parse_args(argv), argv)
+        self.assertEqual(second["step"], 1)  # a run of its own
+        for name, value in first["model"].items():  # that started from the first's weights
+            torch.testing.assert_close(second["model"][name], value, rtol=1e-4, atol=1e-6,
+                                       msg=name)
+        with open(os.path.join(out, "model.yaml"), encoding="utf-8") as f:
+            meta = yaml.safe_load(f)
+        self.assertEqual(meta["training"]["steps"], 1)
+        self.assertEqual(meta["training"]["init"]["steps"], 20)
+        self.assertIn("--steps 20", meta["training"]["init"]["command"])
+        self.assertEqual(meta["training"]["init"]["checkpoint"],
+                         os.path.basename(train.latest_checkpoint(os.path.join(self.dir,
+                                                                               "stage1"))))
+        self.assertFalse(os.path.isabs(meta["training"]["data"]))  # no machine's paths
+
+        other = self.argv("stage2-wider", "--steps", "1", "--d_model", "64", "--init",
+                          os.path.join(self.dir, "stage1"))
+        with self.assertRaisesRegex(SystemExit, "architecture"):
+            quiet(train.train, train.parse_args(other))
+
     def test_reinforce_steps_run(self):
         argv = self.argv("rl", "--steps", "10", "--rl_steps", "10", "--rl_samples", "4",
                          "--eval_every", "20", "--log_every", "5")
