@@ -35,6 +35,7 @@
 #include "routing/exact_solver.h"
 #include "routing/generator.h"
 #include "routing/instance.h"
+#include "routing/regimes.h"
 #include "routing/solver.h"
 #include "tools/common/stops_spec.h"
 
@@ -55,8 +56,6 @@ constexpr char kUsage[] =
     "  --threads T        solving threads (default: one per core)\n"
     "  --out FILE         the JSON-lines file to write\n";
 
-constexpr uint64_t kSeedStride = 1'000'003;
-
 struct Options {
   int64_t count = 0;
   StopsSpec stops;
@@ -66,40 +65,6 @@ struct Options {
   int threads = 0;
   std::string out;
 };
-
-struct Regime {
-  const char* name;
-  routing::GeneratorOptions options;
-};
-
-// The regimes the evaluation distinguishes (DESIGN §8), each with its share of the data.
-const std::vector<Regime>& Regimes() {
-  static const std::vector<Regime> regimes = [] {
-    routing::GeneratorOptions base;
-    std::vector<Regime> all;
-    Regime none{"no windows", base};
-    none.options.windows = routing::TimeWindowTightness::kNone;
-    all.push_back(none);
-    all.push_back({"loose windows", base});
-    Regime tight{"tight windows", base};
-    tight.options.windows = routing::TimeWindowTightness::kTight;
-    all.push_back(tight);
-    Regime on_board{"orders on board", base};
-    on_board.options.on_board_share = 0.6;
-    all.push_back(on_board);
-    Regime end{"end position", base};
-    end.options.end_position_probability = 1;
-    all.push_back(end);
-    Regime matrix{"caller matrix", base};
-    matrix.options.caller_matrix = true;
-    all.push_back(matrix);
-    Regime visits{"visits", base};
-    visits.options.visit_share = 0.25;
-    all.push_back(visits);
-    return all;
-  }();
-  return regimes;
-}
 
 std::optional<std::string> ParseArgs(int argc, char** argv, Options& options) {
   std::map<std::string, std::string> values;
@@ -140,8 +105,8 @@ std::optional<std::string> ParseArgs(int argc, char** argv, Options& options) {
 
 // One problem, solved, as its JSON line.
 std::string SolvedLine(const Options& options, int64_t index) {
-  const uint64_t seed = options.seed * kSeedStride + static_cast<uint64_t>(index);
-  const Regime& regime = Regimes()[seed % Regimes().size()];
+  const uint64_t seed = options.seed * routing::kSeedStride + static_cast<uint64_t>(index);
+  const routing::Regime& regime = routing::Regimes()[seed % routing::Regimes().size()];
   routing::GeneratorOptions generator = regime.options;
   generator.num_stops = options.stops.SizeOf(index, seed * 0x9e3779b97f4a7c15ULL);
   const routing::RouteProblem problem = routing::GenerateProblem(generator, seed);
