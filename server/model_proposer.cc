@@ -137,9 +137,7 @@ std::vector<int> ModelProposer::Refine(const routing::Instance& instance,
   }
 }
 
-absl::StatusOr<std::unique_ptr<BatchProposer>> CreateProposer(const Config& config) {
-  if (config.model.path.empty()) return std::make_unique<SolverProposer>(config.solver);
-
+model::ModelRunnerOptions RunnerOptionsFor(const Config& config) {
   model::ModelRunnerOptions options;
   options.device = config.model.device;
   options.precision = config.model.precision;
@@ -147,8 +145,20 @@ absl::StatusOr<std::unique_ptr<BatchProposer>> CreateProposer(const Config& conf
   options.threads = config.model.threads;
   options.executors = BatchingPlanner::ExecutorsFor(config);
   options.max_batch_size = config.batching.max_batch_size;
+  return options;
+}
+
+ModelProposerOptions ProposerOptionsFor(const Config& config) {
+  return ModelProposerOptions{.decodings = config.model.decodings,
+                              .refine_max_moves = config.refine.max_moves,
+                              .solver = config.solver};
+}
+
+absl::StatusOr<std::unique_ptr<BatchProposer>> CreateProposer(const Config& config) {
+  if (config.model.path.empty()) return std::make_unique<SolverProposer>(config.solver);
+
   absl::StatusOr<std::unique_ptr<model::ModelRunner>> runner =
-      model::ModelRunner::Load(config.model.path, options);
+      model::ModelRunner::Load(config.model.path, RunnerOptionsFor(config));
   if (!runner.ok()) return runner.status();
   const model::ModelRunner& loaded = **runner;
   Log("model: %s from \"%s\" on %s, %s, %d intra-op threads, max_stops %d, %d decodings per "
@@ -175,11 +185,7 @@ absl::StatusOr<std::unique_ptr<BatchProposer>> CreateProposer(const Config& conf
       absl::FormatDuration(warmup->total), warmup->slowest_padded_size, warmup->slowest_batch,
       absl::FormatDuration(warmup->slowest));
 
-  ModelProposerOptions proposer_options;
-  proposer_options.decodings = config.model.decodings;
-  proposer_options.refine_max_moves = config.refine.max_moves;
-  proposer_options.solver = config.solver;
-  return std::make_unique<ModelProposer>(*std::move(runner), proposer_options);
+  return std::make_unique<ModelProposer>(*std::move(runner), ProposerOptionsFor(config));
 }
 
 }  // namespace routeserve::server

@@ -95,4 +95,11 @@ class ModelProposer final : public BatchProposer {
 // loaded or warmed up is an error (the server must not start), never a silent fallback.
 absl::StatusOr<std::unique_ptr<BatchProposer>> CreateProposer(const Config& config);
 
+// The runner options `config` gives the model (model.*, the objective, the executors and the
+// largest batch): what CreateProposer loads the model with, and what tools measuring the model
+// alone load it with.
+model::ModelRunnerOptions RunnerOptionsFor(const Config& config);
+// The proposer options `config` gives (model.decodings, refine.max_moves, solver.*).
+ModelProposerOptions ProposerOptionsFor(const Config& config);
+
 }  // namespace routeserve::server

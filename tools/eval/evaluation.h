@@ -1,0 +1,106 @@
+// The route quality and model speed measurements of DESIGN §8, as routeserve-eval runs them.
+//
+// QUALITY: generated problems (routing/regimes.h), `per_regime` of each regime at each size,
+//   from seeds disjoint from the training data's, each solved by:
+//     served     the served path: server::CreateProposer of the config (the shipped model, its
+//                decodings, refinement and fallback; or the classical solver when the config
+//                names no model), proposals in batches of one bucket as the batcher forms them,
+//                then Refine() — the code the server runs, less gRPC and the queue;
+//     proposed   the served path's proposals before refinement (the best of the decodings);
+//     greedy     the model alone, one greedy decoding (model::ModelRunner, decodings = 1);
+//     classical  routing::Solve with the config's solver options;
+//   and compared with the baseline: the exact optimum up to routing::kMaxExactStops stops, above
+//   that the reference — routing::Solve with kReferenceBudget times the default budget, frozen
+//   here so that figures stay comparable whatever the config. A problem the model does not
+//   answer (more stops than its max_stops, an invalid order, an error) is a miss for greedy and
+//   proposed, and answers from the fallback in served, as in the server.
+// PRECISION: the served proposals and the greedy orders under each reduced precision, against
+//   fp32's, problem by problem; a precision the device or model cannot run is reported with its
+//   error.
+// SPEED: the model alone (ModelRunner::Run, features and checks included) on batches of
+//   `speed_stops` stops, routes per second at each batch size, greedy and with the config's
+//   decodings.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "model/runner_options.h"
+#include "server/config.h"
+
+namespace routeserve::tools {
+
+// The reference's budget relative to routing::SolverOptions' defaults (DESIGN §8).
+inline constexpr int kReferenceBudget = 100;
+
+struct EvaluationOptions {
+  std::vector<int> sizes = {8, 10, 12, 20, 50};
+  int per_regime = 30;        // problems of each regime at each size up to kMaxExactStops
+  int per_regime_large = 10;  // ... above it (the reference costs seconds per problem)
+  uint64_t seed = 9;          // problems' seeds: seed * routing::kSeedStride + ...
+  std::vector<model::Precision> precisions = {model::Precision::kBf16,
+                                              model::Precision::kFp16};
+  std::vector<int> speed_batch_sizes = {1, 8, 64};
+  int speed_stops = 20;
+  double speed_seconds = 1.0;  // each speed figure runs at least this long
+  int threads = 0;             // for the baselines and the classical solver; 0 = one per core
+};
+
+// Gaps (cost / baseline - 1) of one method over a set of problems.
+struct GapSummary {
+  int answered = 0;  // problems with a route from the method
+  int misses = 0;    // problems without one (greedy, proposed: the model did not answer)
+  int infeasible = 0;
+  double mean = 0, p95 = 0, max = 0;
+  double optimal_share = 0;  // answered problems whose gap is at most 1e-9
+};
+
+// One size and regime ("all" for every regime of a size).
+struct QualityCell {
+  int stops = 0;
+  std::string regime;
+  bool exact_baseline = false;  // else the reference
+  int problems = 0;
+  int model_refined = 0;  // served answers whose source is MODEL_REFINED
+  int fallbacks = 0;      // served answers whose source is FALLBACK_HEURISTIC
+  GapSummary served, proposed, greedy, classical;
+};
+
+struct PrecisionAgreement {
+  model::Precision precision = model::Precision::kFp32;
+  std::string error;  // why it could not run; empty when it did
+  int compared = 0;   // problems the model answered under both precisions
+  int same_greedy = 0;
+  int same_proposal = 0;
+};
+
+struct SpeedPoint {
+  int batch_size = 0;
+  int decodings = 0;
+  double routes_per_s = 0;
+  double batch_ms = 0;  // mean time of one Run()
+};
+
+struct EvaluationReport {
+  std::string model_version;  // empty: no model, the classical solver serves
+  std::string device, precision;
+  int max_stops = 0, decodings = 0;
+  int64_t refine_max_moves = 0;
+  std::vector<QualityCell> cells;  // per size: each regime, then "all"
+  std::vector<PrecisionAgreement> agreement;
+  std::vector<SpeedPoint> speed;
+  double seconds = 0;
+};
+
+// Runs every measurement; an error when the config's model cannot be loaded. `progress` lines
+// go to stderr.
+absl::StatusOr<EvaluationReport> Evaluate(const server::Config& config,
+                                          const EvaluationOptions& options);
+
+std::string FormatReport(const EvaluationReport& report, const EvaluationOptions& options);
+std::string ReportJson(const EvaluationReport& report, const EvaluationOptions& options);
+
+}  // namespace routeserve::tools
