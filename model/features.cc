@@ -36,7 +36,11 @@ PlanePoint Project(const routing::LatLng& origin, const routing::LatLng& point) 
           .north = dlat * R * kPi / 180};
 }
 
-double Clip(double value, double low, double high) { return std::clamp(value, low, high); }
+// `value` clipped to [low, high]; a tie gives the bound, so that a caller's travel time of -0
+// encodes as +0, as in the recipe (Python's max(0.0, x), numpy's clip).
+double Clip(double value, double low, double high) {
+  return std::min(high, std::max(low, value));
+}
 
 // A normalised time: seconds / time_scale, clipped to [-10, 10].
 double NormalisedTime(double seconds, double time_scale) {
