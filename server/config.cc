@@ -145,6 +145,10 @@ const std::vector<ConfigEntry>& Schema() {
                   IntegerKey(
                       "max_moves", [](auto& c) -> auto& { return c.refine.max_moves; },
                       /*min=*/int64_t{0}),
+                  IntegerKey(
+                      "perturbation_rounds",
+                      [](auto& c) -> auto& { return c.refine.perturbation_rounds; },
+                      /*min=*/int64_t{0}),
               }),
       Section("shutdown",
               {

@@ -69,6 +69,8 @@ struct Config {
   // Local search on the model's route (routing::ImproveRoute).
   struct Refine {
     int64_t max_moves = 200;  // improving moves, >= 0; 0 = none (source MODEL)
+    // Iterated local search rounds after the descent (routing::SolveFrom), >= 0; 0 = none.
+    int64_t perturbation_rounds = 0;
   } refine;
 
   struct Shutdown {

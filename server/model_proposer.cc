@@ -126,10 +126,17 @@ std::vector<absl::StatusOr<Proposal>> ModelProposer::Propose(
 std::vector<int> ModelProposer::Refine(const routing::Instance& instance,
                                        Proposal proposal) const {
   switch (proposal.source) {
-    case v1::ROUTE_SOURCE_MODEL_REFINED:
-      routing::ImproveRoute(instance, proposal.order, options_.refine_max_moves,
-                            options_.solver.max_evaluations);
-      return std::move(proposal.order);
+    case v1::ROUTE_SOURCE_MODEL_REFINED: {
+      if (options_.refine_perturbation_rounds == 0) {
+        routing::ImproveRoute(instance, proposal.order, options_.refine_max_moves,
+                              options_.solver.max_evaluations);
+        return std::move(proposal.order);
+      }
+      routing::SolverOptions search = options_.solver;
+      search.max_moves = options_.refine_max_moves;
+      search.perturbation_rounds = options_.refine_perturbation_rounds;
+      return routing::SolveFrom(instance, std::move(proposal.order), search).order;
+    }
     case v1::ROUTE_SOURCE_MODEL:
       return std::move(proposal.order);
     default:
@@ -151,6 +158,7 @@ model::ModelRunnerOptions RunnerOptionsFor(const Config& config) {
 ModelProposerOptions ProposerOptionsFor(const Config& config) {
   return ModelProposerOptions{.decodings = config.model.decodings,
                               .refine_max_moves = config.refine.max_moves,
+                              .refine_perturbation_rounds = config.refine.perturbation_rounds,
                               .solver = config.solver};
 }
 

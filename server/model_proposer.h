@@ -19,7 +19,9 @@
 //                            the problem's stops (the runner checks every decoding).
 //   The first fallback of each reason is logged with its cause; later ones are counted only.
 // REFINE: MODEL_REFINED: routing::ImproveRoute with refine.max_moves moves, within
-//   solver.max_evaluations evaluations; MODEL: the order as proposed; FALLBACK_HEURISTIC:
+//   solver.max_evaluations evaluations; with refine.perturbation_rounds > 0, routing::SolveFrom
+//   the model's order with those moves and rounds (and the solver's seed), which keeps the best
+//   route found, so never worse than the descent alone; MODEL: the order as proposed; FALLBACK_HEURISTIC:
 //   routing::SolveFrom with the solver's options.
 // THREADING: as BatchProposer; fallback_counts() is thread-safe.
 #pragma once
@@ -56,6 +58,7 @@ struct FallbackCounts {
 struct ModelProposerOptions {
   int decodings = 8;               // per problem, 1..model::kMaxDecodings
   int64_t refine_max_moves = 200;  // 0: no refinement, source MODEL
+  int64_t refine_perturbation_rounds = 0;  // iterated local search after the descent
   // The stand-in's search, and solver.max_evaluations bounds refinement too.
   routing::SolverOptions solver;
 };

@@ -49,6 +49,7 @@ void CheckSameConfig(const Config& actual, const Config& expected) {
   CHECK(actual.model.decodings == expected.model.decodings);
   CHECK(actual.model.threads == expected.model.threads);
   CHECK(actual.refine.max_moves == expected.refine.max_moves);
+  CHECK(actual.refine.perturbation_rounds == expected.refine.perturbation_rounds);
   CHECK(actual.shutdown.drain_delay == expected.shutdown.drain_delay);
   CHECK(actual.shutdown.grace_period == expected.shutdown.grace_period);
 }
@@ -180,6 +181,7 @@ std::vector<OverrideCase> EveryKeyOverridden() {
       {"model.decodings=64", [](Config& c) { c.model.decodings = 64; }},
       {"model.threads=2", [](Config& c) { c.model.threads = 2; }},
       {"refine.max_moves=0", [](Config& c) { c.refine.max_moves = 0; }},
+      {"refine.perturbation_rounds=10", [](Config& c) { c.refine.perturbation_rounds = 10; }},
       {"shutdown.drain_delay_s=1.5",
        [](Config& c) { c.shutdown.drain_delay = absl::Milliseconds(1500); }},
       {"shutdown.grace_period_s=0",

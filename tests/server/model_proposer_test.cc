@@ -136,6 +136,30 @@ TEST_CASE("with refine.max_moves 0 the source is MODEL and Refine keeps the orde
   }
 }
 
+TEST_CASE("refine.perturbation_rounds: iterated local search after the descent, never worse "
+          "than the descent and better somewhere",
+          "[model_proposer]") {
+  ModelProposer descent(Runner("nearest", 64), ProposerOptions(/*decodings=*/1));
+  ModelProposerOptions with_rounds = ProposerOptions(/*decodings=*/1);
+  with_rounds.refine_perturbation_rounds = 10;
+  ModelProposer iterated(Runner("nearest", 64), with_rounds);
+  const std::vector<routing::Instance> instances =
+      Instances(std::vector<int>(24, 30), /*seed=*/40);
+  const auto proposals =
+      descent.Propose(Pointers(instances), BatchShape{.padded_size = 32, .executor = 0});
+  int better = 0;
+  for (size_t i = 0; i < instances.size(); ++i) {
+    INFO("problem " << i);
+    REQUIRE(proposals[i].ok());
+    const double after_descent = CostOf(instances[i], descent.Refine(instances[i], *proposals[i]));
+    const std::vector<int> after_rounds = iterated.Refine(instances[i], *proposals[i]);
+    CHECK(CostOf(instances[i], after_rounds) <= after_descent + 1e-9);
+    if (CostOf(instances[i], after_rounds) < after_descent - 1e-9) ++better;
+    CHECK(iterated.Refine(instances[i], *proposals[i]) == after_rounds);  // deterministic
+  }
+  CHECK(better > 0);
+}
+
 TEST_CASE("the classical solver stands in, counted by reason, with source FALLBACK_HEURISTIC",
           "[model_proposer]") {
   SECTION("stops above the model's max_stops") {
