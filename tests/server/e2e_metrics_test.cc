@@ -1,12 +1,30 @@
 // Metrics end to end: a RouteServer with a test model (fixture routeserve_test_models) answers
 // Suggest calls and SuggestStream messages, good and bad, over loopback gRPC; its /metrics is
-// scraped over HTTP and must count each of them and pass `promtool check metrics`.
+// scraped over HTTP and must count each of them, pass `promtool check metrics`, and hold every
+// metric name the Grafana dashboard and the alert rules use. Then a real Prometheus server
+// scrapes it and answers the same counts through its query API, and parses every expression
+// of the dashboard and the rules.
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <map>
+#include <regex>
+#include <set>
+#include <sstream>
 
 #include "e2e_support.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
 #include "http_client.h"
 #include "route_checks.h"
 #include "scrape.h"
+#include "server_process.h"
+#include "yaml-cpp/yaml.h"
 
 namespace routeserve::testing {
 namespace {
@@ -15,6 +33,33 @@ using Stream = grpc::ClientReaderWriter<v1::SuggestRequest, v1::SuggestResponse>
 
 // Calls made, by method and code: {"Suggest", "OK"} -> 6.
 using CallCounts = std::map<std::pair<std::string, std::string>, int>;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream file(path);
+  REQUIRE(file.good());
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+const std::string kDashboard = std::string(ROUTESERVE_SOURCE_DIR) + "/deploy/grafana/routeserve.json";
+const std::string kAlerts = std::string(ROUTESERVE_SOURCE_DIR) + "/deploy/prometheus/alerts.yaml";
+
+// The families only a machine with NVML (and, for the allocator, a CUDA model) exports.
+const std::set<std::string> kGpuOnly = {
+    "routeserve_gpu_utilization_ratio", "routeserve_gpu_memory_used_bytes",
+    "routeserve_gpu_memory_total_bytes", "routeserve_gpu_allocator_bytes_in_use"};
+
+// Every routeserve_* name in `text`.
+std::set<std::string> MetricNamesIn(const std::string& text) {
+  std::set<std::string> names;
+  const std::regex name("routeserve_[a-z0-9_]+");
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), name);
+       it != std::sregex_iterator(); ++it) {
+    names.insert(it->str());
+  }
+  return names;
+}
 
 // A server with the test model declaring max_stops 16: requests above it fall back.
 server::Config MetricsConfig() {
@@ -159,6 +204,148 @@ TEST_CASE("the scrape counts every call by method and code, and promtool accepts
   const CommandResult check = RunCommand("/usr/bin/promtool check metrics", text);
   INFO(check.output);
   CHECK(check.exit_code == 0);
+}
+
+TEST_CASE("every metric the dashboard and the alert rules use exists in a real scrape",
+          "[metrics][e2e]") {
+  TestServer t = StartServer(MetricsConfig());
+  const CallCounts calls = MakeCalls(t);
+  const std::set<std::string> scraped = ScrapeNames(ScrapeWhenCounted(t, Total(calls)));
+  for (const std::string& path : {kDashboard, kAlerts}) {
+    const std::set<std::string> used = MetricNamesIn(ReadFile(path));
+    CHECK(used.size() >= 5);
+    for (const std::string& name : used) {
+      INFO(path << " uses " << name);
+      if (kGpuOnly.count(name) != 0 && scraped.count("routeserve_gpu_memory_total_bytes") == 0) {
+        continue;  // exported only where NVML is
+      }
+      CHECK(scraped.count(name) == 1);
+    }
+  }
+}
+
+// A port no one listens on now, for a server that cannot pick its own (Prometheus).
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
+  socklen_t length = sizeof(address);
+  REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
+// Every "expr" of the dashboard's panels, and of the rules.
+void CollectExprs(const google::protobuf::Value& value, std::vector<std::string>& out) {
+  if (value.has_struct_value()) {
+    for (const auto& [key, field] : value.struct_value().fields()) {
+      if (key == "expr" && field.has_string_value()) out.push_back(field.string_value());
+      CollectExprs(field, out);
+    }
+  } else if (value.has_list_value()) {
+    for (const google::protobuf::Value& item : value.list_value().values()) CollectExprs(item, out);
+  }
+}
+
+std::vector<std::string> DashboardAndRuleExprs() {
+  google::protobuf::Value dashboard;
+  REQUIRE(google::protobuf::util::JsonStringToMessage(ReadFile(kDashboard), &dashboard).ok());
+  std::vector<std::string> exprs;
+  CollectExprs(dashboard, exprs);
+  for (const YAML::Node& group : YAML::LoadFile(kAlerts)["groups"]) {
+    for (const YAML::Node& rule : group["rules"]) exprs.push_back(rule["expr"].as<std::string>());
+  }
+  return exprs;
+}
+
+// A query through the Prometheus HTTP API; the parsed answer ({"status": ..., "data": ...}).
+google::protobuf::Struct Query(int port, const std::string& promql) {
+  absl::StatusOr<HttpResponse> response =
+      HttpGet("127.0.0.1", port, "/api/v1/query?query=" + UrlEncode(promql));
+  INFO(promql << ": " << response.status().ToString());
+  REQUIRE(response.ok());
+  google::protobuf::Struct answer;
+  INFO(response->body);
+  REQUIRE(google::protobuf::util::JsonStringToMessage(response->body, &answer).ok());
+  return answer;
+}
+
+// sum by (method, code) (routeserve_requests_total), as Prometheus has it now.
+CallCounts CountsInPrometheus(int port) {
+  const google::protobuf::Struct answer =
+      Query(port, "sum by (method, code) (routeserve_requests_total)");
+  CallCounts counts;
+  const auto& fields = answer.fields();
+  if (fields.at("status").string_value() != "success") return counts;
+  for (const google::protobuf::Value& sample :
+       fields.at("data").struct_value().fields().at("result").list_value().values()) {
+    const auto& metric = sample.struct_value().fields().at("metric").struct_value().fields();
+    const std::string value =
+        sample.struct_value().fields().at("value").list_value().values(1).string_value();
+    counts[{metric.at("method").string_value(), metric.at("code").string_value()}] =
+        std::atoi(value.c_str());
+  }
+  return counts;
+}
+
+TEST_CASE(
+    "a Prometheus server scraping the service counts the calls made by code, and parses every "
+    "expression of the dashboard and the rules",
+    "[metrics][e2e]") {
+  TestServer t = StartServer(MetricsConfig());
+  const CallCounts calls = MakeCalls(t);
+  ScrapeWhenCounted(t, Total(calls));
+
+  char dir_template[] = "/tmp/routeserve-prometheus-XXXXXX";
+  REQUIRE(mkdtemp(dir_template) != nullptr);
+  const std::filesystem::path dir = dir_template;
+  {
+    std::ofstream config(dir / "prometheus.yml");
+    config << "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+           << "rule_files:\n  - " << kAlerts << "\n"
+           << "scrape_configs:\n  - job_name: routeserve\n    static_configs:\n"
+           << "      - targets: [\"" << t.server->metrics_address() << "\"]\n";
+  }
+  const int port = FreePort();
+  {
+    ServerProcess prometheus(
+        "/usr/bin/prometheus",
+        {"--config.file=" + (dir / "prometheus.yml").string(),
+         "--storage.tsdb.path=" + (dir / "data").string(),
+         absl::StrCat("--web.listen-address=127.0.0.1:", port)});
+    INFO(prometheus.Stderr());
+    REQUIRE(prometheus.WaitForLine("Server is ready to receive web requests").has_value());
+
+    // Polled until the first scrapes are in; a broken setup gives up after the guard.
+    CallCounts counted;
+    const absl::Time until = absl::Now() + kGuard;
+    while ((counted = CountsInPrometheus(port)) != calls && absl::Now() < until) {
+      absl::SleepFor(absl::Milliseconds(200));
+    }
+    for (const auto& [key, count] : calls) {
+      INFO(key.first << " " << key.second);
+      CHECK(counted[key] == count);
+    }
+    CHECK(counted.size() == calls.size());
+
+    for (std::string expr : DashboardAndRuleExprs()) {
+      for (const auto& [variable, value] : std::vector<std::pair<std::string, std::string>>{
+               {"$__rate_interval", "1m"}, {"$job", ".*"}, {"$instance", ".*"}}) {
+        for (size_t at; (at = expr.find(variable)) != std::string::npos;) {
+          expr.replace(at, variable.size(), value);
+        }
+      }
+      const google::protobuf::Struct answer = Query(port, expr);
+      INFO(expr);
+      CHECK(answer.fields().at("status").string_value() == "success");
+    }
+    prometheus.Signal(SIGTERM);
+    CHECK(prometheus.WaitForExit() == 0);
+  }
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
