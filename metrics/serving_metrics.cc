@@ -146,7 +146,7 @@ void ServingMetrics::TaskQueued(absl::Duration queued) {
   queue_duration_.Observe(absl::ToDoubleSeconds(queued));
 }
 
-void ServingMetrics::BatchFormed(int /*bucket*/, int batch_size, double padding_ratio) {
+void ServingMetrics::BatchFormed(int batch_size, double padding_ratio) {
   batch_size_.Observe(batch_size);
   batch_padding_.Observe(padding_ratio);
 }

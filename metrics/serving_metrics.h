@@ -4,8 +4,9 @@
 //
 // NAMES: every family is prefixed "routeserve_". Labels are few-valued: method (2), code (the
 //   17 gRPC codes), bucket (the configured bucket sizes), reason (3); never ids.
-// BUCKETS: latencies 100 µs .. 10 s (roughly 1-2.5-5 per decade); batch sizes the powers of two
-//   up to the largest batch; ratios in tenths, with finer buckets near 0 for the refine gain.
+// BUCKETS: latencies 100 µs .. 10 s (1-2.5-5 per decade); batch sizes the powers of two up to
+//   the largest batch; padding in tenths; the refine gain finer near 0; lateness 0 .. 1 h.
+//   docs/METRICS.md lists them.
 // COST: a Record call is a few atomic additions; one with a label value it has not seen yet
 //   (a new code) also takes the family's lock once.
 // SCRAPE: Collect() is the registry's families plus the sampled ones, built from what the
@@ -57,10 +58,11 @@ class ServingMetrics final : public prometheus::Collectable {
   void RequestAnswered(std::string_view method, std::string_view code, absl::Duration latency);
 
   // The batcher: a task waited `queued` in its queue (run or dropped); a batch of `batch_size`
-  // tasks formed in bucket `bucket` (an index into bucket_sizes) with `padding_ratio` of its
-  // padded stops (batch_size x bucket size) being padding; its proposal took `inference`.
+  // tasks formed, with `padding_ratio` of its padded stops (batch_size x bucket size) being
+  // padding; the proposal of a batch of bucket `bucket` (an index into bucket_sizes) took
+  // `inference`.
   void TaskQueued(absl::Duration queued);
-  void BatchFormed(int bucket, int batch_size, double padding_ratio);
+  void BatchFormed(int batch_size, double padding_ratio);
   void BatchInferred(int bucket, absl::Duration inference);
 
   // The finishing stage: a task was refined and answered in `refine`; with a route, the cost of

@@ -19,8 +19,7 @@ void MetricsObserver::OnRefused(const absl::Status& why) {
 void MetricsObserver::OnBatchStart(const BatchInfo& batch) {
   for (const absl::Duration queued : batch.queued) metrics_->TaskQueued(queued);
   const double padded = static_cast<double>(batch.batch_size) * batch.padded_size;
-  metrics_->BatchFormed(batch.bucket, batch.batch_size,
-                        padded > 0 ? 1.0 - batch.stops / padded : 0.0);
+  metrics_->BatchFormed(batch.batch_size, padded > 0 ? 1.0 - batch.stops / padded : 0.0);
   if (batching_ != nullptr) batching_->OnBatchStart(batch);
 }
 

@@ -135,7 +135,8 @@ absl::StatusOr<std::unique_ptr<RouteServer>> RouteServer::Start(
 }
 
 absl::Status RouteServer::StartMetrics() {
-  if (const model::ModelRunner* runner = model()) {
+  const model::ModelRunner* const runner = model();
+  if (runner != nullptr) {
     std::filesystem::path path(config_.model.path);
     if (path.filename().empty()) path = path.parent_path();  // "models/route-v1/"
     metrics_->SetModelInfo(path.filename().string(), runner->model_version(), runner->device(),
@@ -150,7 +151,7 @@ absl::Status RouteServer::StartMetrics() {
   if (config_.metrics.gpu_sample_period <= absl::ZeroDuration()) return absl::OkStatus();
   metrics::GpuSamplerOptions gpu;
   gpu.period = config_.metrics.gpu_sample_period;
-  if (const model::ModelRunner* runner = model(); runner != nullptr && runner->CudaAllocatedBytes()) {
+  if (runner != nullptr && runner->CudaAllocatedBytes().has_value()) {
     // The model's CUDA device, as NVML numbers it where CUDA_VISIBLE_DEVICES does not renumber.
     const std::string device = runner->device();  // "cuda:N"
     const int index = std::atoi(device.substr(device.find(':') + 1).c_str());
@@ -172,12 +173,14 @@ metrics::ScrapeSample RouteServer::SampleForScrape() const {
   metrics::ScrapeSample sample;
   const batching::BatcherStats stats = planner_->stats();
   sample.queue_depth.assign(stats.depth.begin(), stats.depth.end());
-  const FallbackCounts fallbacks = fallback_counts();
-  sample.fallbacks = {
-      {std::string(FallbackReasonName(FallbackReason::kStopsAboveModelMax)),
-       fallbacks.stops_above_model_max},
-      {std::string(FallbackReasonName(FallbackReason::kModelError)), fallbacks.model_error},
-      {std::string(FallbackReasonName(FallbackReason::kInvalidOrder)), fallbacks.invalid_order}};
+  const FallbackCounts counts = fallback_counts();
+  for (const auto& [reason, count] : {std::pair{FallbackReason::kStopsAboveModelMax,
+                                                counts.stops_above_model_max},
+                                      std::pair{FallbackReason::kModelError, counts.model_error},
+                                      std::pair{FallbackReason::kInvalidOrder,
+                                                counts.invalid_order}}) {
+    sample.fallbacks.emplace_back(std::string(FallbackReasonName(reason)), count);
+  }
   return sample;
 }
 

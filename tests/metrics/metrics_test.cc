@@ -59,7 +59,7 @@ TEST_CASE("the recorded stages appear in a scrape that promtool accepts", "[metr
   metrics->RequestAnswered("SuggestStream", "INVALID_ARGUMENT", absl::Microseconds(50));
   metrics->RequestArrived();  // still in flight
   metrics->TaskQueued(absl::Microseconds(700));
-  metrics->BatchFormed(/*bucket=*/1, /*batch_size=*/3, /*padding_ratio=*/0.25);
+  metrics->BatchFormed(/*batch_size=*/3, /*padding_ratio=*/0.25);
   metrics->BatchInferred(/*bucket=*/1, absl::Milliseconds(12));
   metrics->TaskFinished(absl::Milliseconds(2));
   metrics->RouteAnswered(/*proposed_cost=*/200, /*route_cost=*/190, /*lateness_s=*/45);

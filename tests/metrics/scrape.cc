@@ -6,8 +6,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -50,8 +50,9 @@ double SampleOf(const std::map<std::string, double>& samples, const std::string&
 }
 
 CommandResult RunCommand(const std::string& command, const std::string& input) {
-  char input_path[] = "/tmp/routeserve-test-input-XXXXXX";
-  const int fd = mkstemp(input_path);
+  std::string input_path =
+      (std::filesystem::temp_directory_path() / "routeserve-test-input-XXXXXX").string();
+  const int fd = mkstemp(input_path.data());
   if (fd < 0) return {};
   {
     std::ofstream file(input_path);
@@ -67,7 +68,7 @@ CommandResult RunCommand(const std::string& command, const std::string& input) {
     const int status = pclose(pipe);
     result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
-  std::remove(input_path);
+  std::remove(input_path.c_str());
   return result;
 }
 

@@ -42,13 +42,17 @@ std::string ReadFile(const std::string& path) {
   return text.str();
 }
 
-const std::string kDashboard = std::string(ROUTESERVE_SOURCE_DIR) + "/deploy/grafana/routeserve.json";
-const std::string kAlerts = std::string(ROUTESERVE_SOURCE_DIR) + "/deploy/prometheus/alerts.yaml";
+constexpr char kDashboard[] = ROUTESERVE_SOURCE_DIR "/deploy/grafana/routeserve.json";
+constexpr char kAlerts[] = ROUTESERVE_SOURCE_DIR "/deploy/prometheus/alerts.yaml";
 
-// The families only a machine with NVML (and, for the allocator, a CUDA model) exports.
-const std::set<std::string> kGpuOnly = {
-    "routeserve_gpu_utilization_ratio", "routeserve_gpu_memory_used_bytes",
-    "routeserve_gpu_memory_total_bytes", "routeserve_gpu_allocator_bytes_in_use"};
+// Families exported only where NVML is; and only with a model on CUDA.
+const std::set<std::string>& NvmlOnly() {
+  static const auto* const names = new std::set<std::string>{
+      "routeserve_gpu_utilization_ratio", "routeserve_gpu_memory_used_bytes",
+      "routeserve_gpu_memory_total_bytes"};
+  return *names;
+}
+constexpr char kCudaModelOnly[] = "routeserve_gpu_allocator_bytes_in_use";
 
 // Every routeserve_* name in `text`.
 std::set<std::string> MetricNamesIn(const std::string& text) {
@@ -211,14 +215,13 @@ TEST_CASE("every metric the dashboard and the alert rules use exists in a real s
   TestServer t = StartServer(MetricsConfig());
   const CallCounts calls = MakeCalls(t);
   const std::set<std::string> scraped = ScrapeNames(ScrapeWhenCounted(t, Total(calls)));
-  for (const std::string& path : {kDashboard, kAlerts}) {
+  const bool nvml = scraped.count("routeserve_gpu_memory_total_bytes") != 0;
+  for (const std::string path : {kDashboard, kAlerts}) {
     const std::set<std::string> used = MetricNamesIn(ReadFile(path));
     CHECK(used.size() >= 5);
     for (const std::string& name : used) {
       INFO(path << " uses " << name);
-      if (kGpuOnly.count(name) != 0 && scraped.count("routeserve_gpu_memory_total_bytes") == 0) {
-        continue;  // exported only where NVML is
-      }
+      if ((!nvml && NvmlOnly().count(name) != 0) || name == kCudaModelOnly) continue;
       CHECK(scraped.count(name) == 1);
     }
   }
@@ -297,10 +300,10 @@ TEST_CASE(
     "[metrics][e2e]") {
   TestServer t = StartServer(MetricsConfig());
   const CallCounts calls = MakeCalls(t);
-  ScrapeWhenCounted(t, Total(calls));
 
-  char dir_template[] = "/tmp/routeserve-prometheus-XXXXXX";
-  REQUIRE(mkdtemp(dir_template) != nullptr);
+  std::string dir_template =
+      (std::filesystem::temp_directory_path() / "routeserve-prometheus-XXXXXX").string();
+  REQUIRE(mkdtemp(dir_template.data()) != nullptr);
   const std::filesystem::path dir = dir_template;
   {
     std::ofstream config(dir / "prometheus.yml");
@@ -316,8 +319,10 @@ TEST_CASE(
         {"--config.file=" + (dir / "prometheus.yml").string(),
          "--storage.tsdb.path=" + (dir / "data").string(),
          absl::StrCat("--web.listen-address=127.0.0.1:", port)});
+    const bool ready =
+        prometheus.WaitForLine("Server is ready to receive web requests").has_value();
     INFO(prometheus.Stderr());
-    REQUIRE(prometheus.WaitForLine("Server is ready to receive web requests").has_value());
+    REQUIRE(ready);
 
     // Polled until the first scrapes are in; a broken setup gives up after the guard.
     CallCounts counted;
