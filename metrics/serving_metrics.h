@@ -7,8 +7,8 @@
 // BUCKETS: latencies 100 µs .. 10 s (1-2.5-5 per decade); batch sizes the powers of two up to
 //   the largest batch; padding in tenths; the refine gain finer near 0; lateness 0 .. 1 h.
 //   docs/METRICS.md lists them.
-// COST: a Record call is a few atomic additions; one with a label value it has not seen yet
-//   (a new code) also takes the family's lock once.
+// COST: each call is a few atomic additions; RequestAnswered also finds its series by its labels
+//   under the family's lock (two short critical sections per request).
 // SCRAPE: Collect() is the registry's families plus the sampled ones, built from what the
 //   sampler returns at that moment; without a sampler they are left out.
 // THREADING: all methods are thread-safe.

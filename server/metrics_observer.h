@@ -4,8 +4,9 @@
 //
 // FORWARDING: each hook is passed on, after recording, to the observer the server's hooks name
 //   (tests hold batches that way), so metrics and tests see the same events.
-// COST: per request, a few atomic additions and one status-code name; per finished route, one
-//   more evaluation (refinement's gain, server/batching_planner.cc).
+// COST: per request, a few atomic additions, a series looked up by its labels and one
+//   status-code name; per finished route, one more evaluation (refinement's gain,
+//   server/batching_planner.cc).
 // THREADING: as the observer interfaces: thread-safe, never blocking (a forwarded hook may).
 #pragma once
 

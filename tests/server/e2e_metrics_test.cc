@@ -130,17 +130,22 @@ std::string Scrape(const TestServer& t) {
   return response->body;
 }
 
+// The sum of routeserve_requests_total's series.
+double RequestsCounted(const std::map<std::string, double>& samples) {
+  double counted = 0;
+  for (const auto& [series, value] : samples) {
+    if (absl::StartsWith(series, "routeserve_requests_total{")) counted += value;
+  }
+  return counted;
+}
+
 // A scrape once every answer is counted: a stream's message is counted just after its response
 // is handed to gRPC, so the client may read it first.
 std::string ScrapeWhenCounted(const TestServer& t, int total) {
   const absl::Time until = absl::Now() + kGuard;
   for (;;) {
     const std::string text = Scrape(t);
-    double counted = 0;
-    for (const auto& [series, value] : ParseScrape(text)) {
-      if (absl::StartsWith(series, "routeserve_requests_total{")) counted += value;
-    }
-    if (counted >= total || absl::Now() > until) return text;
+    if (RequestsCounted(ParseScrape(text)) >= total || absl::Now() > until) return text;
     absl::SleepFor(absl::Milliseconds(20));
   }
 }
@@ -167,11 +172,7 @@ TEST_CASE("the scrape counts every call by method and code, and promtool accepts
     per_method[method] += count;
     if (code == "OK") routes += count;
   }
-  double counted = 0;
-  for (const auto& [series, value] : samples) {
-    if (absl::StartsWith(series, "routeserve_requests_total{")) counted += value;
-  }
-  CHECK(counted == Total(calls));  // no other series
+  CHECK(RequestsCounted(samples) == Total(calls));  // no other series
   for (const auto& [method, count] : per_method) {
     CHECK(SampleOf(samples, absl::StrCat("routeserve_request_duration_seconds_count{method=\"",
                                          method, "\"}")) == count);
