@@ -26,7 +26,7 @@ CONFIG = os.path.join(ROOT, "config", "routeserve.yaml")
 
 def start_server(overrides):
     args = [SERVER, "--config", CONFIG, "--set", "server.address=127.0.0.1:0",
-            "--set", "shutdown.drain_delay_s=0"]
+            "--set", "metrics.address=127.0.0.1:0", "--set", "shutdown.drain_delay_s=0"]
     for override in overrides:
         args += ["--set", override]
     server = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)

@@ -427,6 +427,11 @@ int ModelRunner::PaddedSizeFor(int bucket) const {
   return std::min(bucket, impl_->metadata.max_stops);
 }
 
+std::optional<int64_t> ModelRunner::CudaAllocatedBytes() const {
+  if (!impl_->device.is_cuda()) return std::nullopt;
+  return compat::CudaAllocatedBytes(impl_->device.index());
+}
+
 int ModelRunner::CudaDeviceCount() {
   return torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0;
 }

@@ -29,6 +29,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -92,6 +93,10 @@ class ModelRunner {
   Precision precision() const;
   int threads() const;  // LibTorch's intra-op threads as set
   int max_batch_size() const;
+
+  // Bytes LibTorch's CUDA caching allocator holds in tensors on the runner's device; nullopt
+  // on the CPU (and always with a CPU-only LibTorch). For the metrics' GPU sampler.
+  std::optional<int64_t> CudaAllocatedBytes() const;
 
   // CUDA devices LibTorch sees; 0 without CUDA (Debian's LibTorch is CPU-only).
   static int CudaDeviceCount();

@@ -23,8 +23,25 @@
 #else
 #define ROUTESERVE_HAS_CUDA_STREAMS 0
 #endif
+#if ROUTESERVE_HAS_CUDA_STREAMS && __has_include(<c10/cuda/CUDACachingAllocator.h>)
+#include <c10/cuda/CUDACachingAllocator.h>
+#define ROUTESERVE_HAS_CUDA_ALLOCATOR_STATS 1
+#else
+#define ROUTESERVE_HAS_CUDA_ALLOCATOR_STATS 0
+#endif
 
 namespace routeserve::model::compat {
+
+// Bytes of tensors the CUDA caching allocator holds on CUDA device `index`; nullopt without
+// CUDA. Index 0 of the per-type statistics is the aggregate in every LibTorch version (the
+// enum naming it moved between namespaces).
+inline std::optional<int64_t> CudaAllocatedBytes([[maybe_unused]] int index) {
+#if ROUTESERVE_HAS_CUDA_ALLOCATOR_STATS
+  return c10::cuda::CUDACachingAllocator::getDeviceStats(index).allocated_bytes[0].current;
+#else
+  return std::nullopt;
+#endif
+}
 
 // LibTorch 2.4 replaced the per-device autocast functions (set_cpu_enabled, set_enabled,
 // set_autocast_cpu_dtype, ...) with ones taking the device type, and deprecated the old.

@@ -6,11 +6,14 @@ set -eu
 # LibTorch runs its matrix products on whatever libblas.so.3 is: OpenBLAS, in its pthread build
 # (the OpenMP build's thread-local storage does not fit prometheus-cpp's web-server threads).
 # Python's torch, numpy and yaml serve the model's training recipe and its tests.
+# prometheus-cpp serves /metrics; the prometheus package brings promtool and the Prometheus
+# server that the metrics tests run.
 PACKAGES="
   g++ make cmake pkg-config
   libabsl-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc grpc-proto
   libyaml-cpp-dev
+  prometheus-cpp-dev prometheus
   catch2
   libtorch-dev libopenblas0-pthread
   python3 python3-torch python3-numpy python3-yaml

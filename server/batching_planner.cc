@@ -185,9 +185,12 @@ void BatchingPlanner::Drop(Pending& task, const absl::Status& why) {
 // The executor stage.
 
 void BatchingPlanner::RunBatch(batching::Batch<Pending>& batch) {
+  int stops = 0;
+  for (const Pending& task : batch.payloads) stops += static_cast<int>(task.problem.stops.size());
   const BatchInfo info{.bucket = batch.bucket,
                        .padded_size = batch.padded_size,
                        .batch_size = static_cast<int>(batch.payloads.size()),
+                       .stops = stops,
                        .executor = batch.executor,
                        .executor_wait = batch.executor_wait,
                        .queued = batch.queued};
@@ -277,20 +280,23 @@ void BatchingPlanner::Finish(std::shared_ptr<Finishing> task) {
 
 void BatchingPlanner::RunFinishing(Finishing& task) {
   const absl::Time start = clock_->Now();
+  FinishedTask outcome;
   absl::StatusOr<v1::SuggestResponse> result;
   // The wall: an exception (std::bad_alloc above all) answers this task Internal.
   try {
-    result = Respond(task);
+    result = Respond(task, outcome);
   } catch (...) {
     result = FromException("finishing", std::current_exception());
   }
-  const absl::Duration refine = clock_->Now() - start;
-  if (result.ok()) result->mutable_timings()->set_refine_s(absl::ToDoubleSeconds(refine));
-  if (observer_ != nullptr) observer_->OnFinished(result.status(), refine);
+  outcome.refine = clock_->Now() - start;
+  outcome.status = result.status();
+  if (result.ok()) result->mutable_timings()->set_refine_s(absl::ToDoubleSeconds(outcome.refine));
+  if (observer_ != nullptr) observer_->OnFinished(outcome);
   std::exchange(task.done, nullptr)(std::move(result));
 }
 
-absl::StatusOr<v1::SuggestResponse> BatchingPlanner::Respond(const Finishing& task) const {
+absl::StatusOr<v1::SuggestResponse> BatchingPlanner::Respond(const Finishing& task,
+                                                             FinishedTask& outcome) const {
   if (!task.status.ok()) return task.status;
   const routing::Instance& instance = *task.instance;
   if (!IsOrderOfStops(task.proposal.order, instance.num_stops())) {
@@ -301,11 +307,17 @@ absl::StatusOr<v1::SuggestResponse> BatchingPlanner::Respond(const Finishing& ta
   if (source == v1::ROUTE_SOURCE_UNSPECIFIED) {
     return absl::InternalError("proposer returned a proposal without a source");
   }
+  // Refinement's gain is measured only for an observer: one more evaluation of the route.
+  if (observer_ != nullptr) {
+    outcome.proposed_cost = routing::Evaluate(instance, task.proposal.order).cost;
+  }
   const std::vector<int> order = proposer_->Refine(instance, task.proposal);
   if (!IsOrderOfStops(order, instance.num_stops())) {
     return absl::InternalError("refinement returned an order that is not one of the stops");
   }
   const routing::RouteEvaluation evaluation = routing::Evaluate(instance, order);
+  outcome.route_cost = evaluation.cost;
+  outcome.lateness_s = evaluation.lateness_s;
   v1::SuggestResponse response;
   api::ToRouteProto(task.problem, evaluation, response.mutable_route());
   // options.num_alternatives is not looked at yet: one route per task, and the API allows fewer

@@ -65,10 +65,22 @@ struct BatchInfo {
   int bucket = 0;       // index into BatchingPlanner::bucket_sizes()
   int padded_size = 0;  // the bucket's stop count
   int batch_size = 0;   // tasks in the batch
+  int stops = 0;        // the tasks' stops, summed: padding is batch_size x padded_size - stops
   int executor = 0;     // the executor running it, 0 .. executors()-1
   absl::Duration executor_wait;  // how long the batch could have gone before an executor took it
   // Per task, from Submit() to the batch's start. Valid during the hook's call only.
   std::span<const absl::Duration> queued;
+};
+
+// A batched task's answer, as the observer hears of it.
+struct FinishedTask {
+  absl::Status status;     // OK: a route; else the task's own error
+  absl::Duration refine;   // its finishing time (refinement, evaluation, the response)
+  // With a route: the routing cost (objective units) of the order proposed and of the route
+  // answered, after refinement; and that route's lateness summed over its stops, in seconds.
+  double proposed_cost = 0;
+  double route_cost = 0;
+  double lateness_s = 0;
 };
 
 // Hooks for metrics and tests; every method has an empty default. Called on the threads named
@@ -91,9 +103,8 @@ class BatchingObserver {
   // A task left its queue without running, with `why` (DeadlineExceeded, Cancelled, Unavailable),
   // having waited `queued`; on the batcher's scheduling thread, before its `done`.
   virtual void OnDropped(const absl::Status& /*why*/, absl::Duration /*queued*/) {}
-  // A batched task's answer is ready: a route (OK) or its own error; `refine` is its finishing
-  // time. On the thread that finishes it, just before its `done`.
-  virtual void OnFinished(const absl::Status& /*result*/, absl::Duration /*refine*/) {}
+  // A batched task's answer is ready; on the thread that finishes it, just before its `done`.
+  virtual void OnFinished(const FinishedTask& /*task*/) {}
 };
 
 class BatchingPlanner final : public RoutePlanner {
@@ -146,7 +157,8 @@ class BatchingPlanner final : public RoutePlanner {
   void Finish(std::shared_ptr<Finishing> task);
   // Finishing stage: the response, then `done`.
   void RunFinishing(Finishing& task);
-  absl::StatusOr<v1::SuggestResponse> Respond(const Finishing& task) const;
+  // The response; fills `outcome`'s costs and lateness when it is a route.
+  absl::StatusOr<v1::SuggestResponse> Respond(const Finishing& task, FinishedTask& outcome) const;
   // Scheduling thread: a task dropped before its batch formed.
   void Drop(Pending& task, const absl::Status& why);
 

@@ -50,6 +50,7 @@ constexpr int kMaxBatchSize = 4096;
 constexpr int64_t kMaxQueueDelayUs = 10'000'000;
 constexpr double kMaxDetourFactor = 5;
 constexpr double kMaxSpeedMps = 60;
+constexpr double kMaxGpuSamplePeriodS = 3600;
 
 std::vector<ConfigEntry> SpeedKeys() {
   std::vector<ConfigEntry> keys;
@@ -149,6 +150,14 @@ const std::vector<ConfigEntry>& Schema() {
                       "perturbation_rounds",
                       [](auto& c) -> auto& { return c.refine.perturbation_rounds; },
                       /*min=*/int64_t{0}),
+              }),
+      Section("metrics",
+              {
+                  AddressKey(
+                      "address", [](auto& c) -> auto& { return c.metrics.address; }),
+                  SecondsKey("gpu_sample_period_s",
+                             [](auto& c) -> auto& { return c.metrics.gpu_sample_period; },
+                             {.min = 0, .max = kMaxGpuSamplePeriodS}),
               }),
       Section("shutdown",
               {

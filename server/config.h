@@ -10,7 +10,8 @@
 //   executors}, objective.{lateness_weight, waiting_weight, detour_factor,
 //   speed_mps.{bike, scooter, car, van}}, solver.{max_moves, perturbation_rounds,
 //   max_evaluations, seed}, model.{path, device, precision, decodings, threads},
-//   refine.max_moves, shutdown.{drain_delay_s, grace_period_s}. An absent key keeps the
+//   refine.max_moves, metrics.{address, gpu_sample_period_s},
+//   shutdown.{drain_delay_s, grace_period_s}. An absent key keeps the
 //   default below; an empty file means all defaults.
 // CROSS-KEY: the largest of batching.buckets must hold limits.max_stops stops, so that every
 //   request the limits admit has a bucket; else an error naming batching.buckets.
@@ -72,6 +73,13 @@ struct Config {
     // Iterated local search rounds after the descent (routing::SolveFrom), >= 0; 0 = none.
     int64_t perturbation_rounds = 0;
   } refine;
+
+  // The Prometheus endpoint (DESIGN §6; metrics/).
+  struct Metrics {
+    std::string address = "127.0.0.1:9464";  // host:port of GET /metrics; port 0 picks one
+    // How often the GPUs' utilisation and memory are read (NVML); zero: never.
+    absl::Duration gpu_sample_period = absl::Seconds(1);
+  } metrics;
 
   struct Shutdown {
     // Readiness reports NOT_SERVING while calls are still accepted, so load balancers notice.

@@ -7,8 +7,9 @@
 // message names the key), or a configured model that cannot be loaded or warmed up (the
 // message says why); exit 1: the server could not start (e.g. the address is taken).
 // Logs one timestamped line per phase on stderr: the effective config, the batching settings
-// (executors and refine threads resolved), "listening on HOST:PORT" with the port actually bound
-// (scripts and tests read it), the shutdown phases.
+// (executors and refine threads resolved), whether GPUs are sampled, "metrics on
+// http://HOST:PORT/metrics" and "listening on HOST:PORT" with the ports actually bound (scripts
+// and tests read them), the shutdown phases.
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -192,6 +193,7 @@ int main(int argc, char** argv) {
     return kExitStartFailed;
   }
   // RouteServer::Start has logged the batching settings.
+  Log("metrics on http://%s/metrics", (*server)->metrics_address());
   Log("listening on %s; readiness SERVING", (*server)->address());
 
   // The dedicated signal thread: waits for the first shutdown signal and runs the phases.

@@ -42,6 +42,7 @@ grpc::ServerUnaryReactor* RouteServiceImpl::Suggest(grpc::CallbackServerContext*
                                                     v1::SuggestResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const absl::Time arrival = options_.clock->Now();
+  if (options_.observer != nullptr) options_.observer->OnArrived(RouteMethod::kSuggest);
   {
     absl::MutexLock lock(&mu_);
     ++unary_in_flight_;

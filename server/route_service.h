@@ -43,6 +43,10 @@ absl::string_view RouteMethodName(RouteMethod method);  // "Suggest", "SuggestSt
 class RouteServiceObserver {
  public:
   virtual ~RouteServiceObserver() = default;
+  // A Suggest call arrived, or a SuggestStream message was read; each gets one OnAnswered.
+  // For a stream message, called with the stream's lock held: it must not call into the
+  // service.
+  virtual void OnArrived(RouteMethod /*method*/) {}
   // A Suggest call, or one SuggestStream message, got its answer with `code` (OK for a route),
   // `latency` after it arrived.
   virtual void OnAnswered(RouteMethod /*method*/, grpc::StatusCode /*code*/,

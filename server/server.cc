@@ -2,6 +2,8 @@
 #include "server/server.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <filesystem>
 #include <mutex>
 #include <utility>
 
@@ -73,10 +75,16 @@ absl::StatusOr<std::unique_ptr<RouteServer>> RouteServer::Start(
   const ServerHooks& h = server->hooks_;
 
   server->model_proposer_ = dynamic_cast<const ModelProposer*>(proposer.get());
+  server->metrics_ = std::make_shared<metrics::ServingMetrics>(metrics::ServingMetricsOptions{
+      .bucket_sizes = config.batching.buckets,
+      .max_batch_size = config.batching.max_batch_size,
+      .version = ROUTESERVE_VERSION});
+  server->metrics_observer_ = std::make_unique<MetricsObserver>(
+      server->metrics_.get(), h.batching_observer, h.service_observer);
   BatchingPlanner::Options planner_options;
   planner_options.proposer = std::move(proposer);
   planner_options.clock = h.clock;
-  planner_options.observer = h.batching_observer;
+  planner_options.observer = server->metrics_observer_.get();
   absl::StatusOr<std::unique_ptr<BatchingPlanner>> planner =
       BatchingPlanner::Create(config, std::move(planner_options));
   if (!planner.ok()) return planner.status();
@@ -91,9 +99,11 @@ absl::StatusOr<std::unique_ptr<RouteServer>> RouteServer::Start(
   RouteServiceOptions service_options;
   service_options.limits.max_stops = config.limits.max_stops;
   service_options.clock = h.clock;
-  service_options.observer = h.service_observer;
+  service_options.observer = server->metrics_observer_.get();
   server->service_ =
       std::make_unique<RouteServiceImpl>(server->planner_.get(), std::move(service_options));
+
+  if (absl::Status status = server->StartMetrics(); !status.ok()) return status;
 
   EnableHealthAndReflection();
   grpc::ServerBuilder builder;
@@ -122,6 +132,56 @@ absl::StatusOr<std::unique_ptr<RouteServer>> RouteServer::Start(
   health->SetServingStatus(kRouteServiceName, true);
   server->EnterPhase(ServerPhase::kServing);
   return server;
+}
+
+absl::Status RouteServer::StartMetrics() {
+  const model::ModelRunner* const runner = model();
+  if (runner != nullptr) {
+    std::filesystem::path path(config_.model.path);
+    if (path.filename().empty()) path = path.parent_path();  // "models/route-v1/"
+    metrics_->SetModelInfo(path.filename().string(), runner->model_version(), runner->device(),
+                           std::string(model::PrecisionName(runner->precision())));
+  }
+  metrics_->SetSampler([this] { return SampleForScrape(); });
+  absl::StatusOr<std::unique_ptr<metrics::MetricsServer>> metrics_server =
+      metrics::MetricsServer::Start(config_.metrics.address, metrics_);
+  if (!metrics_server.ok()) return metrics_server.status();
+  metrics_server_ = *std::move(metrics_server);
+
+  if (config_.metrics.gpu_sample_period <= absl::ZeroDuration()) return absl::OkStatus();
+  metrics::GpuSamplerOptions gpu;
+  gpu.period = config_.metrics.gpu_sample_period;
+  if (runner != nullptr && runner->CudaAllocatedBytes().has_value()) {
+    // The model's CUDA device, as NVML numbers it where CUDA_VISIBLE_DEVICES does not renumber.
+    const std::string device = runner->device();  // "cuda:N"
+    const int index = std::atoi(device.substr(device.find(':') + 1).c_str());
+    gpu.allocator_bytes_in_use = [runner, index](int nvml_index) -> std::optional<int64_t> {
+      return nvml_index == index ? runner->CudaAllocatedBytes() : std::nullopt;
+    };
+  }
+  gpu_sampler_ = metrics::GpuSampler::Start(metrics_->registry(), std::move(gpu));
+  if (gpu_sampler_->sampling()) {
+    Log("metrics: sampling %d GPU(s) every %s", gpu_sampler_->devices(),
+        absl::FormatDuration(config_.metrics.gpu_sample_period));
+  } else {
+    Log("metrics: no GPU metrics: %s", gpu_sampler_->unavailable_reason());
+  }
+  return absl::OkStatus();
+}
+
+metrics::ScrapeSample RouteServer::SampleForScrape() const {
+  metrics::ScrapeSample sample;
+  const batching::BatcherStats stats = planner_->stats();
+  sample.queue_depth.assign(stats.depth.begin(), stats.depth.end());
+  const FallbackCounts counts = fallback_counts();
+  for (const auto& [reason, count] : {std::pair{FallbackReason::kStopsAboveModelMax,
+                                                counts.stops_above_model_max},
+                                      std::pair{FallbackReason::kModelError, counts.model_error},
+                                      std::pair{FallbackReason::kInvalidOrder,
+                                                counts.invalid_order}}) {
+    sample.fallbacks.emplace_back(std::string(FallbackReasonName(reason)), count);
+  }
+  return sample;
 }
 
 RouteServer::~RouteServer() {

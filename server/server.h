@@ -2,6 +2,10 @@
 // server reflection on one port, the batching planner behind them (server/batching_planner.h),
 // and the shutdown phases of DESIGN §3.
 //
+// METRICS: Start() serves GET /metrics on `config.metrics.address` (metrics/, DESIGN §6) for
+//   the server's life: the handlers', the batcher's, the model's and the finishing stage's
+//   families, model_info and build_info, and the GPUs' (sampled every
+//   metrics.gpu_sample_period_s where NVML is there; where not, Start() logs why, once).
 // READINESS: health service "routeserve.v1.RouteService" is SERVING once Start() returns: by
 //   then the model, when one is configured, is loaded and has run every batch shape
 //   (CreateProposer, server/model_proposer.h), before the server even listens. "" (liveness) is
@@ -38,7 +42,11 @@
 #include "grpcpp/grpcpp.h"
 #include "server/batch_proposer.h"
 #include "server/batching_planner.h"
+#include "metrics/gpu_sampler.h"
+#include "metrics/metrics_server.h"
+#include "metrics/serving_metrics.h"
 #include "server/config.h"
+#include "server/metrics_observer.h"
 #include "server/model_proposer.h"
 #include "server/route_service.h"
 
@@ -75,6 +83,9 @@ class RouteServer {
   int port() const { return port_; }
   // The configured host with the bound port, e.g. "127.0.0.1:41234".
   const std::string& address() const { return address_; }
+  // Where /metrics is served: the configured host with the bound port.
+  const std::string& metrics_address() const { return metrics_server_->address(); }
+  int metrics_port() const { return metrics_server_->port(); }
 
   void Shutdown();
   ServerPhase phase() const;
@@ -93,9 +104,16 @@ class RouteServer {
  private:
   RouteServer(const Config& config, ServerHooks hooks);
   void EnterPhase(ServerPhase phase);
+  // The metrics endpoint and the GPU sampler, once the planner runs.
+  absl::Status StartMetrics();
+  metrics::ScrapeSample SampleForScrape() const;
 
   const Config config_;
   const ServerHooks hooks_;
+  // The families, and the observer recording into them in front of the hooks' observers;
+  // destroyed last: every stage reports to them until it stops.
+  std::shared_ptr<metrics::ServingMetrics> metrics_;
+  std::unique_ptr<MetricsObserver> metrics_observer_;
   // Destroyed in reverse order: the grpc::Server first (it waits for every call), then the
   // service its calls used, then the planner their work ran on.
   std::unique_ptr<BatchingPlanner> planner_;
@@ -104,6 +122,9 @@ class RouteServer {
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::string address_;
+  // Destroyed first: scrapes read the planner's counters, the sampler may read the model's.
+  std::unique_ptr<metrics::GpuSampler> gpu_sampler_;
+  std::unique_ptr<metrics::MetricsServer> metrics_server_;
 
   mutable absl::Mutex mu_;
   ServerPhase phase_ ABSL_GUARDED_BY(mu_) = ServerPhase::kServing;

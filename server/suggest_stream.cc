@@ -85,6 +85,7 @@ void SuggestStreamReactor::OnReadDone(bool ok) {
 void SuggestStreamReactor::HandleRequestLocked(v1::SuggestRequest request) {
   const absl::Time arrival = options_->clock->Now();
   std::string id = request.request_id();
+  if (options_->observer != nullptr) options_->observer->OnArrived(RouteMethod::kSuggestStream);
   if (refusing_) {
     QueueErrorLocked(id, absl::UnavailableError("server is shutting down"), arrival);
     return;

@@ -163,7 +163,7 @@ class TestObserver final : public BatchingObserver {
   void OnDropped(const absl::Status& why, absl::Duration queued) override {
     Note([this, &why, queued] { dropped_.push_back({why.code(), queued}); });
   }
-  void OnFinished(const absl::Status& /*result*/, absl::Duration /*refine*/) override {
+  void OnFinished(const FinishedTask& /*task*/) override {
     Note([this] { ++finished_; });
   }
 

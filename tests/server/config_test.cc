@@ -50,6 +50,8 @@ void CheckSameConfig(const Config& actual, const Config& expected) {
   CHECK(actual.model.threads == expected.model.threads);
   CHECK(actual.refine.max_moves == expected.refine.max_moves);
   CHECK(actual.refine.perturbation_rounds == expected.refine.perturbation_rounds);
+  CHECK(actual.metrics.address == expected.metrics.address);
+  CHECK(actual.metrics.gpu_sample_period == expected.metrics.gpu_sample_period);
   CHECK(actual.shutdown.drain_delay == expected.shutdown.drain_delay);
   CHECK(actual.shutdown.grace_period == expected.shutdown.grace_period);
 }
@@ -182,6 +184,10 @@ std::vector<OverrideCase> EveryKeyOverridden() {
       {"model.threads=2", [](Config& c) { c.model.threads = 2; }},
       {"refine.max_moves=0", [](Config& c) { c.refine.max_moves = 0; }},
       {"refine.perturbation_rounds=10", [](Config& c) { c.refine.perturbation_rounds = 10; }},
+      {"metrics.address=0.0.0.0:9464",
+       [](Config& c) { c.metrics.address = "0.0.0.0:9464"; }},
+      {"metrics.gpu_sample_period_s=0",
+       [](Config& c) { c.metrics.gpu_sample_period = absl::ZeroDuration(); }},
       {"shutdown.drain_delay_s=1.5",
        [](Config& c) { c.shutdown.drain_delay = absl::Milliseconds(1500); }},
       {"shutdown.grace_period_s=0",
@@ -247,9 +253,12 @@ TEST_CASE("unknown sections and keys are refused by name", "[config]") {
            {"server:\n  adress: 127.0.0.1:1\n",
             {},
             "server.adress: unknown key (server has address, "},
-           {"metrics:\n  address: 127.0.0.1:9464\n",
+           {"tracing:\n  address: 127.0.0.1:4317\n",
             {},
-            "metrics: unknown section (sections: server, "},
+            "tracing: unknown section (sections: server, "},
+           {"metrics:\n  adress: 127.0.0.1:9464\n",
+            {},
+            "metrics.adress: unknown key (metrics has address, gpu_sample_period_s)"},
            {"objective:\n  speed_mps:\n    plane: 200\n",
             {},
             "objective.speed_mps.plane: unknown key"},
@@ -264,7 +273,7 @@ TEST_CASE("unknown sections and keys are refused by name", "[config]") {
            {"",
             {"server.max_queue_size=1"},
             "server.max_queue_size: unknown key (server has address, worker_threads) (from --set)"},
-           {"", {"metrics.address=127.0.0.1:9464"}, "metrics.address: unknown section"},
+           {"", {"tracing.address=127.0.0.1:4317"}, "tracing.address: unknown section"},
            {"", {"objective.speed_mps.plane=3"}, "objective.speed_mps.plane: unknown key"},
            {"", {"solver.max_moves.x=3"}, "solver.max_moves.x: unknown key"},
            {"", {"objective.speed_mps=5"}, "objective.speed_mps: is a section"},
@@ -423,6 +432,9 @@ TEST_CASE("every bounded key refuses values out of its range", "[config]") {
            {"", {"refine.max_moves=-1"}, "refine.max_moves: must be >= 0, got -1"},
            {"", {"shutdown.drain_delay_s=-0.5"}, "shutdown.drain_delay_s: must be >= 0, got -0.5"},
            {"", {"shutdown.grace_period_s=-1"}, "shutdown.grace_period_s: must be >= 0, got -1"},
+           {"", {"metrics.address=9464"}, "metrics.address: expected host:port"},
+           {"", {"metrics.gpu_sample_period_s=-1"},
+            "metrics.gpu_sample_period_s: must be >= 0, got -1"},
        }) {
     CheckRefused(bad);
   }

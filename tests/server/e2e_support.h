@@ -29,9 +29,10 @@ namespace routeserve::testing {
 // Generous: only a broken server makes a test wait this long.
 inline constexpr absl::Duration kGuard = absl::Seconds(60);
 
-// The defaults, on a free loopback port, with no drain delay, plus `overrides`.
+// The defaults, on free loopback ports, with no drain delay, plus `overrides`.
 inline server::Config TestConfig(std::vector<std::string> overrides = {}) {
-  std::vector<std::string> all = {"server.address=127.0.0.1:0", "server.worker_threads=2",
+  std::vector<std::string> all = {"server.address=127.0.0.1:0", "metrics.address=127.0.0.1:0",
+                                  "server.worker_threads=2",
                                   "shutdown.drain_delay_s=0", "shutdown.grace_period_s=10"};
   all.insert(all.end(), overrides.begin(), overrides.end());
   absl::StatusOr<server::Config> config = server::ParseConfig("", all);

@@ -46,6 +46,7 @@ constexpr absl::Duration kGuard = absl::Seconds(90);
 std::vector<std::string> ServerArgs(std::vector<std::string> extra = {}) {
   std::vector<std::string> args = {"--config", ROUTESERVE_CONFIG_PATH,
                                    "--set", "server.address=127.0.0.1:0",
+                                   "--set", "metrics.address=127.0.0.1:0",
                                    "--set", "shutdown.drain_delay_s=0.5"};
   args.insert(args.end(), extra.begin(), extra.end());
   return args;

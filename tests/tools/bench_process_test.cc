@@ -50,7 +50,8 @@ TEST_CASE(
     "[process]") {
   ServerProcess server(ROUTESERVE_BINARY,
                        {"--config", ROUTESERVE_CONFIG_PATH, "--set", "server.address=127.0.0.1:0",
-                        "--set", "shutdown.drain_delay_s=0"});
+                        "--set", "metrics.address=127.0.0.1:0", "--set",
+                        "shutdown.drain_delay_s=0"});
   const std::string target = absl::StrCat("127.0.0.1:", server.WaitForPort());
 
   // A modest load: the machine may be small and busy, and the server must not shed any of it.

@@ -1,0 +1,208 @@
+// ServingMetrics: the families, their buckets, and the sampled families.
+#include "metrics/serving_metrics.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+namespace routeserve::metrics {
+namespace {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+std::string Name(std::string_view suffix) { return std::string(kPrefix) + std::string(suffix); }
+
+// Ratios in [0, 1]: tenths.
+const std::vector<double>& TenthsBuckets() {
+  static const auto* const buckets =
+      new std::vector<double>{0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9};
+  return *buckets;
+}
+
+// The refine gain is mostly small: fine buckets near 0, and 0 itself (no gain).
+const std::vector<double>& ImprovementBuckets() {
+  static const auto* const buckets =
+      new std::vector<double>{0, 0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5};
+  return *buckets;
+}
+
+// Lateness of a route, summed over its stops, in seconds: on time .. an hour.
+const std::vector<double>& LatenessBuckets() {
+  static const auto* const buckets =
+      new std::vector<double>{0, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600};
+  return *buckets;
+}
+
+prometheus::Histogram& AddHistogram(prometheus::Registry& registry, std::string_view name,
+                                    const std::string& help, const std::vector<double>& buckets) {
+  return BuildHistogram().Name(Name(name)).Help(help).Register(registry).Add({}, buckets);
+}
+
+ClientMetric Sampled(std::string label, std::string value, double number, MetricType type) {
+  ClientMetric metric;
+  metric.label.push_back({std::move(label), std::move(value)});
+  if (type == MetricType::Counter) {
+    metric.counter.value = number;
+  } else {
+    metric.gauge.value = number;
+  }
+  return metric;
+}
+
+}  // namespace
+
+std::vector<double> LatencyBuckets() {
+  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+          0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,     10};
+}
+
+std::vector<double> BatchSizeBuckets(int max_batch_size) {
+  std::vector<double> buckets;
+  for (int size = 1; size < max_batch_size; size *= 2) buckets.push_back(size);
+  buckets.push_back(std::max(max_batch_size, 1));
+  return buckets;
+}
+
+ServingMetrics::ServingMetrics(ServingMetricsOptions options)
+    : options_(std::move(options)),
+      registry_(std::make_shared<prometheus::Registry>()),
+      requests_(BuildCounter()
+                    .Name(Name("requests_total"))
+                    .Help("Requests answered: Suggest calls, and SuggestStream messages one by "
+                          "one, by method and gRPC status code.")
+                    .Register(*registry_)),
+      request_duration_(BuildHistogram()
+                            .Name(Name("request_duration_seconds"))
+                            .Help("Server-side time from a request's arrival to its answer, in "
+                                  "seconds, by method.")
+                            .Register(*registry_)),
+      inflight_(BuildGauge()
+                    .Name(Name("inflight_requests"))
+                    .Help("Requests arrived and not yet answered.")
+                    .Register(*registry_)
+                    .Add({})),
+      queue_duration_(AddHistogram(*registry_, "queue_duration_seconds",
+                                   "Time a task waited in the batcher's queue before its batch "
+                                   "started (or it was dropped), in seconds.",
+                                   LatencyBuckets())),
+      refine_duration_(AddHistogram(*registry_, "refine_duration_seconds",
+                                    "Time a task spent in the finishing stage (refinement, "
+                                    "evaluation, the response), in seconds.",
+                                    LatencyBuckets())),
+      batch_size_(AddHistogram(*registry_, "batch_size", "Tasks per batch.",
+                               BatchSizeBuckets(options_.max_batch_size))),
+      batch_padding_(AddHistogram(*registry_, "batch_padding_ratio",
+                                  "Share of a batch's padded stops (tasks x bucket size) that "
+                                  "are padding.",
+                                  TenthsBuckets())),
+      cost_improvement_(AddHistogram(*registry_, "route_cost_improvement_ratio",
+                                     "Refinement's gain: (proposed cost - answered cost) / "
+                                     "proposed cost, per route answered.",
+                                     ImprovementBuckets())),
+      lateness_(AddHistogram(*registry_, "route_lateness_seconds",
+                             "Lateness of an answered route, summed over its stops, in "
+                             "seconds.",
+                             LatenessBuckets())),
+      model_info_(BuildGauge()
+                      .Name(Name("model_info"))
+                      .Help("The route model serving (value 1); absent without a model.")
+                      .Register(*registry_)) {
+  auto& inference = BuildHistogram()
+                        .Name(Name("inference_duration_seconds"))
+                        .Help("Time of one batch's proposal (the model's forward pass, or the "
+                              "classical solver's insertion), in seconds, by bucket.")
+                        .Register(*registry_);
+  for (const int size : options_.bucket_sizes) {
+    inference_duration_.push_back(&inference.Add({{"bucket", std::to_string(size)}},
+                                                 LatencyBuckets()));
+  }
+  BuildGauge()
+      .Name(Name("build_info"))
+      .Help("The routeserve build (value 1).")
+      .Register(*registry_)
+      .Add({{"version", options_.version}})
+      .Set(1);
+}
+
+ServingMetrics::~ServingMetrics() = default;
+
+void ServingMetrics::RequestArrived() { inflight_.Increment(); }
+
+void ServingMetrics::RequestAnswered(std::string_view method, std::string_view code,
+                                     absl::Duration latency) {
+  inflight_.Decrement();
+  const std::string method_label(method);
+  requests_.Add({{"method", method_label}, {"code", std::string(code)}}).Increment();
+  request_duration_.Add({{"method", method_label}}, LatencyBuckets())
+      .Observe(absl::ToDoubleSeconds(latency));
+}
+
+void ServingMetrics::TaskQueued(absl::Duration queued) {
+  queue_duration_.Observe(absl::ToDoubleSeconds(queued));
+}
+
+void ServingMetrics::BatchFormed(int batch_size, double padding_ratio) {
+  batch_size_.Observe(batch_size);
+  batch_padding_.Observe(padding_ratio);
+}
+
+void ServingMetrics::BatchInferred(int bucket, absl::Duration inference) {
+  if (bucket < 0 || bucket >= static_cast<int>(inference_duration_.size())) return;
+  inference_duration_[bucket]->Observe(absl::ToDoubleSeconds(inference));
+}
+
+void ServingMetrics::TaskFinished(absl::Duration refine) {
+  refine_duration_.Observe(absl::ToDoubleSeconds(refine));
+}
+
+void ServingMetrics::RouteAnswered(double proposed_cost, double route_cost, double lateness_s) {
+  // A proposal of no cost (a route that costs nothing) leaves nothing to gain.
+  if (proposed_cost > 0) cost_improvement_.Observe((proposed_cost - route_cost) / proposed_cost);
+  lateness_.Observe(lateness_s);
+}
+
+void ServingMetrics::SetModelInfo(const std::string& name, const std::string& version,
+                                  const std::string& device, const std::string& precision) {
+  model_info_
+      .Add({{"name", name}, {"version", version}, {"device", device}, {"precision", precision}})
+      .Set(1);
+}
+
+void ServingMetrics::SetSampler(std::function<ScrapeSample()> sampler) {
+  std::lock_guard lock(sampler_mu_);
+  sampler_ = std::move(sampler);
+}
+
+std::vector<MetricFamily> ServingMetrics::Collect() const {
+  std::vector<MetricFamily> families = registry_->Collect();
+  std::lock_guard lock(sampler_mu_);
+  if (!sampler_) return families;
+  const ScrapeSample sample = sampler_();
+
+  MetricFamily depth{Name("queue_depth"), "Tasks waiting in the batcher's queue, by bucket.",
+                     MetricType::Gauge, {}};
+  const size_t buckets = std::min(sample.queue_depth.size(), options_.bucket_sizes.size());
+  for (size_t i = 0; i < buckets; ++i) {
+    depth.metric.push_back(Sampled("bucket", std::to_string(options_.bucket_sizes[i]),
+                                   static_cast<double>(sample.queue_depth[i]), MetricType::Gauge));
+  }
+  families.push_back(std::move(depth));
+
+  MetricFamily fallbacks{Name("fallback_total"),
+                         "Requests the classical solver answered in the model's place, by "
+                         "reason.",
+                         MetricType::Counter, {}};
+  for (const auto& [reason, count] : sample.fallbacks) {
+    fallbacks.metric.push_back(
+        Sampled("reason", reason, static_cast<double>(count), MetricType::Counter));
+  }
+  families.push_back(std::move(fallbacks));
+  return families;
+}
+
+}  // namespace routeserve::metrics

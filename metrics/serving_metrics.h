@@ -1,0 +1,110 @@
+// ServingMetrics: routeserve's Prometheus metric families (DESIGN §6; each one is described in
+// docs/METRICS.md) in one registry, recorded through methods named for what happened; and the
+// families whose values live elsewhere (queue depth, fallbacks), read when scraped.
+//
+// NAMES: every family is prefixed "routeserve_". Labels are few-valued: method (2), code (the
+//   17 gRPC codes), bucket (the configured bucket sizes), reason (3); never ids.
+// BUCKETS: latencies 100 µs .. 10 s (1-2.5-5 per decade); batch sizes the powers of two up to
+//   the largest batch; padding in tenths; the refine gain finer near 0; lateness 0 .. 1 h.
+//   docs/METRICS.md lists them.
+// COST: each call is a few atomic additions; RequestAnswered also finds its series by its labels
+//   under the family's lock (two short critical sections per request).
+// SCRAPE: Collect() is the registry's families plus the sampled ones, built from what the
+//   sampler returns at that moment; without a sampler they are left out.
+// THREADING: all methods are thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "prometheus/collectable.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+
+namespace routeserve::metrics {
+
+inline constexpr char kPrefix[] = "routeserve_";
+
+struct ServingMetricsOptions {
+  std::vector<int> bucket_sizes;  // the batcher's buckets, in stops: the {bucket} label values
+  int max_batch_size = 64;        // the largest batch: batch_size's top bucket
+  std::string version;            // build_info{version}
+};
+
+// Values kept by others, read at each scrape.
+struct ScrapeSample {
+  std::vector<int64_t> queue_depth;  // tasks waiting, per bucket in bucket_sizes' order
+  // Requests answered by the classical solver in the model's place since start-up, by reason.
+  std::vector<std::pair<std::string, int64_t>> fallbacks;
+};
+
+class ServingMetrics final : public prometheus::Collectable {
+ public:
+  explicit ServingMetrics(ServingMetricsOptions options);
+  ~ServingMetrics() override;
+
+  // The handlers. A request is a Suggest call or one SuggestStream message: it arrives, and is
+  // answered once with a gRPC code name ("OK", "INVALID_ARGUMENT") `latency` later.
+  void RequestArrived();
+  void RequestAnswered(std::string_view method, std::string_view code, absl::Duration latency);
+
+  // The batcher: a task waited `queued` in its queue (run or dropped); a batch of `batch_size`
+  // tasks formed, with `padding_ratio` of its padded stops (batch_size x bucket size) being
+  // padding; the proposal of a batch of bucket `bucket` (an index into bucket_sizes) took
+  // `inference`.
+  void TaskQueued(absl::Duration queued);
+  void BatchFormed(int batch_size, double padding_ratio);
+  void BatchInferred(int bucket, absl::Duration inference);
+
+  // The finishing stage: a task was refined and answered in `refine`; with a route, the cost of
+  // the order proposed and of the route answered (routing objective units), and its lateness.
+  void TaskFinished(absl::Duration refine);
+  void RouteAnswered(double proposed_cost, double route_cost, double lateness_s);
+
+  // model_info{name,version,device,precision} 1; absent until set (no model, no family).
+  void SetModelInfo(const std::string& name, const std::string& version,
+                    const std::string& device, const std::string& precision);
+  // The sampler is called at each scrape, on the scraping thread; it must outlive this object
+  // or be replaced by an empty one first.
+  void SetSampler(std::function<ScrapeSample()> sampler);
+
+  // For other families of the same exposition (the GPU sampler's).
+  prometheus::Registry& registry() { return *registry_; }
+
+  std::vector<prometheus::MetricFamily> Collect() const override;
+
+  // Implementation details follow.
+ private:
+  const ServingMetricsOptions options_;
+  const std::shared_ptr<prometheus::Registry> registry_;
+
+  prometheus::Family<prometheus::Counter>& requests_;
+  prometheus::Family<prometheus::Histogram>& request_duration_;
+  prometheus::Gauge& inflight_;
+  prometheus::Histogram& queue_duration_;
+  std::vector<prometheus::Histogram*> inference_duration_;  // per bucket
+  prometheus::Histogram& refine_duration_;
+  prometheus::Histogram& batch_size_;
+  prometheus::Histogram& batch_padding_;
+  prometheus::Histogram& cost_improvement_;
+  prometheus::Histogram& lateness_;
+  prometheus::Family<prometheus::Gauge>& model_info_;
+
+  mutable std::mutex sampler_mu_;
+  std::function<ScrapeSample()> sampler_;  // guarded by sampler_mu_
+};
+
+// The bucket boundaries, for tests and docs/METRICS.md.
+std::vector<double> LatencyBuckets();
+std::vector<double> BatchSizeBuckets(int max_batch_size);
+
+}  // namespace routeserve::metrics

@@ -1,0 +1,67 @@
+// MetricsObserver: each hook records, then forwards.
+#include "server/metrics_observer.h"
+
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace routeserve::server {
+
+void MetricsObserver::OnAccepted(int bucket) {
+  if (batching_ != nullptr) batching_->OnAccepted(bucket);
+}
+
+void MetricsObserver::OnRefused(const absl::Status& why) {
+  // The handler answers the refusal; requests_total counts it there.
+  if (batching_ != nullptr) batching_->OnRefused(why);
+}
+
+void MetricsObserver::OnBatchStart(const BatchInfo& batch) {
+  for (const absl::Duration queued : batch.queued) metrics_->TaskQueued(queued);
+  const double padded = static_cast<double>(batch.batch_size) * batch.padded_size;
+  metrics_->BatchFormed(batch.batch_size, padded > 0 ? 1.0 - batch.stops / padded : 0.0);
+  if (batching_ != nullptr) batching_->OnBatchStart(batch);
+}
+
+void MetricsObserver::OnBatchDone(const BatchInfo& batch, absl::Duration inference) {
+  metrics_->BatchInferred(batch.bucket, inference);
+  if (batching_ != nullptr) batching_->OnBatchDone(batch, inference);
+}
+
+void MetricsObserver::OnDropped(const absl::Status& why, absl::Duration queued) {
+  metrics_->TaskQueued(queued);
+  if (batching_ != nullptr) batching_->OnDropped(why, queued);
+}
+
+void MetricsObserver::OnFinished(const FinishedTask& task) {
+  metrics_->TaskFinished(task.refine);
+  if (task.status.ok()) {
+    metrics_->RouteAnswered(task.proposed_cost, task.route_cost, task.lateness_s);
+  }
+  if (batching_ != nullptr) batching_->OnFinished(task);
+}
+
+void MetricsObserver::OnArrived(RouteMethod method) {
+  metrics_->RequestArrived();
+  if (service_ != nullptr) service_->OnArrived(method);
+}
+
+void MetricsObserver::OnAnswered(RouteMethod method, grpc::StatusCode code,
+                                 absl::Duration latency) {
+  const absl::string_view name = RouteMethodName(method);
+  // gRPC's codes are Abseil's, number for number; the label is the canonical name.
+  metrics_->RequestAnswered(std::string_view(name.data(), name.size()),
+                            absl::StatusCodeToString(static_cast<absl::StatusCode>(code)),
+                            latency);
+  if (service_ != nullptr) service_->OnAnswered(method, code, latency);
+}
+
+void MetricsObserver::OnStreamOpened() {
+  if (service_ != nullptr) service_->OnStreamOpened();
+}
+
+void MetricsObserver::OnStreamClosed(grpc::StatusCode code) {
+  if (service_ != nullptr) service_->OnStreamClosed(code);
+}
+
+}  // namespace routeserve::server

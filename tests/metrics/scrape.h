@@ -1,0 +1,29 @@
+// Reading a /metrics scrape in tests: its samples by series, and promtool's verdict on it.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+
+namespace routeserve::testing {
+
+// Samples of a text-format scrape, keyed by the series as written: the name and its labels in
+// braces, e.g. routeserve_requests_total{code="OK",method="Suggest"} (prometheus-cpp writes
+// labels sorted by name). Comment lines are skipped.
+std::map<std::string, double> ParseScrape(const std::string& text);
+
+// The sample names of a scrape (routeserve_batch_size_bucket, ..._count, ...) and its family
+// names (from its # TYPE lines).
+std::set<std::string> ScrapeNames(const std::string& text);
+
+// The sample of `series`, or -1 when the scrape has none.
+double SampleOf(const std::map<std::string, double>& samples, const std::string& series);
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr
+};
+// Runs `command` through /bin/sh with `input` on its stdin.
+CommandResult RunCommand(const std::string& command, const std::string& input = "");
+
+}  // namespace routeserve::testing
