@@ -5,7 +5,7 @@ BUILD_TYPE ?= Release
 JOBS ?= $(shell nproc)
 CONFIG ?= config/routeserve.yaml
 
-.PHONY: all deps configure build serve test bench clean
+.PHONY: all deps configure build serve test bench check-dashboard clean
 
 all: build
 
@@ -23,6 +23,10 @@ serve: build
 
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+# The Grafana dashboard against Grafana's published schema; needs Node.js and npm, not the build.
+check-dashboard:
+	@scripts/check-dashboard.sh $(BUILD_DIR)/dashboard-check
 
 clean:
 	rm -rf $(BUILD_DIR)
