@@ -44,6 +44,7 @@ struct Outcome {
   double baseline = 0;
   std::optional<double> served, proposed, greedy, classical;
   bool served_feasible = true, classical_feasible = true;
+  double refine_ms = 0, classical_ms = 0;
   v1::RouteSource served_source = v1::ROUTE_SOURCE_UNSPECIFIED;
 };
 
@@ -146,31 +147,29 @@ bool FromModel(const server::Proposal& proposal) {
          proposal.source == v1::ROUTE_SOURCE_MODEL_REFINED;
 }
 
-// The model alone under `precision`: a proposer whose proposals are its greedy decodings
-// (decodings = 1, no refinement), so that they fall back exactly where the served ones do.
-absl::StatusOr<std::unique_ptr<server::ModelProposer>> GreedyProposer(
-    const server::Config& config, model::Precision precision) {
+// A proposer of the config's model under `precision`: the served one, or with `greedy_only`
+// the model alone (decodings = 1, no refinement: its proposals are the greedy decodings, and
+// they fall back exactly where the served ones do). With `warm_up`, every shape runs once
+// first, as at the server's start-up, so that a precision the model cannot run is the error
+// the server would give.
+absl::StatusOr<std::unique_ptr<server::ModelProposer>> LoadModelProposer(
+    const server::Config& config, model::Precision precision, bool greedy_only, bool warm_up) {
   model::ModelRunnerOptions runner_options = server::RunnerOptionsFor(config);
   runner_options.precision = precision;
   absl::StatusOr<std::unique_ptr<model::ModelRunner>> runner =
       model::ModelRunner::Load(config.model.path, runner_options);
   if (!runner.ok()) return runner.status();
+  if (warm_up) {
+    absl::StatusOr<model::WarmupReport> warmed =
+        (*runner)->Warmup(config.batching.buckets, config.model.decodings);
+    if (!warmed.ok()) return warmed.status();
+  }
   server::ModelProposerOptions proposer_options = server::ProposerOptionsFor(config);
-  proposer_options.decodings = 1;
-  proposer_options.refine_max_moves = 0;
+  if (greedy_only) {
+    proposer_options.decodings = 1;
+    proposer_options.refine_max_moves = 0;
+  }
   return std::make_unique<server::ModelProposer>(*std::move(runner), proposer_options);
-}
-
-// The served proposer with the config's model under `precision`.
-absl::StatusOr<std::unique_ptr<server::ModelProposer>> ServedModelProposer(
-    const server::Config& config, model::Precision precision) {
-  model::ModelRunnerOptions runner_options = server::RunnerOptionsFor(config);
-  runner_options.precision = precision;
-  absl::StatusOr<std::unique_ptr<model::ModelRunner>> runner =
-      model::ModelRunner::Load(config.model.path, runner_options);
-  if (!runner.ok()) return runner.status();
-  return std::make_unique<server::ModelProposer>(*std::move(runner),
-                                                 server::ProposerOptionsFor(config));
 }
 
 GapSummary Summarize(const std::vector<const Outcome*>& outcomes,
@@ -210,6 +209,8 @@ QualityCell Cell(int stops, std::string regime, const std::vector<const Outcome*
   for (const Outcome* outcome : outcomes) {
     if (outcome->served_source == v1::ROUTE_SOURCE_MODEL_REFINED) ++cell.model_refined;
     if (outcome->served_source == v1::ROUTE_SOURCE_FALLBACK_HEURISTIC) ++cell.fallbacks;
+    cell.refine_ms += outcome->refine_ms / static_cast<double>(outcomes.size());
+    cell.classical_ms += outcome->classical_ms / static_cast<double>(outcomes.size());
   }
   cell.served = Summarize(outcomes, &Outcome::served, &Outcome::served_feasible);
   cell.proposed = Summarize(outcomes, &Outcome::proposed, nullptr);
@@ -317,7 +318,9 @@ absl::StatusOr<EvaluationReport> Evaluate(const server::Config& config,
     outcomes[i].baseline = instance.num_stops() <= routing::kMaxExactStops
                                ? routing::SolveExact(instance)->cost
                                : routing::Solve(instance, reference).cost;
+    const Clock::time_point solve_start = Clock::now();
     const routing::Solution classical = routing::Solve(instance, config.solver);
+    outcomes[i].classical_ms = 1000 * Seconds(solve_start);
     outcomes[i].classical = classical.cost;
     outcomes[i].classical_feasible = routing::Evaluate(instance, classical.order).feasible();
     if (const int n = ++done; n % 100 == 0) {
@@ -345,16 +348,18 @@ absl::StatusOr<EvaluationReport> Evaluate(const server::Config& config,
   ParallelFor(static_cast<int>(problems.size()), threads, [&](int i) {
     const routing::Instance& instance = problems[i].instance;
     outcomes[i].served_source = (*proposals)[i].source;
-    const routing::RouteEvaluation route =
-        routing::Evaluate(instance, (*served)->Refine(instance, (*proposals)[i]));
+    const Clock::time_point refine_start = Clock::now();
+    const std::vector<int> refined = (*served)->Refine(instance, (*proposals)[i]);
+    outcomes[i].refine_ms = 1000 * Seconds(refine_start);
+    const routing::RouteEvaluation route = routing::Evaluate(instance, refined);
     outcomes[i].served = route.cost;
     outcomes[i].served_feasible = route.feasible();
   });
   std::fprintf(stderr, "routeserve-eval: served path done (%.0f s)\n", Seconds(start));
 
   if (!config.model.path.empty()) {
-    absl::StatusOr<std::unique_ptr<server::ModelProposer>> greedy =
-        GreedyProposer(config, config.model.precision);
+    absl::StatusOr<std::unique_ptr<server::ModelProposer>> greedy = LoadModelProposer(
+        config, config.model.precision, /*greedy_only=*/true, /*warm_up=*/false);
     if (!greedy.ok()) return greedy.status();
     const model::ModelRunner& runner = *(*greedy)->runner();
     report.device = runner.device();
@@ -372,10 +377,12 @@ absl::StatusOr<EvaluationReport> Evaluate(const server::Config& config,
 
     for (const model::Precision precision : options.precisions) {
       PrecisionAgreement agreement{.precision = precision};
-      absl::StatusOr<std::unique_ptr<server::ModelProposer>> reduced_greedy =
-          GreedyProposer(config, precision);
       absl::StatusOr<std::unique_ptr<server::ModelProposer>> reduced_served =
-          ServedModelProposer(config, precision);
+          LoadModelProposer(config, precision, /*greedy_only=*/false, /*warm_up=*/true);
+      absl::StatusOr<std::unique_ptr<server::ModelProposer>> reduced_greedy =
+          reduced_served.ok()
+              ? LoadModelProposer(config, precision, /*greedy_only=*/true, /*warm_up=*/false)
+              : reduced_served.status();
       absl::StatusOr<std::vector<server::Proposal>> reduced_greedy_orders, reduced_proposals;
       if (reduced_greedy.ok() && reduced_served.ok()) {
         reduced_greedy_orders = ProposeAll(**reduced_greedy, config, problems);
@@ -389,8 +396,12 @@ absl::StatusOr<EvaluationReport> Evaluate(const server::Config& config,
         agreement.error = std::string(status.message());
       } else {
         for (size_t i = 0; i < problems.size(); ++i) {
-          if (!FromModel((*proposals)[i]) || !FromModel((*reduced_proposals)[i])) continue;
+          if (!FromModel((*proposals)[i])) continue;
           ++agreement.compared;
+          if (!FromModel((*reduced_proposals)[i])) {
+            ++agreement.fallbacks;
+            continue;
+          }
           if ((*greedy_orders)[i].order == (*reduced_greedy_orders)[i].order) {
             ++agreement.same_greedy;
           }
@@ -442,9 +453,9 @@ std::string FormatReport(const EvaluationReport& report, const EvaluationOptions
         &out,
         "\n| stops | regime | n | model refined | fallbacks | served mean | p95 | max | miss | "
         "proposed mean | p95 | max | miss | greedy mean | p95 | max | miss | classical mean | "
-        "p95 | max | miss | infeasible |\n",
+        "p95 | max | miss | infeasible | refine ms | classical ms |\n",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-        "---|\n");
+        "---|---|---|\n");
     for (const QualityCell& cell : report.cells) {
       if ((cell.regime == "all") != all_regimes) continue;
       absl::StrAppend(&out, "| ", cell.stops, cell.exact_baseline ? "" : " (ref)", " | ",
@@ -453,21 +464,23 @@ std::string FormatReport(const EvaluationReport& report, const EvaluationOptions
                       cell.fallbacks, " | ", GapColumns(cell.served), " | ",
                       GapColumns(cell.proposed), " | ", GapColumns(cell.greedy), " | ",
                       GapColumns(cell.classical), " | ",
-                      cell.served.infeasible + cell.classical.infeasible, " |\n");
+                      cell.served.infeasible + cell.classical.infeasible, " | ",
+                      absl::StrFormat("%.2f | %.2f", cell.refine_ms, cell.classical_ms), " |\n");
     }
   }
   if (!report.agreement.empty()) {
-    absl::StrAppend(&out, "\n| precision | compared | same greedy route | same served proposal |\n"
-                          "|---|---|---|---|\n");
+    absl::StrAppend(&out, "\n| precision | compared | same greedy route | same served proposal "
+                          "| fell back |\n|---|---|---|---|---|\n");
     for (const PrecisionAgreement& a : report.agreement) {
       if (!a.error.empty()) {
         absl::StrAppend(&out, "| ", model::PrecisionName(a.precision), " | cannot run: ",
-                        a.error, " | | |\n");
+                        a.error, " | | | |\n");
         continue;
       }
       const double n = std::max(1, a.compared);
       absl::StrAppend(&out, "| ", model::PrecisionName(a.precision), " | ", a.compared, " | ",
-                      Percent(a.same_greedy / n), " | ", Percent(a.same_proposal / n), " |\n");
+                      Percent(a.same_greedy / n), " | ", Percent(a.same_proposal / n), " | ",
+                      a.fallbacks, " |\n");
     }
   }
   if (!report.speed.empty()) {
@@ -492,14 +505,17 @@ std::string ReportJson(const EvaluationReport& report, const EvaluationOptions& 
         "\", \"problems\": ", cell.problems, ", \"model_refined\": ", cell.model_refined,
         ", \"fallbacks\": ", cell.fallbacks, ", \"served\": ", GapJson(cell.served),
         ", \"proposed\": ", GapJson(cell.proposed), ", \"greedy\": ", GapJson(cell.greedy),
-        ", \"classical\": ", GapJson(cell.classical), "}"));
+        ", \"classical\": ", GapJson(cell.classical),
+        absl::StrFormat(", \"refine_ms\": %.4g, \"classical_ms\": %.4g}", cell.refine_ms,
+                        cell.classical_ms)));
   }
   std::vector<std::string> agreement;
   for (const PrecisionAgreement& a : report.agreement) {
     agreement.push_back(absl::StrCat(
         "{\"precision\": \"", model::PrecisionName(a.precision), "\", \"error\": ",
         JsonString(a.error), ", \"compared\": ", a.compared, ", \"same_greedy\": ",
-        a.same_greedy, ", \"same_proposal\": ", a.same_proposal, "}"));
+        a.same_greedy, ", \"same_proposal\": ", a.same_proposal, ", \"fallbacks\": ",
+        a.fallbacks, "}"));
   }
   std::vector<std::string> speed;
   for (const SpeedPoint& point : report.speed) {

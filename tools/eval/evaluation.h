@@ -67,14 +67,20 @@ struct QualityCell {
   int model_refined = 0;  // served answers whose source is MODEL_REFINED
   int fallbacks = 0;      // served answers whose source is FALLBACK_HEURISTIC
   GapSummary served, proposed, greedy, classical;
+  // Mean time of one problem's Refine() on the served path, and of the classical solver's
+  // whole solve, in ms (on the evaluation's threads, not under load).
+  double refine_ms = 0, classical_ms = 0;
 };
 
 struct PrecisionAgreement {
   model::Precision precision = model::Precision::kFp32;
-  std::string error;  // why it could not run; empty when it did
-  int compared = 0;   // problems the model answered under both precisions
-  int same_greedy = 0;
-  int same_proposal = 0;
+  // Why it cannot run (the start-up error the server would give: loading, or the warm-up of
+  // every shape); empty when it can.
+  std::string error;
+  int compared = 0;   // problems the model answered under the config's precision
+  int same_greedy = 0;    // ... and under this one with the same greedy route
+  int same_proposal = 0;  // ... and the same served proposal
+  int fallbacks = 0;      // ... where this precision's proposal came from the classical solver
 };
 
 struct SpeedPoint {
