@@ -54,10 +54,10 @@ def metadata(state: Dict, max_stops: int, evaluation: Optional[Dict],
     data = state.get("data", {})
     training = {
         "command": "train.py " + " ".join(state.get("command", [])),
-        "data": data.get("path"),
+        "data": _portable(data.get("path")),
         "problems": data.get("problems"),
         "max_stops_in_data": data.get("max_stops"),
-        "eval_data": data.get("eval_data"),
+        "eval_data": _portable(data.get("eval_data")),
         "seed": state.get("seed"),
         "steps": state.get("step"),
         "architecture": state.get("architecture"),
@@ -89,7 +89,7 @@ def _earlier_run(init: Dict) -> Dict:
     earlier = {
         "checkpoint": init.get("checkpoint"),
         "command": "train.py " + " ".join(init.get("command", [])),
-        "data": data.get("path"),
+        "data": _portable(data.get("path")),
         "problems": data.get("problems"),
         "max_stops_in_data": data.get("max_stops"),
         "seed": init.get("seed"),
@@ -122,6 +122,12 @@ def export(model: RouteModel, state: Dict, out_dir: str, allow_newer_torch: bool
                   "model/training/export.py.\n")
         yaml.safe_dump(_plain(meta), out, sort_keys=False, default_flow_style=False)
     return meta
+
+
+def _portable(path: Optional[str]) -> Optional[str]:
+    """A recorded path as the metadata keeps it: never a machine's absolute path (a run
+    recorded before train.py kept its paths relative keeps only the file's name)."""
+    return os.path.basename(path) if path and os.path.isabs(path) else path
 
 
 def _plain(value):
