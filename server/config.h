@@ -59,19 +59,20 @@ struct Config {
   // The learned route model (DESIGN §5; model/model_runner.h, server/model_proposer.h).
   struct Model {
     // The model's directory (model.pt + model.yaml), relative to the working directory; empty:
-    // no model, the classical solver answers (source HEURISTIC). Empty until a model ships.
+    // no model, the classical solver answers (source HEURISTIC). config/routeserve.yaml names
+    // the shipped model, models/route-v1.
     std::string path;
     model::DeviceSpec device;                          // auto | cpu | cuda | cuda:N
     model::Precision precision = model::Precision::kFp32;
     int decodings = 8;  // per request: 1 greedy + (decodings - 1) sampled, 1..64
-    int threads = 0;    // LibTorch intra-op threads (process-wide); 0 = one per core
+    int threads = 1;    // LibTorch intra-op threads (process-wide); 0 = one per core
   } model;
 
   // Local search on the model's route (routing::ImproveRoute).
   struct Refine {
     int64_t max_moves = 200;  // improving moves, >= 0; 0 = none (source MODEL)
     // Iterated local search rounds after the descent (routing::SolveFrom), >= 0; 0 = none.
-    int64_t perturbation_rounds = 0;
+    int64_t perturbation_rounds = 40;
   } refine;
 
   // The Prometheus endpoint (DESIGN §6; metrics/).

@@ -96,9 +96,11 @@ class TempFile {
   std::filesystem::path path_;
 };
 
-TEST_CASE("the shipped config file holds exactly the defaults", "[config]") {
-  const absl::StatusOr<Config> loaded = LoadConfig(ROUTESERVE_DEFAULT_CONFIG_PATH);
+TEST_CASE("the shipped config file holds the defaults, and names the shipped model", "[config]") {
+  absl::StatusOr<Config> loaded = LoadConfig(ROUTESERVE_DEFAULT_CONFIG_PATH);
   REQUIRE(loaded.ok());
+  CHECK(loaded->model.path == "models/route-v1");
+  loaded->model.path = Config{}.model.path;  // "": a config without the key has no model
   CheckSameConfig(*loaded, Config{});
   CHECK(ConfigToYaml(*loaded) == ConfigToYaml(Config{}));
 }
@@ -212,7 +214,11 @@ TEST_CASE("every key can be overridden with --set, over the file or no file", "[
     const absl::StatusOr<Config> from_file = LoadConfig(shipped_file, {c.override_text});
     INFO(from_file.status().message());
     REQUIRE(from_file.ok());
-    CheckSameConfig(*from_file, expected);
+    Config expected_from_file = expected;  // the file names the shipped model
+    if (!absl::StartsWith(c.override_text, "model.path=")) {
+      expected_from_file.model.path = "models/route-v1";
+    }
+    CheckSameConfig(*from_file, expected_from_file);
   }
   CHECK(covered == KeysOf(ConfigToYaml(Config{})));
 }

@@ -86,8 +86,8 @@ std::string TempPath(const std::string& name) {
   return absl::StrCat(dir != nullptr ? dir : "/tmp", "/routeserve-", getpid(), "-", name);
 }
 
-TEST_CASE("routeserve-cli gets a feasible route from the running server, and names a bad "
-          "field",
+TEST_CASE("routeserve-cli gets a feasible route of the shipped model from the running server "
+          "with the default config, and names a bad field",
           "[process]") {
   ServerProcess process(ROUTESERVE_BINARY, ServerArgs());
   const std::string target = absl::StrCat("127.0.0.1:", process.WaitForPort());
@@ -106,7 +106,9 @@ TEST_CASE("routeserve-cli gets a feasible route from the running server, and nam
   REQUIRE(answered.exit_code == 0);
   v1::SuggestResponse response;
   REQUIRE(google::protobuf::util::JsonStringToMessage(answered.out, &response).ok());
-  CHECK(CheckRouteResponse(request, response) == "");
+  // The default config serves the shipped model, refined.
+  CHECK(CheckRouteResponse(request, response, v1::ROUTE_SOURCE_MODEL_REFINED) == "");
+  CHECK(absl::StartsWith(response.model_version(), "route-v1-"));
 
   // A window that closes before it opens: INVALID_ARGUMENT naming the stop, exit code 1.
   v1::TimeWindow& window = *request.mutable_stops(3)->mutable_time_window();
@@ -223,11 +225,12 @@ TEST_CASE("SIGTERM under load: every call is answered OK or UNAVAILABLE, readine
           "while calls still succeed, and the process exits 0",
           "[process]") {
   // A longer drain than the other tests: clients must see NOT_SERVING and still start calls
-  // inside it; two seconds leave room on a loaded machine.
+  // inside it; two seconds leave room on a loaded machine. The classical solver answers: what
+  // is under test is the shutdown, whatever proposes the routes.
   ServerProcess process(ROUTESERVE_BINARY,
                         ServerArgs({"--set", "shutdown.drain_delay_s=2", "--set",
                                     "shutdown.grace_period_s=60", "--set",
-                                    "server.worker_threads=2"}));
+                                    "server.worker_threads=2", "--set", "model.path=\"\""}));
   const int port = process.WaitForPort();
 
   constexpr int kClients = 8;
