@@ -45,8 +45,8 @@ struct Proposal {
   // MODEL_REFINED, HEURISTIC or FALLBACK_HEURISTIC (never UNSPECIFIED).
   v1::RouteSource source = v1::ROUTE_SOURCE_UNSPECIFIED;
   // Other feasible orders, distinct from `order` and from each other, best first (the model's
-  // other decodings); empty from the classical solver. Kept for options.num_alternatives, which
-  // responses do not serve yet.
+  // other decodings); empty from the classical solver. Responses offer them, as decoded, when
+  // options.num_alternatives asks.
   std::vector<std::vector<int>> alternatives;
 };
 

@@ -20,12 +20,14 @@ namespace routeserve::server {
 
 struct BatchingPlanner::Pending {
   routing::RouteProblem problem;
+  int num_alternatives = 0;
   PlanCallback done;
   absl::Time submitted;
 };
 
 struct BatchingPlanner::Finishing {
   routing::RouteProblem problem;
+  int num_alternatives = 0;
   PlanCallback done;
   // Not OK: the task's answer, with nothing to finish. OK: `instance` and `proposal` are set.
   absl::Status status;
@@ -163,7 +165,8 @@ absl::Status BatchingPlanner::Submit(PlanRequest request, PlanCallback done) {
     auto probe = std::make_shared<absl::AnyInvocable<bool()>>(std::move(request.is_cancelled));
     task.is_cancelled = [probe] { return (*probe)(); };
   }
-  task.payload = Pending{std::move(request.problem), std::move(done), clock_->Now()};
+  task.payload = Pending{std::move(request.problem), request.num_alternatives, std::move(done),
+                         clock_->Now()};
   const int stops = task.size;
   const absl::Status submitted = batcher_->Submit(task);
   if (!submitted.ok()) {
@@ -251,6 +254,7 @@ void BatchingPlanner::BuildAndPropose(batching::Batch<Pending>& batch, const Bat
       finishing->status = proposals[k].status();
     } else {
       finishing->problem = std::move(task.problem);
+      finishing->num_alternatives = task.num_alternatives;
       finishing->instance = std::move(instances[i]);
       finishing->proposal = *std::move(proposals[k]);
       finishing->queued = batch.queued[i];
@@ -295,6 +299,26 @@ void BatchingPlanner::RunFinishing(Finishing& task) {
   std::exchange(task.done, nullptr)(std::move(result));
 }
 
+// The proposal's other orders (the model's other decodings), as they were decoded: at most
+// num_alternatives of them, cheapest first, skipping any the refinement turned the best into and
+// any that is not an order of the stops.
+void BatchingPlanner::AddAlternatives(const Finishing& task, const std::vector<int>& best,
+                                      v1::SuggestResponse& response) const {
+  if (task.num_alternatives <= 0) return;
+  std::vector<routing::RouteEvaluation> evaluated;
+  for (const std::vector<int>& order : task.proposal.alternatives) {
+    if (order == best || !IsOrderOfStops(order, task.instance->num_stops())) continue;
+    routing::RouteEvaluation evaluation = routing::Evaluate(*task.instance, order);
+    if (evaluation.feasible()) evaluated.push_back(std::move(evaluation));
+  }
+  std::stable_sort(evaluated.begin(), evaluated.end(),
+                   [](const auto& a, const auto& b) { return a.cost < b.cost; });
+  const size_t count = std::min(evaluated.size(), static_cast<size_t>(task.num_alternatives));
+  for (size_t i = 0; i < count; ++i) {
+    api::ToRouteProto(task.problem, evaluated[i], response.add_alternatives());
+  }
+}
+
 absl::StatusOr<v1::SuggestResponse> BatchingPlanner::Respond(const Finishing& task,
                                                              FinishedTask& outcome) const {
   if (!task.status.ok()) return task.status;
@@ -320,8 +344,7 @@ absl::StatusOr<v1::SuggestResponse> BatchingPlanner::Respond(const Finishing& ta
   outcome.lateness_s = evaluation.lateness_s;
   v1::SuggestResponse response;
   api::ToRouteProto(task.problem, evaluation, response.mutable_route());
-  // options.num_alternatives is not looked at yet: one route per task, and the API allows fewer
-  // alternatives than asked. The model's other decodings wait in task.proposal.alternatives.
+  AddAlternatives(task, order, response);
   response.set_source(source);
   response.set_model_version(model_version_);
   v1::ServerTimings* timings = response.mutable_timings();

@@ -159,6 +159,8 @@ class BatchingPlanner final : public RoutePlanner {
   void RunFinishing(Finishing& task);
   // The response; fills `outcome`'s costs and lateness when it is a route.
   absl::StatusOr<v1::SuggestResponse> Respond(const Finishing& task, FinishedTask& outcome) const;
+  void AddAlternatives(const Finishing& task, const std::vector<int>& best,
+                       v1::SuggestResponse& response) const;
   // Scheduling thread: a task dropped before its batch formed.
   void Drop(Pending& task, const absl::Status& why);
 

@@ -17,6 +17,9 @@ namespace routeserve::server {
 
 struct PlanRequest {
   routing::RouteProblem problem;  // well formed (api::ToRouteProblem accepted it)
+  // options.num_alternatives: other routes wanted beside the best; the response may hold fewer
+  // (the classical solver proposes none).
+  int num_alternatives = 0;
   absl::Time deadline = absl::InfiniteFuture();
   // True once the caller has gone away. Empty: never cancelled. Planners may call it from any
   // of their threads with their own locks held: it must be quick, and must not block on a lock
@@ -24,7 +27,8 @@ struct PlanRequest {
   absl::AnyInvocable<bool()> is_cancelled;
 };
 
-// Gets the response (route, source, model_version, timings; request_id is the caller's to set)
+// Gets the response (route, alternatives, source, model_version, timings; request_id is the
+// caller's to set)
 // or why there is none.
 using PlanCallback = absl::AnyInvocable<void(absl::StatusOr<v1::SuggestResponse>)>;
 

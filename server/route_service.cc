@@ -78,6 +78,7 @@ grpc::ServerUnaryReactor* RouteServiceImpl::Suggest(grpc::CallbackServerContext*
 
   PlanRequest plan;
   plan.problem = std::move(problem).value();
+  plan.num_alternatives = request->options().num_alternatives();
   plan.deadline = CallDeadline(*context);
   // The context lives until Finish, and Finish comes only after the probe's last use.
   plan.is_cancelled = [context] { return context->IsCancelled(); };

@@ -117,6 +117,7 @@ void SuggestStreamReactor::HandleRequestLocked(v1::SuggestRequest request) {
 
   PlanRequest plan;
   plan.problem = std::move(problem).value();
+  plan.num_alternatives = request.options().num_alternatives();
   plan.deadline = deadline;
   // Not the context: it dies with the call, while the probe may run after OnDone.
   plan.is_cancelled = [self = shared_from_this()] { return self->Broken(); };

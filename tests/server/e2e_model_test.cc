@@ -50,6 +50,49 @@ TEST_CASE("Suggest through a server with the model answers MODEL_REFINED with a 
   CHECK(t.server->fallback_counts().total() == 0);
 }
 
+TEST_CASE("options.num_alternatives: the model's other decodings as feasible routes, cheapest "
+          "first, distinct from the route; none unless asked",
+          "[e2e][model]") {
+  TestServer t = StartServer(ModelConfig("nearest"));
+  int answered_with_alternatives = 0;
+  uint64_t seed = 700;
+  for (const Regime& regime : Regimes()) {
+    v1::SuggestRequest request = MakeRequest(regime.options, 12, seed++, regime.name);
+    v1::SuggestResponse plain;
+    REQUIRE(Suggest(*t.stub, request, &plain).ok());
+    CHECK(plain.alternatives_size() == 0);
+
+    request.mutable_options()->set_num_alternatives(3);
+    v1::SuggestResponse response;
+    REQUIRE(Suggest(*t.stub, request, &response).ok());
+    INFO(regime.name);
+    CHECK(CheckRouteResponse(request, response, v1::ROUTE_SOURCE_MODEL_REFINED) == "");
+    CHECK(response.route().SerializeAsString() == plain.route().SerializeAsString());
+    CHECK(response.alternatives_size() <= 3);
+    if (response.alternatives_size() > 0) ++answered_with_alternatives;
+    double previous_cost = 0;
+    for (const v1::Route& alternative : response.alternatives()) {
+      v1::SuggestResponse as_route = response;
+      *as_route.mutable_route() = alternative;
+      CHECK(CheckRouteResponse(request, as_route, v1::ROUTE_SOURCE_MODEL_REFINED) == "");
+      CHECK(alternative.SerializeAsString() != response.route().SerializeAsString());
+      CHECK(alternative.summary().cost() >= previous_cost);
+      previous_cost = alternative.summary().cost();
+    }
+  }
+  CHECK(answered_with_alternatives > 0);
+}
+
+TEST_CASE("the classical solver offers no alternatives, even when asked", "[e2e]") {
+  TestServer t = StartServer(TestConfig());
+  v1::SuggestRequest request = MakeRequest(Regimes()[0].options, 12, 7, "classical");
+  request.mutable_options()->set_num_alternatives(2);
+  v1::SuggestResponse response;
+  REQUIRE(Suggest(*t.stub, request, &response).ok());
+  CHECK(CheckRouteResponse(request, response, v1::ROUTE_SOURCE_HEURISTIC) == "");
+  CHECK(response.alternatives_size() == 0);
+}
+
 TEST_CASE("with refine.max_moves 0 the server answers MODEL", "[e2e][model]") {
   TestServer t = StartServer(ModelConfig("nearest", {"refine.max_moves=0"}));
   const v1::SuggestRequest request = MakeRequest(Regimes()[1].options, 12, 7, "unrefined");
