@@ -2,7 +2,9 @@
 """Writes small TorchScript route models that follow docs/MODEL.md's contract, for the C++ tests
 of model/ and server/ (tests/model/CMakeLists.txt runs this as a CTest fixture).
 
-Until the training recipe (model/training/) exports a tiny model of its own, these stand in:
+Hand-written, they behave as a trained model never would on purpose (invalid orders, errors, a
+wrong version), and deterministically; the recipe's own exports are tested through
+make_recipe_model.py and models/route-v1:
 
   nearest/        a nearest-feasible-neighbour decoder: decoding 0 takes the nearest stop the
                   masks allow (visited, dropoff before its pickup, capacity, padding), decodings

@@ -1,0 +1,71 @@
+#!/usr/bin/python3
+"""The training recipe end to end, as a CTest fixture for the C++ tests: solved problems from
+routeserve-datagen, a few training steps at the tiny preset, the export (model.pt, model.yaml),
+and the greedy orders Python's torch gives the exported file on other problems, for the C++ side
+to reproduce with the project's LibTorch.
+
+Usage: make_recipe_model.py --datagen build/routeserve-datagen --out DIR. Writes DIR/model/
+(the exported model), DIR/check_requests.jsonl (one SuggestRequest as proto JSON per line) and
+DIR/check_greedy.txt (the greedy order of each, stop indices separated by spaces).
+"""
+import argparse
+import contextlib
+import io
+import json
+import os
+import subprocess
+import sys
+import warnings
+
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "model", "training"))
+import features  # noqa: E402
+import train  # noqa: E402
+
+warnings.filterwarnings("ignore", message=".*batch_first.*")
+CHECK_STOPS = 8  # every check problem fits the bucket N = 8
+
+
+def datagen(tool: str, path: str, count: int, stops: str, seed: int) -> None:
+    subprocess.run([tool, "--count", str(count), "--stops", stops, "--seed", str(seed),
+                    "--exact_up_to", "8", "--threads", "2", "--out", path],
+                   check=True, capture_output=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--datagen", required=True)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    torch.set_num_threads(1)
+    data = os.path.join(args.out, "train.jsonl")
+    check = os.path.join(args.out, "check.jsonl")
+    datagen(args.datagen, data, 300, "3-8", seed=31)
+    datagen(args.datagen, check, 24, f"1-{CHECK_STOPS}", seed=32)
+
+    argv = ["--data", data, "--run_dir", os.path.join(args.out, "run"), "--preset", "tiny",
+            "--steps", "60", "--heldout", "20", "--export", os.path.join(args.out, "model")]
+    with contextlib.redirect_stdout(io.StringIO()):
+        train.train(train.parse_args(argv), argv)
+
+    scripted = torch.jit.load(os.path.join(args.out, "model", "model.pt"))
+    problems = features.load_jsonl(check)
+    inputs = [torch.from_numpy(v) for v in features.encode_batch(problems, CHECK_STOPS).values()]
+    noise = torch.zeros(len(problems), 1, CHECK_STOPS)  # decoding 0 is greedy: noise unused
+    with torch.no_grad():
+        orders, _ = scripted(*inputs, noise)
+    with open(check, encoding="utf-8") as lines, \
+            open(os.path.join(args.out, "check_requests.jsonl"), "w", encoding="utf-8") as out:
+        for line in lines:
+            out.write(json.dumps(json.loads(line)["request"]) + "\n")
+    with open(os.path.join(args.out, "check_greedy.txt"), "w", encoding="utf-8") as out:
+        for b, problem in enumerate(problems):
+            out.write(" ".join(str(int(i)) for i in orders[b, 0, :problem.num_stops]) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
