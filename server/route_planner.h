@@ -2,8 +2,8 @@
 // back from.
 //
 // The handlers know only RoutePlanner. BatchingPlanner (server/batching_planner.h) implements it
-// with the dynamic batcher of DESIGN §4 in front of a BatchProposer: the classical solver today,
-// the model runner (§5) tomorrow, a swap that leaves the handlers alone.
+// with the dynamic batcher of DESIGN §4 in front of a BatchProposer: the route model (§5) or the
+// classical solver, a choice of config that leaves the handlers alone.
 #pragma once
 
 #include "absl/functional/any_invocable.h"
