@@ -84,23 +84,25 @@ def run_bench(target, load, args, extra=()):
             if getattr(args, flag, None) is not None:
                 command += [f"--{flag}", str(getattr(args, flag))]
         # Exit 1 means a bad route or no answer at all: the report says which.
-        result = subprocess.run(command, stdout=subprocess.DEVNULL)
+        result = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                text=True)
         if result.returncode not in (0, 1):
-            raise RuntimeError(f"routeserve-bench exited {result.returncode}: {command}")
+            raise RuntimeError(f"routeserve-bench exited {result.returncode}: {command}\n"
+                               f"{result.stderr}")
         with open(report.name) as f:
-            return json.load(f)
+            parsed = json.load(f)
+        parsed["warnings"] = result.stderr.splitlines()  # e.g. the client's own lag
+        return parsed
 
 
-def metric_sum(metrics_port, name, labels=None):
-    """The sum of a metric's samples on routeserve's /metrics, those with `labels` only."""
+def metric_samples(metrics_port, name):
+    """[(labels, value)] of a metric on routeserve's /metrics."""
     with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10) as r:
         text = r.read().decode()
-    total = 0.0
+    samples = []
     for line in text.splitlines():
         match = re.match(r"^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)", line)
-        if not match or match.group(1) != name:
-            continue
-        sample_labels = dict(re.findall(r'(\w+)="([^"]*)"', match.group(2) or ""))
-        if all(sample_labels.get(k) == v for k, v in (labels or {}).items()):
-            total += float(match.group(3))
-    return total
+        if match and match.group(1) == name:
+            labels = dict(re.findall(r'(\w+)="([^"]*)"', match.group(2) or ""))
+            samples.append((labels, float(match.group(3))))
+    return samples
