@@ -202,7 +202,8 @@ def main():
                   f"at none of the rates)")
 
     with open(os.path.join(args.out, "open_loop.json"), "w") as f:
-        json.dump({"args": vars(args), "seconds": time.time() - started,
+        recorded = dict(vars(args), out=os.path.relpath(args.out, ROOT))  # no machine's path
+        json.dump({"args": recorded, "seconds": time.time() - started,
                    "highest_rate_within_slo": best, "runs": results}, f, indent=1)
     write_plot(results, args)
     return 0
