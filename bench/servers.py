@@ -86,9 +86,9 @@ def run_bench(target, load, args, extra=()):
         # Exit 1 means a bad route or no answer at all: the report says which.
         result = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                 text=True)
-        if result.returncode not in (0, 1):
-            raise RuntimeError(f"routeserve-bench exited {result.returncode}: {command}\n"
-                               f"{result.stderr}")
+        if result.returncode not in (0, 1) or os.path.getsize(report.name) == 0:
+            raise RuntimeError(f"routeserve-bench exited {result.returncode} without a report: "
+                               f"{' '.join(command)}\n{result.stderr}")
         with open(report.name) as f:
             parsed = json.load(f)
         parsed["warnings"] = result.stderr.splitlines()  # e.g. the client's own lag
