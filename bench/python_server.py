@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The plain Python gRPC server a team would write first: the baseline routeserve is measured against.
+"""The plain Python gRPC server a team would write first, which routeserve is measured against.
 
     bench/python_server.py [--config config/routeserve.yaml] [--set key=value]... [--workers W]
 

@@ -32,7 +32,7 @@ class Server:
 
     def stop(self):
         self.process.terminate()
-        self.process.communicate(timeout=60)
+        self.process.wait(timeout=60)  # its log is drained by the thread _await_listening starts
 
 
 def _await_listening(process, name):
