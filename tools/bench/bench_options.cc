@@ -67,9 +67,9 @@ constexpr int64_t kMaxOutstanding = 10'000'000;
 
 bool TakesValue(const std::string& flag) {
   static const std::set<std::string> kFlags = {
-      "--target",         "--concurrency", "--rate",        "--channels",
-      "--warmup",         "--duration",    "--deadline_ms", "--max_outstanding",
-      "--requests",       "--stops",       "--windows",     "--seed",
+      "--target",         "--concurrency", "--rate",         "--channels",
+      "--warmup",         "--duration",    "--deadline_ms",  "--max_outstanding",
+      "--requests",       "--stops",       "--windows",      "--seed",
       "--verify_threads", "--json",        "--write_request"};
   return kFlags.count(flag) > 0;
 }
