@@ -5,12 +5,16 @@ BUILD_TYPE ?= Release
 JOBS ?= $(shell nproc)
 CONFIG ?= config/routeserve.yaml
 
-.PHONY: all deps configure build serve test bench check-dashboard clean
+.PHONY: all deps bench-deps configure build serve test bench check-dashboard clean
 
 all: build
 
 deps:
 	@scripts/install-deps.sh
+
+# What the scripts in bench/ need beyond the build (docs/BENCHMARKS.md); `make test` does not.
+bench-deps:
+	@scripts/install-deps.sh bench
 
 configure: deps
 	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)

@@ -11,45 +11,9 @@ in closed loop against each in turn, and prints a Markdown table with the ratios
 repository root after `make build`. Only the standard library is needed.
 """
 import argparse
-import json
-import os
-import re
-import subprocess
 import sys
-import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SERVER = os.path.join(ROOT, "build", "routeserve")
-BENCH = os.path.join(ROOT, "build", "routeserve-bench")
-CONFIG = os.path.join(ROOT, "config", "routeserve.yaml")
-
-
-def start_server(overrides):
-    args = [SERVER, "--config", CONFIG, "--set", "server.address=127.0.0.1:0",
-            "--set", "metrics.address=127.0.0.1:0", "--set", "shutdown.drain_delay_s=0"]
-    for override in overrides:
-        args += ["--set", override]
-    server = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
-    for line in server.stderr:
-        match = re.search(r"listening on [^ ;]*:(\d+)", line)
-        if match:
-            return server, int(match.group(1))
-    raise RuntimeError("routeserve exited before listening")
-
-
-def stop_server(server):
-    server.terminate()
-    server.communicate(timeout=60)
-
-
-def run_bench(port, concurrency, args):
-    with tempfile.NamedTemporaryFile(suffix=".json") as report:
-        subprocess.run([BENCH, "--target", f"127.0.0.1:{port}", "--concurrency", str(concurrency),
-                        "--duration", str(args.duration), "--warmup", str(args.warmup),
-                        "--stops", args.stops, "--json", report.name, "--quiet"],
-                       check=True, stdout=subprocess.DEVNULL)
-        with open(report.name) as f:
-            return json.load(f)
+from servers import run_bench, start_routeserve
 
 
 def main():
@@ -73,11 +37,11 @@ def main():
     for concurrency in [int(c) for c in args.concurrency.split(",")]:
         results = {}
         for name, overrides in configs:
-            server, port = start_server(overrides)
+            server = start_routeserve(overrides)
             try:
-                report = run_bench(port, concurrency, args)
+                report = run_bench(server.target, ["--concurrency", concurrency], args)
             finally:
-                stop_server(server)
+                server.stop()
             results[name] = report
             latency = report["latency_ms"]
             print(f"| {concurrency} | {name} | {report['ok_per_s']:.0f} | {latency['p50']:.2f} | "

@@ -1,6 +1,9 @@
 #!/bin/sh
 # Installs the Debian 12 packages routeserve needs to build and test, and nothing when they are
 # all present already. Runs as root (or through sudo when it is there).
+#
+#   scripts/install-deps.sh          what `make build` and `make test` need
+#   scripts/install-deps.sh bench    that, and what the benchmark scripts in bench/ need
 set -eu
 
 # LibTorch runs its matrix products on whatever libblas.so.3 is: OpenBLAS, in its pthread build
@@ -18,6 +21,11 @@ PACKAGES="
   libtorch-dev libopenblas0-pthread
   python3 python3-torch python3-numpy python3-yaml
 "
+# The benchmarks (`make bench-deps`): the plain Python gRPC server routeserve is compared with,
+# h2load (the independent load generator of the cross-check) and gnuplot (the plots).
+if [ "${1:-}" = "bench" ]; then
+  PACKAGES="$PACKAGES python3-grpcio python3-protobuf nghttp2-client gnuplot-nox"
+fi
 
 missing=""
 for package in $PACKAGES; do

@@ -81,6 +81,7 @@ TEST_CASE("ParseBenchArgs: defaults") {
   CHECK_FALSE(options->matrix);
   CHECK(options->seed == 1);
   CHECK_FALSE(options->json_file.has_value());
+  CHECK_FALSE(options->write_request_file.has_value());
   CHECK_FALSE(options->quiet);
   CHECK_FALSE(options->help);
 }
@@ -109,7 +110,8 @@ TEST_CASE("ParseBenchArgs: every flag, in both spellings") {
                                                                "out.json",
                                                                "--quiet",
                                                                "--verify_threads",
-                                                               "3"});
+                                                               "3",
+                                                               "--write_request=req.bin"});
   INFO(options.status().ToString());
   REQUIRE(options.ok());
   CHECK(options->target == "10.0.0.1:9000");
@@ -128,6 +130,7 @@ TEST_CASE("ParseBenchArgs: every flag, in both spellings") {
   CHECK(options->json_file == "out.json");
   CHECK(options->quiet);
   CHECK(options->verify_threads == 3);
+  CHECK(options->write_request_file == "req.bin");
 
   const absl::StatusOr<BenchOptions> closed = ParseBenchArgs({"--concurrency=64"});
   REQUIRE(closed.ok());
@@ -175,6 +178,7 @@ TEST_CASE("ParseBenchArgs: usage errors name what is wrong") {
       {{"--seed", "-1"}, "--seed"},
       {{"--verify_threads", "0"}, "--verify_threads"},
       {{"--json", ""}, "--json"},
+      {{"--write_request", ""}, "--write_request"},
       {{"--target="}, "--target"},
       {{"--quiet=yes"}, "--quiet: takes no value"},
       {{"--matrix", "--matrix"}, "--matrix given twice"},

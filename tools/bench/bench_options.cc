@@ -15,6 +15,7 @@ const char kBenchUsage[] =
                         [--duration S] [--warmup S] [--deadline_ms MS] [--max_outstanding N]
                         [--stops SPEC] [--windows none|loose|tight] [--matrix] [--seed N]
                         [--requests N] [--verify_threads N] [--json FILE] [--quiet]
+                        [--write_request FILE]
 
 Load generator for routeserve: sends RouteService.Suggest calls from a pool of generated
 requests, checks every answered route, and reports throughput, latency, status codes and the
@@ -44,6 +45,9 @@ Output:
   --verify_threads N    threads that check answered routes (default 1)
   --json FILE           also write the report as JSON to FILE
   --quiet               no progress line on stderr
+  --write_request FILE  write the pool's first request to FILE as a serialized SuggestRequest
+                        and exit without calling the server: the request another load
+                        generator can send (with --requests 1, the only one this one sends)
   --help                print this text
 
 Every OK answer is checked: each stop of the request exactly once, every pickup before its
@@ -63,10 +67,10 @@ constexpr int64_t kMaxOutstanding = 10'000'000;
 
 bool TakesValue(const std::string& flag) {
   static const std::set<std::string> kFlags = {
-      "--target",         "--concurrency", "--rate",        "--channels",
-      "--warmup",         "--duration",    "--deadline_ms", "--max_outstanding",
-      "--requests",       "--stops",       "--windows",     "--seed",
-      "--verify_threads", "--json"};
+      "--target",         "--concurrency", "--rate",         "--channels",
+      "--warmup",         "--duration",    "--deadline_ms",  "--max_outstanding",
+      "--requests",       "--stops",       "--windows",      "--seed",
+      "--verify_threads", "--json",        "--write_request"};
   return kFlags.count(flag) > 0;
 }
 
@@ -152,6 +156,9 @@ absl::Status Apply(const std::string& flag, const std::string& value, BenchOptio
   } else if (flag == "--json") {
     if (value.empty()) return Bad(flag, "must name a file");
     options.json_file = value;
+  } else if (flag == "--write_request") {
+    if (value.empty()) return Bad(flag, "must name a file");
+    options.write_request_file = value;
   } else if (flag == "--matrix") {
     options.matrix = true;
   } else if (flag == "--quiet") {

@@ -45,6 +45,8 @@ struct BenchOptions {
   std::optional<std::string> json_file;  // also write the report as JSON here
   bool quiet = false;                    // no progress line on stderr
   int verify_threads = 1;                // threads that check answered routes, 1 to 64
+  // Write the pool's first request, serialized, here and exit without calling the server.
+  std::optional<std::string> write_request_file;
 
   bool help = false;
 };

@@ -89,6 +89,11 @@ int Main(int argc, char** argv) {
     std::cerr << "error: " << pool.status().message() << "\n";
     return kExitFailure;
   }
+  if (options.write_request_file.has_value()) {
+    return WriteFile(*options.write_request_file, pool->front().request.SerializeAsString())
+               ? kExitOk
+               : kExitFailure;
+  }
 
   const auto channels = OpenChannels(options.target, options.channels);
   if (absl::Status connected =
