@@ -5,7 +5,8 @@ BUILD_TYPE ?= Release
 JOBS ?= $(shell nproc)
 CONFIG ?= config/routeserve.yaml
 
-.PHONY: all deps bench-deps configure build serve test bench check-dashboard clean
+.PHONY: all deps bench-deps configure build serve test bench check-dashboard check-deploy \
+	sync-deploy clean
 
 all: build
 
@@ -31,6 +32,16 @@ test: build
 # The Grafana dashboard against Grafana's published schema; needs Node.js and npm, not the build.
 check-dashboard:
 	@scripts/check-dashboard.sh $(BUILD_DIR)/dashboard-check
+
+# The Kubernetes manifests (deploy/k8s, docs/DEPLOY.md): renders every overlay with
+# `kubectl kustomize` and checks the objects offline, and the Dockerfile against them; needs
+# kubectl and Python's yaml, not the build, nor a cluster.
+check-deploy:
+	@scripts/check-deploy.py
+
+# Rewrites the base's copies of config/routeserve.yaml and deploy/prometheus/alerts.yaml.
+sync-deploy:
+	@scripts/sync-deploy.py
 
 clean:
 	rm -rf $(BUILD_DIR)
