@@ -73,6 +73,9 @@ const std::vector<ConfigEntry>& Schema() {
                   IntegerKey(
                       "worker_threads", [](auto& c) -> auto& { return c.server.worker_threads; },
                       /*min=*/0),
+                  SecondsKey("max_connection_age_s",
+                             [](auto& c) -> auto& { return c.server.max_connection_age; },
+                             {.min = 0}),
               }),
       Section("limits",
               {

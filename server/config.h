@@ -37,6 +37,9 @@ struct Config {
   struct Server {
     std::string address = "127.0.0.1:50051";  // host:port; port 0 picks a free one
     int worker_threads = 0;  // threads refining routes and building responses; 0 = one per core
+    // A connection older than this gets a GOAWAY, so that clients reconnect (and re-resolve);
+    // its calls in flight get shutdown.grace_period to finish. Zero: connections never age.
+    absl::Duration max_connection_age = absl::ZeroDuration();
   } server;
 
   struct Limits {

@@ -2,6 +2,7 @@
 #include "server/server.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
@@ -33,6 +34,11 @@ void EnableHealthAndReflection() {
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   });
+}
+
+// A duration as a gRPC channel argument in milliseconds (an int, capped at its largest value).
+int MillisecondsArg(absl::Duration duration) {
+  return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(duration), INT32_MAX));
 }
 
 // "host:port" with the port replaced by `port`; the host as configured.
@@ -110,6 +116,12 @@ absl::StatusOr<std::unique_ptr<RouteServer>> RouteServer::Start(
   // gRPC sets SO_REUSEPORT by default: a second server on a taken port would start and share
   // its traffic. One process per port; a taken port is a start-up error.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  if (config.server.max_connection_age > absl::ZeroDuration()) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS,
+                               MillisecondsArg(config.server.max_connection_age));
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                               MillisecondsArg(config.shutdown.grace_period));
+  }
   int selected_port = 0;
   builder.AddListeningPort(config.server.address, grpc::InsecureServerCredentials(),
                            &selected_port);

@@ -48,6 +48,7 @@ void CheckSameConfig(const Config& actual, const Config& expected) {
   CHECK(actual.model.precision == expected.model.precision);
   CHECK(actual.model.decodings == expected.model.decodings);
   CHECK(actual.model.threads == expected.model.threads);
+  CHECK(actual.server.max_connection_age == expected.server.max_connection_age);
   CHECK(actual.refine.max_moves == expected.refine.max_moves);
   CHECK(actual.refine.perturbation_rounds == expected.refine.perturbation_rounds);
   CHECK(actual.metrics.address == expected.metrics.address);
@@ -152,6 +153,8 @@ std::vector<OverrideCase> EveryKeyOverridden() {
   return {
       {"server.address=0.0.0.0:8080", [](Config& c) { c.server.address = "0.0.0.0:8080"; }},
       {"server.worker_threads=3", [](Config& c) { c.server.worker_threads = 3; }},
+      {"server.max_connection_age_s=300",
+       [](Config& c) { c.server.max_connection_age = absl::Seconds(300); }},
       {"limits.max_stops=100", [](Config& c) { c.limits.max_stops = 100; }},
       {"batching.buckets=[16, 128, 1024]",
        [](Config& c) { c.batching.buckets = {16, 128, 1024}; }},
@@ -275,10 +278,12 @@ TEST_CASE("unknown sections and keys are refused by name", "[config]") {
            // Gone: batching.max_queue_size, per bucket, replaces it.
            {"server:\n  max_queue_size: 1024\n",
             {},
-            "server.max_queue_size: unknown key (server has address, worker_threads) (line 2)"},
+            "server.max_queue_size: unknown key (server has address, worker_threads, "
+            "max_connection_age_s) (line 2)"},
            {"",
             {"server.max_queue_size=1"},
-            "server.max_queue_size: unknown key (server has address, worker_threads) (from --set)"},
+            "server.max_queue_size: unknown key (server has address, worker_threads, "
+            "max_connection_age_s) (from --set)"},
            {"", {"tracing.address=127.0.0.1:4317"}, "tracing.address: unknown section"},
            {"", {"objective.speed_mps.plane=3"}, "objective.speed_mps.plane: unknown key"},
            {"", {"solver.max_moves.x=3"}, "solver.max_moves.x: unknown key"},
@@ -318,7 +323,8 @@ TEST_CASE("values of the wrong type are refused by key", "[config]") {
             {},
             "shutdown.grace_period_s: expected a number"},
            {"server:\n  address:\n    host: x\n", {}, "server.address: expected host:port"},
-           {"server: 5\n", {}, "server: expected a map of keys (address, worker_threads), got 5"},
+           {"server: 5\n", {}, "server: expected a map of keys (address, worker_threads, "
+            "max_connection_age_s), got 5"},
            {"objective:\n  speed_mps: 5\n", {}, "objective.speed_mps: expected a map of keys"},
            {"- server\n", {}, "config: expected a map of sections"},
            {"",

@@ -45,6 +45,38 @@ TEST_CASE("Suggest answers generated problems of every regime and size with a go
   CHECK(CheckRouteResponse(largest, response) == "");
 }
 
+// Blocks until the channel leaves READY or `within` passes; true when it left.
+bool LeavesReady(grpc::Channel& channel, absl::Duration within) {
+  const absl::Time until = absl::Now() + within;
+  while (channel.GetState(/*try_to_connect=*/false) == GRPC_CHANNEL_READY) {
+    if (!channel.WaitForStateChange(GRPC_CHANNEL_READY, absl::ToChronoTime(until))) return false;
+  }
+  return true;
+}
+
+TEST_CASE("server.max_connection_age_s: an old connection is sent away, the client reconnects "
+          "and its calls go on; without it the connection stays",
+          "[e2e]") {
+  const v1::SuggestRequest request = MakeRequest(Regimes()[1].options, 12, 3, "aged");
+  for (const bool aging : {true, false}) {
+    INFO((aging ? "max_connection_age_s=0.5" : "no max_connection_age_s"));
+    TestServer t = StartServer(
+        aging ? TestConfig({"server.max_connection_age_s=0.5"}) : TestConfig());
+    v1::SuggestResponse response;
+    REQUIRE(Suggest(*t.stub, request, &response).ok());
+    REQUIRE(t.channel->GetState(false) == GRPC_CHANNEL_READY);
+    if (aging) {
+      // The GOAWAY comes after 0.5 s (gRPC adds up to 10% jitter); the guard is generous.
+      CHECK(LeavesReady(*t.channel, absl::Seconds(30)));
+    } else {
+      CHECK_FALSE(LeavesReady(*t.channel, absl::Seconds(2)));
+    }
+    v1::SuggestResponse again;
+    REQUIRE(Suggest(*t.stub, request, &again).ok());
+    CHECK(CheckRouteResponse(request, again) == "");
+  }
+}
+
 TEST_CASE("Suggest is deterministic: the same request twice gives the same route", "[e2e]") {
   TestServer t = StartServer(TestConfig());
   for (const Regime& regime : Regimes()) {
