@@ -147,6 +147,17 @@ bool FromModel(const server::Proposal& proposal) {
          proposal.source == v1::ROUTE_SOURCE_MODEL_REFINED;
 }
 
+// Into each outcome's `cost`: the cost of its problem's proposal when the model made it.
+void RecordModelCosts(const std::vector<Problem>& problems,
+                      const std::vector<server::Proposal>& proposals,
+                      std::vector<Outcome>& outcomes, std::optional<double> Outcome::*cost) {
+  for (size_t i = 0; i < problems.size(); ++i) {
+    if (FromModel(proposals[i])) {
+      outcomes[i].*cost = routing::Evaluate(problems[i].instance, proposals[i].order).cost;
+    }
+  }
+}
+
 // A proposer of the config's model under `precision`: the served one, or with `greedy_only`
 // the model alone (decodings = 1, no refinement: its proposals are the greedy decodings, and
 // they fall back exactly where the served ones do). With `warm_up`, every shape runs once
@@ -170,6 +181,41 @@ absl::StatusOr<std::unique_ptr<server::ModelProposer>> LoadModelProposer(
     proposer_options.refine_max_moves = 0;
   }
   return std::make_unique<server::ModelProposer>(*std::move(runner), proposer_options);
+}
+
+// How the served proposals and greedy orders under `precision` compare with `proposals` and
+// `greedy_orders` (the config's precision); the error the server would give when the model
+// cannot run under it.
+absl::StatusOr<PrecisionAgreement> Agreement(const server::Config& config,
+                                             model::Precision precision,
+                                             const std::vector<Problem>& problems,
+                                             const std::vector<server::Proposal>& proposals,
+                                             const std::vector<server::Proposal>& greedy_orders) {
+  absl::StatusOr<std::unique_ptr<server::ModelProposer>> served =
+      LoadModelProposer(config, precision, /*greedy_only=*/false, /*warm_up=*/true);
+  if (!served.ok()) return served.status();
+  absl::StatusOr<std::unique_ptr<server::ModelProposer>> greedy =
+      LoadModelProposer(config, precision, /*greedy_only=*/true, /*warm_up=*/false);
+  if (!greedy.ok()) return greedy.status();
+  absl::StatusOr<std::vector<server::Proposal>> reduced_proposals =
+      ProposeAll(**served, config, problems);
+  if (!reduced_proposals.ok()) return reduced_proposals.status();
+  absl::StatusOr<std::vector<server::Proposal>> reduced_greedy_orders =
+      ProposeAll(**greedy, config, problems);
+  if (!reduced_greedy_orders.ok()) return reduced_greedy_orders.status();
+
+  PrecisionAgreement agreement{.precision = precision};
+  for (size_t i = 0; i < problems.size(); ++i) {
+    if (!FromModel(proposals[i])) continue;
+    ++agreement.compared;
+    if (!FromModel((*reduced_proposals)[i])) {
+      ++agreement.fallbacks;
+      continue;
+    }
+    if (greedy_orders[i].order == (*reduced_greedy_orders)[i].order) ++agreement.same_greedy;
+    if (proposals[i].order == (*reduced_proposals)[i].order) ++agreement.same_proposal;
+  }
+  return agreement;
 }
 
 GapSummary Summarize(const std::vector<const Outcome*>& outcomes,
@@ -339,12 +385,7 @@ absl::StatusOr<EvaluationReport> Evaluate(const server::Config& config,
   absl::StatusOr<std::vector<server::Proposal>> proposals =
       ProposeAll(**served, config, problems);
   if (!proposals.ok()) return proposals.status();
-  for (size_t i = 0; i < problems.size(); ++i) {
-    if (FromModel((*proposals)[i])) {
-      outcomes[i].proposed =
-          routing::Evaluate(problems[i].instance, (*proposals)[i].order).cost;
-    }
-  }
+  RecordModelCosts(problems, *proposals, outcomes, &Outcome::proposed);
   ParallelFor(static_cast<int>(problems.size()), threads, [&](int i) {
     const routing::Instance& instance = problems[i].instance;
     outcomes[i].served_source = (*proposals)[i].source;
@@ -368,47 +409,16 @@ absl::StatusOr<EvaluationReport> Evaluate(const server::Config& config,
     absl::StatusOr<std::vector<server::Proposal>> greedy_orders =
         ProposeAll(**greedy, config, problems);
     if (!greedy_orders.ok()) return greedy_orders.status();
-    for (size_t i = 0; i < problems.size(); ++i) {
-      if (FromModel((*greedy_orders)[i])) {
-        outcomes[i].greedy =
-            routing::Evaluate(problems[i].instance, (*greedy_orders)[i].order).cost;
-      }
-    }
+    RecordModelCosts(problems, *greedy_orders, outcomes, &Outcome::greedy);
 
     for (const model::Precision precision : options.precisions) {
-      PrecisionAgreement agreement{.precision = precision};
-      absl::StatusOr<std::unique_ptr<server::ModelProposer>> reduced_served =
-          LoadModelProposer(config, precision, /*greedy_only=*/false, /*warm_up=*/true);
-      absl::StatusOr<std::unique_ptr<server::ModelProposer>> reduced_greedy =
-          reduced_served.ok()
-              ? LoadModelProposer(config, precision, /*greedy_only=*/true, /*warm_up=*/false)
-              : reduced_served.status();
-      absl::StatusOr<std::vector<server::Proposal>> reduced_greedy_orders, reduced_proposals;
-      if (reduced_greedy.ok() && reduced_served.ok()) {
-        reduced_greedy_orders = ProposeAll(**reduced_greedy, config, problems);
-        reduced_proposals = ProposeAll(**reduced_served, config, problems);
+      absl::StatusOr<PrecisionAgreement> agreement =
+          Agreement(config, precision, problems, *proposals, *greedy_orders);
+      if (!agreement.ok()) {
+        agreement = PrecisionAgreement{.precision = precision,
+                                       .error = std::string(agreement.status().message())};
       }
-      const absl::Status status = !reduced_greedy.ok()          ? reduced_greedy.status()
-                                  : !reduced_served.ok()        ? reduced_served.status()
-                                  : !reduced_greedy_orders.ok() ? reduced_greedy_orders.status()
-                                                                : reduced_proposals.status();
-      if (!status.ok()) {
-        agreement.error = std::string(status.message());
-      } else {
-        for (size_t i = 0; i < problems.size(); ++i) {
-          if (!FromModel((*proposals)[i])) continue;
-          ++agreement.compared;
-          if (!FromModel((*reduced_proposals)[i])) {
-            ++agreement.fallbacks;
-            continue;
-          }
-          if ((*greedy_orders)[i].order == (*reduced_greedy_orders)[i].order) {
-            ++agreement.same_greedy;
-          }
-          if ((*proposals)[i].order == (*reduced_proposals)[i].order) ++agreement.same_proposal;
-        }
-      }
-      report.agreement.push_back(std::move(agreement));
+      report.agreement.push_back(*std::move(agreement));
     }
 
     absl::StatusOr<std::vector<SpeedPoint>> speed = MeasureSpeed(config, options);
