@@ -69,6 +69,7 @@ TEST_CASE("ParseBenchArgs: defaults") {
   REQUIRE(options.ok());
   CHECK(options->target == "127.0.0.1:50051");
   CHECK(options->mode == LoadMode::kClosedLoop);
+  CHECK(options->rpc == RpcKind::kUnary);
   CHECK(options->concurrency == 8);
   CHECK(options->channels == 4);
   CHECK(options->warmup == absl::Seconds(1));
@@ -92,6 +93,7 @@ TEST_CASE("ParseBenchArgs: every flag, in both spellings") {
                                                                "--rate=2500.5",
                                                                "--channels",
                                                                "16",
+                                                               "--rpc=stream",
                                                                "--warmup=0",
                                                                "--duration",
                                                                "2.5",
@@ -118,6 +120,7 @@ TEST_CASE("ParseBenchArgs: every flag, in both spellings") {
   CHECK(options->mode == LoadMode::kOpenLoop);
   CHECK(options->rate_per_s == 2500.5);
   CHECK(options->channels == 16);
+  CHECK(options->rpc == RpcKind::kStream);
   CHECK(options->warmup == absl::ZeroDuration());
   CHECK(options->duration == absl::Milliseconds(2500));
   CHECK(options->deadline == absl::Milliseconds(250));
@@ -175,6 +178,7 @@ TEST_CASE("ParseBenchArgs: usage errors name what is wrong") {
       {{"--stops", "50-8"}, "--stops: \"50-8\""},
       {{"--stops", "0"}, "--stops"},
       {{"--windows", "medium"}, "--windows"},
+      {{"--rpc", "bidi"}, "--rpc: \"bidi\" is not one of unary, stream"},
       {{"--seed", "-1"}, "--seed"},
       {{"--verify_threads", "0"}, "--verify_threads"},
       {{"--json", ""}, "--json"},

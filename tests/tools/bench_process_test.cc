@@ -1,6 +1,7 @@
 // routeserve-bench against the real server: build/routeserve on a free loopback port, the bench
-// in a closed and then an open loop with --json; every answer OK, no bad route, exit 0. Also the
-// exit codes without a server: 2 on a usage error, 1 when nothing answers.
+// in a closed and then an open loop with --json, unary and streaming; every answer OK, no bad
+// route, exit 0. Streamed messages whose timeout passes are counted by their own error's code.
+// Also the exit codes without a server: 2 on a usage error, 1 when nothing answers.
 #include <catch2/catch.hpp>
 
 #include <signal.h>
@@ -15,6 +16,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "server_process.h"
@@ -55,7 +57,11 @@ TEST_CASE(
   const std::string target = absl::StrCat("127.0.0.1:", server.WaitForPort());
 
   // A modest load: the machine may be small and busy, and the server must not shed any of it.
-  const std::vector<std::vector<std::string>> loads = {{"--concurrency", "4"}, {"--rate", "50"}};
+  const std::vector<std::vector<std::string>> loads = {
+      {"--concurrency", "4"},
+      {"--rate", "50"},
+      {"--concurrency", "4", "--rpc", "stream"},
+      {"--rate", "50", "--rpc", "stream"}};
   for (const std::vector<std::string>& load : loads) {
     const std::string json = TempPath("report.json");
     std::vector<std::string> args = {"--target", target,       "--warmup", "0.5",     "--duration",
@@ -64,12 +70,13 @@ TEST_CASE(
     args.insert(args.end(), load.begin(), load.end());
     ServerProcess bench(ROUTESERVE_BENCH_BINARY, args);
     const int exit_code = bench.WaitForExit();
-    INFO(load[0] << " " << load[1] << "; bench stderr:\n" << bench.Stderr());
+    INFO(absl::StrJoin(load, " ") << "; bench stderr:\n" << bench.Stderr());
     REQUIRE(exit_code == 0);
     const google::protobuf::Struct report = ReadJsonReport(json);
     std::remove(json.c_str());
     CHECK(report.fields().at("mode").string_value() ==
           (load[0] == "--rate" ? "open_loop" : "closed_loop"));
+    CHECK(report.fields().at("rpc").string_value() == (load.size() > 2 ? "stream" : "unary"));
     CHECK(NumberAt(report, "answers") > 0);
     CHECK(NumberAt(report, "ok") == NumberAt(report, "answers"));
     CHECK(NumberAt(report, "non_ok") == 0);
@@ -80,6 +87,36 @@ TEST_CASE(
     CHECK(NumberAt(codes, "OK") == NumberAt(report, "answers"));
     if (load[0] == "--rate") CHECK(NumberAt(report, "skipped") == 0);
   }
+
+  server.Signal(SIGTERM);
+  CHECK(server.WaitForExit() == 0);
+}
+
+TEST_CASE("routeserve-bench --rpc stream: messages past their timeout count under their code",
+          "[process]") {
+  // A queue delay far beyond the messages' timeout: every message's deadline passes while it
+  // waits for company, and the server answers each with its own DEADLINE_EXCEEDED.
+  ServerProcess server(ROUTESERVE_BINARY,
+                       {"--config", ROUTESERVE_CONFIG_PATH, "--set", "server.address=127.0.0.1:0",
+                        "--set", "metrics.address=127.0.0.1:0", "--set",
+                        "shutdown.drain_delay_s=0", "--set", "batching.max_queue_delay_us=2000000"});
+  const std::string target = absl::StrCat("127.0.0.1:", server.WaitForPort());
+  const std::string json = TempPath("deadline.json");
+  ServerProcess bench(ROUTESERVE_BENCH_BINARY,
+                      {"--target", target, "--rpc", "stream", "--concurrency", "3", "--warmup",
+                       "0", "--duration", "1", "--deadline_ms", "50", "--requests", "10",
+                       "--json", json, "--quiet"});
+  const int exit_code = bench.WaitForExit();
+  INFO("bench stderr:\n" << bench.Stderr());
+  CHECK(exit_code == 1);  // nothing answered OK
+  CHECK(absl::StrContains(bench.Stderr(), "no call was answered OK"));
+  const google::protobuf::Struct report = ReadJsonReport(json);
+  std::remove(json.c_str());
+  CHECK(NumberAt(report, "ok") == 0);
+  CHECK(NumberAt(report, "answers") > 0);
+  const google::protobuf::Struct& codes = report.fields().at("codes").struct_value();
+  CHECK(codes.fields().size() == 1);
+  CHECK(NumberAt(codes, "DEADLINE_EXCEEDED") == NumberAt(report, "answers"));
 
   server.Signal(SIGTERM);
   CHECK(server.WaitForExit() == 0);

@@ -58,6 +58,7 @@ TEST_CASE("FormatReportJson: the open loop's figures, as JSON that parses back")
   CHECK(json.back() == '\n');
   const google::protobuf::Struct report = ParseJson(json);
   CHECK(report.fields().at("mode").string_value() == "open_loop");
+  CHECK(report.fields().at("rpc").string_value() == "unary");
   CHECK(report.fields().at("target").string_value() == "127.0.0.1:1234");
   CHECK(NumberAt(report, "rate_per_s") == 250);
   CHECK(NumberAt(report, "answers") == 120);

@@ -12,14 +12,15 @@ namespace routeserve::bench {
 
 const char kBenchUsage[] =
     R"(usage: routeserve-bench [--target HOST:PORT] [--concurrency N | --rate R] [--channels N]
+                        [--rpc unary|stream]
                         [--duration S] [--warmup S] [--deadline_ms MS] [--max_outstanding N]
                         [--stops SPEC] [--windows none|loose|tight] [--matrix] [--seed N]
                         [--requests N] [--verify_threads N] [--json FILE] [--quiet]
                         [--write_request FILE]
 
-Load generator for routeserve: sends RouteService.Suggest calls from a pool of generated
-requests, checks every answered route, and reports throughput, latency, status codes and the
-server's timings as a table on stdout (and as JSON with --json).
+Load generator for routeserve: sends RouteService.Suggest calls (or SuggestStream messages)
+from a pool of generated requests, checks every answered route, and reports throughput,
+latency, status codes and the server's timings as a table on stdout (and as JSON with --json).
 
 Load:
   --target HOST:PORT    the server (default 127.0.0.1:50051)
@@ -29,9 +30,14 @@ Load:
                         whether or not earlier calls were answered; latency counts from the
                         scheduled start (the report's start lag says how late calls started)
   --channels N          connections to the server, calls spread over them (default 4)
+  --rpc KIND            unary: a Suggest call per request (the default); stream: one
+                        SuggestStream call per channel, kept open for the run, a message per
+                        request (a "call" below), answers matched by request_id; a message's
+                        own error counts under its code, like a failed call
   --warmup S            seconds of calls that are not counted (default 1)
   --duration S          seconds of counted calls after the warmup (default 10)
-  --deadline_ms MS      every call's deadline (default 10000)
+  --deadline_ms MS      every call's deadline; with --rpc stream, every message's timeout_s
+                        (default 10000)
   --max_outstanding N   open loop: an arrival that finds N calls outstanding is skipped and
                         counted as such (default 100000)
 Requests (a pool of distinct problems from the instance generator, sent in turn):
@@ -67,10 +73,10 @@ constexpr int64_t kMaxOutstanding = 10'000'000;
 
 bool TakesValue(const std::string& flag) {
   static const std::set<std::string> kFlags = {
-      "--target",         "--concurrency", "--rate",         "--channels",
-      "--warmup",         "--duration",    "--deadline_ms",  "--max_outstanding",
-      "--requests",       "--stops",       "--windows",      "--seed",
-      "--verify_threads", "--json",        "--write_request"};
+      "--target",   "--concurrency",    "--rate",           "--channels", "--rpc",
+      "--warmup",   "--duration",       "--deadline_ms",    "--max_outstanding",
+      "--requests", "--stops",          "--windows",        "--seed",
+      "--json",     "--verify_threads", "--write_request"};
   return kFlags.count(flag) > 0;
 }
 
@@ -117,6 +123,14 @@ absl::Status Apply(const std::string& flag, const std::string& value, BenchOptio
     }
     options.mode = LoadMode::kOpenLoop;
     options.rate_per_s = number;
+  } else if (flag == "--rpc") {
+    if (value == "unary") {
+      options.rpc = RpcKind::kUnary;
+    } else if (value == "stream") {
+      options.rpc = RpcKind::kStream;
+    } else {
+      return Bad(flag, absl::StrCat("\"", value, "\" is not one of unary, stream"));
+    }
   } else if (flag == "--channels") {
     return ParseInt<int>(flag, value, 1, kMaxChannels, options.channels);
   } else if (flag == "--warmup" || flag == "--duration" || flag == "--deadline_ms") {
@@ -217,5 +231,7 @@ std::string_view WindowsName(routing::TimeWindowTightness windows) {
   }
   return "loose";
 }
+
+std::string_view RpcName(RpcKind rpc) { return rpc == RpcKind::kStream ? "stream" : "unary"; }
 
 }  // namespace routeserve::bench

@@ -21,16 +21,22 @@ enum class LoadMode {
   kOpenLoop,    // calls start at Poisson arrival times, whatever the answers
 };
 
+enum class RpcKind {
+  kUnary,   // a Suggest call per request
+  kStream,  // a SuggestStream call per channel, a message per request
+};
+
 struct BenchOptions {
   // Affect the load.
   std::string target = "127.0.0.1:50051";
   LoadMode mode = LoadMode::kClosedLoop;
+  RpcKind rpc = RpcKind::kUnary;
   int concurrency = 8;                          // closed loop: calls outstanding, 1 to 100,000
   double rate_per_s = 0;                        // open loop: mean arrivals per second, > 0
   int channels = 4;                             // distinct HTTP/2 connections, 1 to 256
   absl::Duration warmup = absl::Seconds(1);     // answered, verified, not counted; >= 0
   absl::Duration duration = absl::Seconds(10);  // counted; > 0
-  absl::Duration deadline = absl::Seconds(10);  // of every call; > 0
+  absl::Duration deadline = absl::Seconds(10);  // of every call (stream: `timeout_s`); > 0
   int64_t max_outstanding = 100'000;  // open loop: an arrival finding this many is skipped
 
   // Affect the requests: a pool of `requests` distinct problems from the instance generator,
@@ -60,5 +66,6 @@ extern const char kBenchUsage[];
 absl::StatusOr<BenchOptions> ParseBenchArgs(const std::vector<std::string>& args);
 
 std::string_view WindowsName(routing::TimeWindowTightness windows);  // "none", "loose", "tight"
+std::string_view RpcName(RpcKind rpc);                              // "unary", "stream"
 
 }  // namespace routeserve::bench

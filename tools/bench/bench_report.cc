@@ -178,7 +178,8 @@ std::string FormatReportTable(const BenchReport& report) {
   const auto line = [&out](const std::string& label, const std::string& value) {
     absl::StrAppendFormat(&out, "%-26s %s\n", label, value);
   };
-  absl::StrAppend(&out, "# routeserve-bench: ", ModeLine(options), ", ", options.channels,
+  absl::StrAppend(&out, "# routeserve-bench: ", ModeLine(options), ", ",
+                  std::string(RpcName(options.rpc)), ", ", options.channels,
                   " channels, target ", options.target, "\n");
   absl::StrAppend(&out, "# requests: ", options.requests, " generated, stops ",
                   options.stops.ToString(), ", windows ", std::string(WindowsName(options.windows)),
@@ -222,6 +223,7 @@ std::string FormatReportJson(const BenchReport& report) {
   JsonWriter json;
   json.BeginObject()
       .String("mode", options.mode == LoadMode::kClosedLoop ? "closed_loop" : "open_loop")
+      .String("rpc", std::string(RpcName(options.rpc)))
       .String("target", options.target);
   if (options.mode == LoadMode::kClosedLoop) {
     json.Integer("concurrency", options.concurrency);

@@ -16,6 +16,7 @@ namespace {
 constexpr char kChannelArg[] = "routeserve.bench.channel";
 // Mixed into --seed for the arrival processes, so that they do not echo the request pool.
 constexpr uint64_t kArrivalSeedSalt = 0x6172726976616c73;  // "arrivals"
+constexpr absl::Duration kStreamDeadlineMargin = absl::Seconds(30);
 
 std::chrono::steady_clock::duration ToSteady(absl::Duration duration) {
   return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
@@ -75,6 +76,7 @@ LoadGenerator::~LoadGenerator() {
     mu_.Await(absl::Condition(this, &LoadGenerator::Done));
   }
   for (std::thread& thread : arrival_threads_) thread.join();
+  for (std::unique_ptr<StreamClient>& stream : streams_) stream->Close();
 }
 
 bool LoadGenerator::Done() const {
@@ -86,6 +88,15 @@ void LoadGenerator::Start() {
   window_start_ = start_ + ToSteady(options_.warmup);
   window_end_ = window_start_ + ToSteady(options_.duration);
   const int channels = static_cast<int>(stubs_.size());
+  if (options_.rpc == RpcKind::kStream) {
+    // Long past the last message's timeout: the server answers each message by its own
+    // timeout, and this only bounds the wait for a server that stops answering.
+    const absl::Time stream_deadline = absl::Now() + options_.warmup + options_.duration +
+                                       2 * options_.deadline + kStreamDeadlineMargin;
+    for (const std::unique_ptr<v1::RouteService::Stub>& stub : stubs_) {
+      streams_.push_back(std::make_unique<StreamClient>(stub.get(), stream_deadline));
+    }
+  }
   if (options_.mode == LoadMode::kClosedLoop) {
     {
       absl::MutexLock lock(&mu_);
@@ -138,10 +149,20 @@ void LoadGenerator::Launch(Call* call) {
 
 void LoadGenerator::Issue(Call* call) {
   call->started = Clock::now();
+  const v1::SuggestRequest& request = pool_[static_cast<size_t>(call->pool_index)].request;
+  if (options_.rpc == RpcKind::kStream) {
+    streams_[static_cast<size_t>(call->channel)]->Send(
+        request, absl::ToDoubleSeconds(options_.deadline),
+        [this, call](const grpc::Status& status, v1::SuggestResponse response) {
+          call->response = std::move(response);
+          OnAnswer(call, status);
+        });
+    return;
+  }
   call->context.set_deadline(std::chrono::system_clock::now() +
                              absl::ToChronoNanoseconds(options_.deadline));
   stubs_[static_cast<size_t>(call->channel)]->async()->Suggest(
-      &call->context, &pool_[static_cast<size_t>(call->pool_index)].request, &call->response,
+      &call->context, &request, &call->response,
       [this, call](grpc::Status status) { OnAnswer(call, status); });
 }
 

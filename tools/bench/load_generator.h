@@ -1,6 +1,9 @@
 // LoadGenerator: drives RouteService.Suggest calls at one server through gRPC's callback API,
 // in a closed or an open loop, and collects what the answers say (DESIGN §8).
 //
+// RPC: unary, a Suggest call per request; or stream, one SuggestStream call per channel for the
+//   whole run (StreamClient), a message per request. Below, a "call" is either; a streamed
+//   message's deadline is its `timeout_s`, and its own error counts like a failed call's status.
 // CLOSED LOOP: `concurrency` calls are outstanding at all times; the answer to one starts the
 //   next at once, on the thread that completed it. Latency counts from the call's start.
 // OPEN LOOP: calls start at the arrivals of a Poisson process of rate `rate_per_s` (one process
@@ -38,6 +41,7 @@
 #include "tools/bench/latency_histogram.h"
 #include "tools/bench/request_pool.h"
 #include "tools/bench/route_verifier.h"
+#include "tools/bench/stream_client.h"
 
 namespace routeserve::bench {
 
@@ -92,11 +96,13 @@ class LoadGenerator {
   LoadGenerator(const BenchOptions& options,
                 const std::vector<std::shared_ptr<grpc::Channel>>& channels,
                 const std::vector<PooledRequest>& pool, RouteVerifier& verifier);
+  // Waits for every call, then closes the streams.
   ~LoadGenerator();
   LoadGenerator(const LoadGenerator&) = delete;
   LoadGenerator& operator=(const LoadGenerator&) = delete;
 
-  // Starts the warmup's calls (closed loop) or the arrival threads (open loop); returns at once.
+  // Opens the streams (--rpc stream) and starts the warmup's calls (closed loop) or the arrival
+  // threads (open loop); returns at once.
   void Start();
 
   // True once the run is done; waits at most `timeout` for it.
@@ -129,6 +135,7 @@ class LoadGenerator {
 
   const BenchOptions options_;
   std::vector<std::unique_ptr<v1::RouteService::Stub>> stubs_;
+  std::vector<std::unique_ptr<StreamClient>> streams_;  // one per stub, with --rpc stream
   const std::vector<PooledRequest>& pool_;
   RouteVerifier& verifier_;
   std::vector<std::thread> arrival_threads_;
