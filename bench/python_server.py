@@ -17,8 +17,9 @@ not served.
 
 Same threads and BLAS settings as routeserve: it reads the same config file and --set overrides
 (server.address, model.path, model.decodings, model.threads, batching.buckets, objective.*),
-calls torch.set_num_threads(model.threads) as the server calls at::set_num_threads, and leaves
-OpenBLAS's own pool at its default (OPENBLAS_NUM_THREADS in the environment sets both servers').
+calls torch.set_num_threads(model.threads) as the server calls at::set_num_threads, and sizes
+OpenBLAS's own pool the same way the server does: model.threads, unless OPENBLAS_NUM_THREADS is
+in the environment (it then sets both servers').
 Logs "listening on HOST:PORT" like routeserve; a port of 0 picks a free one.
 
 The gRPC stubs are generated at start-up into a temporary folder by `protoc --python_out` and
@@ -27,6 +28,7 @@ is a pip package, not Debian's). Needs python3-grpcio, python3-protobuf, python3
 python3-numpy and python3-yaml (`make bench-deps`).
 """
 import argparse
+import ctypes
 import math
 import os
 import signal
@@ -183,6 +185,19 @@ class RouteModelService:
         summary.end_time = now + round_half_away(evaluation.end_time)
 
 
+def size_blas_thread_pool(threads):
+    """As the server's model runner does: OpenBLAS (behind Debian's torch) gets `threads`."""
+    if "OPENBLAS_NUM_THREADS" in os.environ:
+        return
+    # torch's libraries are loaded locally, so the BLAS is found among the mapped files.
+    with open("/proc/self/maps") as maps:
+        loaded = {line.split()[-1] for line in maps if "blas" in line.rsplit("/", 1)[-1]}
+    for path in loaded:
+        library = ctypes.CDLL(path)
+        if hasattr(library, "openblas_set_num_threads"):
+            library.openblas_set_num_threads(threads)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default=os.path.join(ROOT, "config", "routeserve.yaml"))
@@ -195,6 +210,7 @@ def main():
 
     threads = int(config.get("model", {}).get("threads", 1)) or os.cpu_count()
     torch.set_num_threads(threads)
+    size_blas_thread_pool(threads)
     proto_dir = tempfile.TemporaryDirectory(prefix="routeserve-py-")
     compile_protos(proto_dir.name)
     from routeserve.v1 import route_service_pb2 as pb2

@@ -3,7 +3,10 @@
 // LibTorch exception stops here and becomes a status.
 #include "model/model_runner.h"
 
+#include <dlfcn.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <exception>
 #include <filesystem>
 #include <optional>
@@ -56,6 +59,20 @@ absl::Status FromException(const std::string& stage, std::exception_ptr exceptio
 int OnePerCore() {
   const unsigned hardware = std::thread::hardware_concurrency();
   return hardware > 0 ? static_cast<int>(hardware) : 1;
+}
+
+// Debian's LibTorch multiplies matrices with whatever BLAS libblas.so.3 is, typically OpenBLAS,
+// whose own thread pool at::set_num_threads does not size: left at one thread per core, its idle
+// workers spin on sched_yield between the model's many small products (a quarter of a core at
+// batch 1, profiled on 2 cores), CPU the other executors, the refine threads and gRPC need.
+// The BLAS gets as many threads as a forward pass, unless OPENBLAS_NUM_THREADS already says.
+void SizeBlasThreadPool(int threads) {
+  if (std::getenv("OPENBLAS_NUM_THREADS") != nullptr) return;
+  using SetThreads = void (*)(int);
+  if (auto set_threads =
+          reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
+    set_threads(threads);
+  }
 }
 
 // The device `spec` names, if it can be had.
@@ -358,6 +375,7 @@ absl::StatusOr<std::unique_ptr<ModelRunner>> ModelRunner::Load(const std::string
   // Process-wide; executor threads pick it up on their first parallel region.
   impl->threads = options.threads > 0 ? options.threads : OnePerCore();
   at::set_num_threads(impl->threads);
+  SizeBlasThreadPool(impl->threads);
 
   for (int e = 0; e < options.executors; ++e) {
     auto state = std::make_unique<ExecutorState>();
