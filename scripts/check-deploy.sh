@@ -2,9 +2,10 @@
 # Checks the deployment files offline, without a cluster, Docker or the build (`make check-deploy`,
 # docs/DEPLOY.md):
 #   1. yamllint --strict over deploy/ and config/ (.yamllint): syntax, duplicate keys, style;
-#   2. scripts/check-deploy.py: renders every overlay with `kubectl kustomize` and checks the
-#      objects against each other, the config and the code (ports, probes, config keys, metric
-#      names), and the Dockerfile against them;
+#   2. scripts/check-deploy.py, after its reference checks' test (scripts/check_deploy_test.py):
+#      renders every overlay with `kubectl kustomize` and checks the objects against each other,
+#      the config and the code (ports, probes, config keys, metric names), and the Dockerfile
+#      against them;
 #   3. the rendered objects against Kubernetes' and the Prometheus Operator's schemas
 #      (deploy/check-deploy/schema-check.mjs), after its own test;
 #   4. dockerfilelint over the Dockerfile (.dockerfilelintrc).
@@ -56,6 +57,7 @@ step() {  # step NAME COMMAND...: runs it, and remembers NAME when it fails
 cd "$root"
 step yamllint yamllint --strict -c .yamllint deploy config
 rm -rf "$work/rendered"
+step check_deploy_test python3 -B scripts/check_deploy_test.py --quiet
 step check-deploy.py scripts/check-deploy.py --rendered "$work/rendered"
 step schema-check.test node "$work/schema-check.test.mjs"
 if ls "$work"/rendered/*.yaml >/dev/null 2>&1; then
