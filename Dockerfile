@@ -91,8 +91,8 @@ RUN ldd build/routeserve | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | xargs rea
 FROM ${CUDA_BASE_IMAGE} AS gpu
 COPY --from=gpu-builder /src/build/runtime-packages /tmp/runtime-packages
 RUN apt-get update -q \
-    && xargs -a /tmp/runtime-packages env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -q --no-install-recommends \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+        $(cat /tmp/runtime-packages) \
     && rm -rf /var/lib/apt/lists/* /tmp/runtime-packages
 # Ubuntu's images carry a user 1000 (ubuntu); routeserve's is 10001, as on the cpu image.
 RUN groupadd --system --gid 10001 routeserve \

@@ -33,11 +33,13 @@ test: build
 check-dashboard:
 	@scripts/check-dashboard.sh $(BUILD_DIR)/dashboard-check
 
-# The Kubernetes manifests (deploy/k8s, docs/DEPLOY.md): renders every overlay with
-# `kubectl kustomize` and checks the objects offline, and the Dockerfile against them; needs
-# kubectl and Python's yaml, not the build, nor a cluster.
+# The deployment files (docs/DEPLOY.md): yamllint, every overlay rendered with
+# `kubectl kustomize` and checked offline against the config, the code and the schemas, and
+# the Dockerfile, with dockerfilelint too. Needs kubectl; installs yamllint, Node.js and the
+# pinned npm packages when missing (into $(BUILD_DIR)/deploy-check); not the build, nor a
+# cluster, nor Docker.
 check-deploy:
-	@scripts/check-deploy.py
+	@scripts/check-deploy.sh $(BUILD_DIR)/deploy-check
 
 # Rewrites the base's copies of config/routeserve.yaml and deploy/prometheus/alerts.yaml.
 sync-deploy:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Renders every Kubernetes overlay with `kubectl kustomize` and checks the objects offline.
 
-  scripts/check-deploy.py        (`make check-deploy`)
+  scripts/check-deploy.py        (part of `make check-deploy`)
 
 No cluster is needed (nor reached). What it checks, per overlay: the objects a deployment needs
 are there; the Deployment's probes (native gRPC: readiness and start-up on the service name the
@@ -12,9 +12,19 @@ shutdown.drain_delay_s + shutdown.grace_period_s from the config; Services, PDB 
 ServiceMonitor select the pods and name ports that exist; the HPA's metric is one the server
 exports and the one prometheus-adapter's rule serves; the ConfigMap's config is
 config/routeserve.yaml with the addresses on 0.0.0.0 and the PrometheusRule's groups are
-deploy/prometheus/alerts.yaml's. Then the Dockerfile's ports, user and stop signal against the
-Deployment. Exits 1 naming every failure.
+deploy/prometheus/alerts.yaml's. Against the code: every key of the ConfigMap's config and
+every --set key is one server/config.cc's schema reads, the probes' service name is the one
+server/route_service.h reports, the ServiceMonitor's path is the one metrics/metrics_server.cc
+serves, and every routeserve_ series the HPA, the adapter rule, the alert rules and the Grafana
+dashboard name belongs to a family metrics/ exports (whose list must be docs/METRICS.md's). Then
+the Dockerfile's ports, user, stop signal, base image tags, default command's --set keys and the
+model it copies. Exits 1 naming every failure.
+
+  scripts/check-deploy.py [--rendered DIR]   (scripts/check-deploy.sh runs it; DIR gets each
+                                              overlay's rendering, for the schema check)
 """
+import argparse
+import json
 import pathlib
 import re
 import shlex
@@ -34,6 +44,7 @@ OVERLAYS = {"cpu": {"gpu": False}, "gpu": {"gpu": True}}
 # How long past its preStop, drain and grace a pod must be left before SIGKILL, in seconds.
 MIN_MARGIN_S = 5
 READINESS_SERVICE = "routeserve.v1.RouteService"
+METRICS_PATH = "/metrics"
 CONFIG_MOUNT = "/etc/routeserve"
 
 failures = []
@@ -171,12 +182,7 @@ def check_pod(where, deployment, config, gpu):
             config_args[-1] != mounts[config_volume]["mountPath"] + "/routeserve.yaml":
         fail(where, "the last --config must name routeserve.yaml in the ConfigMap's mount")
     overrides = {}
-    for i, arg in enumerate(args):
-        value = args[i + 1] if arg == "--set" and i + 1 < len(args) else \
-            arg[len("--set="):] if arg.startswith("--set=") else None
-        if value is None:
-            continue
-        key, _, setting = value.partition("=")
+    for key, setting in set_flags(args):
         if not config_key_exists(config, key):
             fail(where, f"--set {key}: no such key in config/routeserve.yaml")
         overrides[key] = yaml.safe_load(setting)
@@ -254,14 +260,28 @@ def check_pod(where, deployment, config, gpu):
     return container
 
 
-def check_overlay(name, gpu, alerts_groups, exported_metrics, adapter_metrics):
-    where = f"overlays/{name}"
-    render = subprocess.run(["kubectl", "kustomize", str(K8S / "overlays" / name)],
+def render(where, overlay_dir, rendered_dir):
+    """The overlay's objects as `kubectl kustomize` renders them (also written to
+    rendered_dir/<overlay>.yaml when given), or None."""
+    result = subprocess.run(["kubectl", "kustomize", str(overlay_dir)],
                             capture_output=True, text=True)
-    if render.returncode != 0:
-        fail(where, "kubectl kustomize failed: " + render.stderr.strip())
+    if result.returncode != 0:
+        version = subprocess.run(["kubectl", "version", "--client"], capture_output=True,
+                                 text=True).stdout.replace("\n", ", ").strip(", ")
+        fail(where, f"kubectl kustomize failed ({version}; the overlays are checked with kubectl "
+                    f"1.32, kustomize v5.5): {result.stderr.strip()}")
         return None
-    objects = load_all(render.stdout, where)
+    if rendered_dir is not None:
+        (rendered_dir / f"{overlay_dir.name}.yaml").write_text(result.stdout)
+    return load_all(result.stdout, where)
+
+
+def check_overlay(name, gpu, alerts_groups, exported_metrics, adapter_metrics, schema_keys,
+                  overlay_dir=None, rendered_dir=None):
+    where = f"overlays/{name}"
+    objects = render(where, overlay_dir or K8S / "overlays" / name, rendered_dir)
+    if objects is None:
+        return None
     failures_before = len(failures)
     by_kind = {}
     for obj in objects:
@@ -284,6 +304,8 @@ def check_overlay(name, gpu, alerts_groups, exported_metrics, adapter_metrics):
     if config != source:
         fail(where, "the ConfigMap's config differs from config/routeserve.yaml beyond the "
                     "addresses")
+    container_args = (get(deployment, "spec.template.spec.containers") or [{}])[0].get("args", [])
+    check_config_keys(where, config, [key for key, _ in set_flags(container_args)], schema_keys)
     config_volume = next((v for v in get(deployment, "spec.template.spec.volumes", [])
                           if "configMap" in v), {})
     if get(config_volume, "configMap.name") != config_map["metadata"]["name"]:
@@ -325,6 +347,9 @@ def check_overlay(name, gpu, alerts_groups, exported_metrics, adapter_metrics):
                             f"port of Service {scraped[0]['metadata']['name']}")
             if container_ports.get(endpoint.get("port")) != port_of(config["metrics"]["address"]):
                 fail(where, "the ServiceMonitor does not scrape the metrics port")
+            if endpoint.get("path", "/metrics") != METRICS_PATH:
+                fail(where, f"the ServiceMonitor scrapes {endpoint.get('path')!r}, the server "
+                            f"serves {METRICS_PATH}")
 
     pdb = by_kind["PodDisruptionBudget"][0]
     if not selects(get(pdb, "spec.selector.matchLabels"), pod_labels):
@@ -354,21 +379,138 @@ def check_overlay(name, gpu, alerts_groups, exported_metrics, adapter_metrics):
     return deployment
 
 
+# How the metrics library names a family: Name("x") and AddHistogram(registry, "x", ...) put
+# the prefix in front (metrics/serving_metrics.cc), the GPU sampler writes kPrefix) + "x".
+FAMILY_NAME_PATTERNS = (r'Name\("([a-z_]+)"\)', r'AddHistogram\([^,]+,\s*"([a-z_]+)"',
+                        r'kPrefix\)\s*\+\s*"([a-z_]+)"')
+HISTOGRAM_SERIES_SUFFIXES = ("_bucket", "_sum", "_count")
+
+
 def exported_metric_families():
-    """routeserve_<name> for every Name("...") in the metrics library's sources."""
+    """routeserve_<name> for every family the metrics library's sources name."""
     names = set()
     for path in (ROOT / "metrics").glob("*.cc"):
-        names |= {"routeserve_" + n for n in re.findall(r'Name\("([a-z_]+)"\)', path.read_text())}
+        text = path.read_text()
+        for pattern in FAMILY_NAME_PATTERNS:
+            names |= {"routeserve_" + n for n in re.findall(pattern, text)}
     return names
 
 
-def check_server_health_names():
+def check_metric_families(exported):
+    """The families found in the code are those docs/METRICS.md lists: when a way of naming a
+    family is added to the library and not to FAMILY_NAME_PATTERNS, this fails rather than the
+    checks below passing on an incomplete list."""
+    documented = set(re.findall(r"^\| `(routeserve_[a-z_]+)`",
+                                (ROOT / "docs/METRICS.md").read_text(), re.M))
+    for name in sorted(documented - exported):
+        fail("metrics/", f"{name} (docs/METRICS.md) is not found in the metrics library's sources")
+    for name in sorted(exported - documented):
+        fail("docs/METRICS.md", f"{name}, which the metrics library exports, is not listed")
+
+
+def series_family(series, exported):
+    """The family a series name belongs to (a histogram's _bucket, _sum and _count series are
+    its family's), or None."""
+    if series in exported:
+        return series
+    for suffix in HISTOGRAM_SERIES_SUFFIXES:
+        if series.endswith(suffix) and series[:-len(suffix)] in exported:
+            return series[:-len(suffix)]
+    return None
+
+
+def queries_of(node, keys=("expr", "query", "definition")):
+    """Every string under one of `keys` in a parsed YAML or JSON document."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in keys and isinstance(value, str):
+                yield value
+            else:
+                yield from queries_of(value, keys)
+    elif isinstance(node, list):
+        for item in node:
+            yield from queries_of(item, keys)
+
+
+def check_query_metrics(where, document, exported):
+    """Every routeserve_ series the PromQL queries of `document` name is one the server exports."""
+    for query in queries_of(document):
+        for series in sorted(set(re.findall(r"\b(routeserve_[a-z_]+)", query))):
+            if series_family(series, exported) is None:
+                fail(where, f"{series}: a query names it, and no family the server exports "
+                            "has such a series")
+
+
+def config_schema_keys():
+    """The dotted keys of the configuration's schema, read from server/config.cc's Schema():
+    Section("name", {...}) nests, SomeKey("name", ...) is a key. A section whose keys are
+    computed there (objective.speed_mps) comes back as "section.*"."""
+    text = (ROOT / "server/config.cc").read_text()
+    text = text[text.index("Schema() {") + len("Schema() {"):text.index("return *schema;")]
+    keys, sections, depth = set(), [], 0  # sections: (name, depth at its opening parenthesis)
+    token = re.compile(r'(Section|[A-Za-z]+Key)\(\s*"([a-z_0-9]+)"|([()])')
+    for match in token.finditer(text):
+        if match.group(3) == "(":
+            depth += 1
+        elif match.group(3) == ")":
+            depth -= 1
+            if sections and depth < sections[-1][1]:
+                section = sections.pop()
+                path = ".".join([s[0] for s in sections] + [section[0]])
+                if not any(k.startswith(path + ".") for k in keys):
+                    keys.add(path + ".*")
+        else:
+            depth += 1  # the call's own parenthesis
+            if match.group(1) == "Section":
+                sections.append((match.group(2), depth))
+            else:
+                keys.add(".".join([s[0] for s in sections] + [match.group(2)]))
+    return keys
+
+
+def schema_has_key(schema_keys, dotted):
+    return dotted in schema_keys or dotted.rsplit(".", 1)[0] + ".*" in schema_keys
+
+
+def leaf_keys(config, prefix=""):
+    for key, value in config.items():
+        if isinstance(value, dict):
+            yield from leaf_keys(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}"
+
+
+def check_config_keys(where, config, set_keys, schema_keys):
+    """Every key of the config and every --set key is one server/config.cc reads."""
+    for key in leaf_keys(config):
+        if not schema_has_key(schema_keys, key):
+            fail(where, f"config key {key} is not in server/config.cc's schema")
+    for key in set_keys:
+        if not schema_has_key(schema_keys, key):
+            fail(where, f"--set {key}: not in server/config.cc's schema")
+
+
+def set_flags(args):
+    """(key, value) of every --set key=value / --set=key=value in `args`."""
+    for i, arg in enumerate(args):
+        value = args[i + 1] if arg == "--set" and i + 1 < len(args) else \
+            arg[len("--set="):] if arg.startswith("--set=") else None
+        if value is not None:
+            key, _, setting = value.partition("=")
+            yield key, setting
+
+
+def check_server_names():
+    """The names the manifests use that the code defines: the health service the probes ask
+    for, the path the ServiceMonitor scrapes."""
     header = (ROOT / "server/route_service.h").read_text()
     if f'"{READINESS_SERVICE}"' not in header:
         fail("server/route_service.h", f"no {READINESS_SERVICE!r}: the probes name it")
+    if f'"{METRICS_PATH}"' not in (ROOT / "metrics/metrics_server.cc").read_text():
+        fail("metrics/metrics_server.cc", f"no {METRICS_PATH!r}: the ServiceMonitor scrapes it")
 
 
-def check_dockerfile(deployment):
+def check_dockerfile(deployment, config, schema_keys):
     path = ROOT / "Dockerfile"
     if not path.exists():
         fail("Dockerfile", "missing")
@@ -393,16 +535,54 @@ def check_dockerfile(deployment):
     if "scripts/install-deps.sh" not in text:
         fail("Dockerfile", "the cpu builder must run scripts/install-deps.sh, as `make` does")
 
+    # Base images: a tag on each (dockerfilelint's missing_tag cannot see through the ARGs).
+    image_args = dict(re.findall(r"^ARG\s+([A-Z_]+_IMAGE)=(\S+)\s*$", text, re.M))
+    stages = set()
+    for image, stage in re.findall(r"^FROM\s+(\S+)(?:\s+AS\s+(\S+))?", text, re.M | re.I):
+        argument = re.fullmatch(r"\$\{?([A-Z_]+)\}?", image)
+        if argument:
+            image = image_args.get(argument.group(1), "")
+            if not image:
+                fail("Dockerfile", f"FROM {argument.group(0)}: no ARG {argument.group(1)}= default")
+        if image and image not in stages and \
+                ":" not in image.rsplit("/", 1)[-1] and "@" not in image:
+            fail("Dockerfile", f"base image {image!r} has no tag")
+        stages.add(stage)
+
+    # The default command: keys the server reads, the ports it exposes, the model it copies.
+    for command in re.findall(r"^CMD\s+(\[.*\])\s*$", text, re.M):
+        flags = list(set_flags(json.loads(command)))
+        check_config_keys("Dockerfile CMD", {}, [key for key, _ in flags], schema_keys)
+        for key, value in flags:
+            if key.endswith(".address") and port_of(value) not in exposed:
+                fail("Dockerfile", f"CMD binds {key}={value}, a port it does not EXPOSE")
+    model_path = get(config, "model.path")
+    for copied in re.findall(r"^COPY\s+(models/\S+)\s", text, re.M):
+        if copied != model_path:
+            fail("Dockerfile", f"COPY {copied}: the config's model.path is {model_path!r}")
+
 
 def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rendered", type=pathlib.Path, metavar="DIR",
+                        help="also write each overlay's rendering to DIR/<overlay>.yaml")
+    args = parser.parse_args()
     if shutil.which("kubectl") is None:
         print("check-deploy: kubectl not found; it renders the overlays (`kubectl kustomize`). "
               "Install kubectl (not Debian's kubernetes-client) and run again.", file=sys.stderr)
         return 1
+    if args.rendered is not None:
+        args.rendered.mkdir(parents=True, exist_ok=True)
     check_source_files()
-    check_server_health_names()
-    alerts_groups = yaml.safe_load((ROOT / "deploy/prometheus/alerts.yaml").read_text())["groups"]
+    check_server_names()
+    schema_keys = config_schema_keys()
+    alerts = yaml.safe_load((ROOT / "deploy/prometheus/alerts.yaml").read_text())
+    alerts_groups = alerts["groups"]
     exported = exported_metric_families()
+    check_metric_families(exported)
+    check_query_metrics("deploy/prometheus/alerts.yaml", alerts, exported)
+    check_query_metrics("deploy/grafana/routeserve.json",
+                        json.loads((ROOT / "deploy/grafana/routeserve.json").read_text()), exported)
     adapter = yaml.safe_load((K8S / "prometheus-adapter-rule.yaml").read_text())
     adapter_metrics = {get(r, "name.as") for r in adapter.get("rules", [])}
     for rule in adapter.get("rules", []):
@@ -411,11 +591,13 @@ def main():
             fail("deploy/k8s/prometheus-adapter-rule.yaml", f"{series!r} is not exported")
     deployments = []
     for name, options in OVERLAYS.items():
-        deployment = check_overlay(name, options["gpu"], alerts_groups, exported, adapter_metrics)
+        deployment = check_overlay(name, options["gpu"], alerts_groups, exported, adapter_metrics,
+                                   schema_keys, rendered_dir=args.rendered)
         if deployment is not None:
             deployments.append(deployment)
     if deployments:
-        check_dockerfile(deployments[0])
+        check_dockerfile(deployments[0], yaml.safe_load((ROOT / "config/routeserve.yaml").read_text()),
+                         schema_keys)
     if failures:
         print("check-deploy: FAILED", file=sys.stderr)
         for failure in failures:

@@ -4,6 +4,7 @@
 #
 #   scripts/install-deps.sh          what `make build` and `make test` need
 #   scripts/install-deps.sh bench    that, and what the benchmark scripts in bench/ need
+#   scripts/install-deps.sh deploy   only what `make check-deploy` needs (no build)
 set -eu
 
 # LibTorch runs its matrix products on whatever libblas.so.3 is: OpenBLAS, in its pthread build
@@ -25,6 +26,13 @@ PACKAGES="
 # h2load (the independent load generator of the cross-check) and gnuplot (the plots).
 if [ "${1:-}" = "bench" ]; then
   PACKAGES="$PACKAGES python3-grpcio python3-protobuf nghttp2-client gnuplot-nox"
+fi
+# The deployment checks (`make check-deploy`): Python's yaml, yamllint, and Node.js with npm
+# for the schema check and dockerfilelint. npm is looked for as a command, not as a package:
+# another Node.js (NodeSource's bundles npm and conflicts with Debian's) is kept as it is.
+if [ "${1:-}" = "deploy" ]; then
+  PACKAGES="python3 python3-yaml yamllint"
+  command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES npm"
 fi
 
 missing=""
