@@ -4,6 +4,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <dlfcn.h>
+#include <stdlib.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -133,6 +136,27 @@ TEST_CASE("a model loads: version, metadata, device, threads", "[model_runner]")
     automatic.device = DeviceSpec{.kind = DeviceSpec::Kind::kAuto};
     CHECK(Load("nearest", automatic)->device() == "cpu");
   }
+}
+
+TEST_CASE("OpenBLAS's own thread pool gets model.threads, unless OPENBLAS_NUM_THREADS is set",
+          "[model_runner]") {
+  // The set-up installs OpenBLAS as the BLAS behind LibTorch (scripts/install-deps.sh).
+  using GetThreads = int (*)();
+  const auto blas_threads =
+      reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  REQUIRE(blas_threads != nullptr);
+  unsetenv("OPENBLAS_NUM_THREADS");
+  ModelRunnerOptions options = CpuOptions();
+  for (const int threads : {2, 1}) {
+    options.threads = threads;
+    Load("nearest", options);
+    CHECK(blas_threads() == threads);
+  }
+  setenv("OPENBLAS_NUM_THREADS", "1", /*overwrite=*/1);
+  options.threads = 2;
+  Load("nearest", options);
+  CHECK(blas_threads() == 1);
+  unsetenv("OPENBLAS_NUM_THREADS");
 }
 
 TEST_CASE("a feature version other than the encoder's is refused, naming both", "[model_runner]") {
