@@ -18,11 +18,21 @@
 // DEADLINES: a task whose deadline passes while it waits is dropped and handed to `drop` with
 //   DeadlineExceeded when its deadline passes, not when an executor frees up; a task whose
 //   cancellation probe says its caller has gone is dropped with Cancelled when it would have
-//   been batched. A dropped task is never executed.
+//   been batched, or at once when the caller says so with Cancel(). A dropped task is never
+//   executed.
+// STUCK EXECUTORS: with stuck_after > 0, an executor whose batch has run that long is taken out
+//   of service for good (a running batch cannot be interrupted): `on_stuck` hears of it, once,
+//   on the scheduling thread, and must answer for the batch's tasks itself; the executor takes
+//   no more batches, even if `run` returns later (its thread then exits). Once every executor
+//   is out of service, Submit() refuses with Unavailable and the queued tasks are dropped with
+//   Unavailable: nothing would ever run them. The check needs no thread of its own: the
+//   scheduling thread wakes when the oldest running batch reaches stuck_after.
 // SHUTDOWN: Shutdown(grace) refuses new tasks (Unavailable) and lets every bucket go without
 //   waiting for the delay; what is still queued when `grace` has passed is dropped with
 //   Unavailable; then the executors finish their batches and exit. Every accepted task is
-//   executed or dropped, exactly once.
+//   executed or dropped, exactly once. Shutdown() does not wait for executors out of service;
+//   the destructor does (their `run` may yet return into the batcher): an owner whose executor
+//   is stuck for good must not destroy the batcher (the process is about to exit anyway).
 // THREADING: Submit(), Shutdown() and stats() are thread-safe. `run` is called on executor
 //   threads, concurrently when there are several executors; `drop` on the batcher's scheduling
 //   thread. Neither is ever called from within Submit(), and neither may call back into the
@@ -65,6 +75,9 @@ struct BatcherOptions {
   BatchingPolicy policy;                                 // max_batch_size, max_queue_delay
   int max_queue_size = 1024;                             // tasks waiting per bucket, >= 1
   int executors = 1;                                     // threads running batches, >= 1
+  // How long a batch may run before its executor is taken out of service (STUCK EXECUTORS
+  // above); zero: never. Set it well above the slowest batch expected.
+  absl::Duration stuck_after = absl::ZeroDuration();
 
   // Affect testing and metrics.
   const Clock* clock = Clock::Real();  // never null
@@ -97,9 +110,14 @@ struct BatcherStats {
   int64_t refused_closed = 0;
   int64_t expired = 0;    // dropped: the deadline passed while queued
   int64_t cancelled = 0;  // dropped: the caller went away
-  int64_t shut_down = 0;  // dropped: still queued when the grace period ended
+  // Dropped with Unavailable: still queued when the grace period ended, or when the last
+  // executor in service was taken out of it.
+  int64_t shut_down = 0;
   int64_t batches = 0;
   int64_t executed = 0;   // tasks handed to `run`
+  int64_t refused_no_executor = 0;  // Submit() refused: every executor out of service
+  int64_t stuck_executors = 0;      // executors taken out of service
+  int64_t late_returns = 0;         // of those, the ones whose `run` returned after all
   std::vector<int64_t> depth;  // tasks waiting now, per bucket
 };
 
@@ -108,18 +126,32 @@ class Batcher {
  public:
   using RunBatch = std::function<void(Batch<Payload>& batch)>;
   using DropTask = std::function<void(Payload& payload, const absl::Status& why)>;
+  // Executor `executor` was taken out of service, its batch having run for `running`;
+  // `in_service` executors are left. Its batch's tasks are the callee's to answer.
+  using ExecutorStuck =
+      std::function<void(int executor, absl::Duration running, int in_service)>;
+  // Identifies an accepted task, for Cancel().
+  using TaskId = uint64_t;
 
   // InvalidArgument naming the option when one is out of range; starts the threads.
+  // `on_stuck` may be empty.
   static absl::StatusOr<std::unique_ptr<Batcher>> Create(BatcherOptions options, RunBatch run,
-                                                         DropTask drop);
+                                                         DropTask drop,
+                                                         ExecutorStuck on_stuck = nullptr);
 
   Batcher(const Batcher&) = delete;
   Batcher& operator=(const Batcher&) = delete;
-  ~Batcher() { Shutdown(absl::ZeroDuration()); }
+  ~Batcher();
 
-  // OK: accepted (moved from). InvalidArgument: its size fits no bucket. ResourceExhausted: its
-  // bucket is full. Unavailable: shutting down. On error `task` is left as it was.
-  absl::Status Submit(Task<Payload>& task);
+  // OK: accepted (moved from); `id`, when given, gets its id. InvalidArgument: its size fits no
+  // bucket. ResourceExhausted: its bucket is full. Unavailable: shutting down, or no executor
+  // is in service. On error `task` is left as it was.
+  absl::Status Submit(Task<Payload>& task, TaskId* id = nullptr);
+
+  // The caller of task `id` has gone: if it still waits in its queue, it is dropped with
+  // Cancelled (its slot freed at once; `drop` runs on the scheduling thread, as ever). A task
+  // batched, dropped or unknown is left alone. Thread-safe; never calls `drop` itself.
+  void Cancel(TaskId id);
 
   // See SHUTDOWN above. Blocks until the executors have exited; later calls return at once.
   void Shutdown(absl::Duration grace);
@@ -144,9 +176,12 @@ class Batcher {
                                            std::vector<std::pair<absl::Time, uint64_t>>,
                                            std::greater<>>;
 
-  Batcher(BatcherOptions options, RunBatch run, DropTask drop)
+  Batcher(BatcherOptions options, RunBatch run, DropTask drop, ExecutorStuck on_stuck)
       : options_(std::move(options)), run_(std::move(run)), drop_(std::move(drop)),
-        queues_(options_.bucket_sizes.size()), idle_executors_(options_.executors) {}
+        on_stuck_(std::move(on_stuck)), queues_(options_.bucket_sizes.size()),
+        idle_executors_(options_.executors), in_service_(options_.executors),
+        running_since_(options_.executors, absl::InfiniteFuture()),
+        stuck_(options_.executors, false) {}
 
   void ScheduleLoop();
   void ExecutorLoop(int index);
@@ -158,10 +193,17 @@ class Batcher {
   Batch<Payload> FormBatch(int bucket, absl::Time now, std::vector<Dropped>& dropped);
   absl::Time NextWake(absl::Time now) const;
   bool AllQueuesEmpty() const;
+  // Takes executors whose batch has run stuck_after out of service (appended to `stuck`, with
+  // how long they ran); with none left, moves every queued task into `dropped`.
+  void CheckExecutors(absl::Time now, std::vector<std::pair<int, absl::Duration>>& stuck,
+                      std::vector<Dropped>& dropped);
+  // True while an executor in service runs a batch or a formed batch waits for one.
+  bool BatchesInService() const;
 
   const BatcherOptions options_;
   const RunBatch run_;
   const DropTask drop_;
+  const ExecutorStuck on_stuck_;
 
   mutable std::mutex mu_;
   std::condition_variable schedule_cv_;  // the scheduler waits on it: a task came, an executor freed
@@ -173,6 +215,12 @@ class Batcher {
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 0;
   std::deque<Batch<Payload>> ready_ ABSL_GUARDED_BY(mu_);  // formed, waiting for an executor
   int idle_executors_ ABSL_GUARDED_BY(mu_);
+  int in_service_ ABSL_GUARDED_BY(mu_);  // executors not taken out of service
+  // Per executor: when its batch started (InfiniteFuture while idle), and whether it is out of
+  // service.
+  std::vector<absl::Time> running_since_ ABSL_GUARDED_BY(mu_);
+  std::vector<bool> stuck_ ABSL_GUARDED_BY(mu_);
+  std::vector<Dropped> cancelled_by_caller_ ABSL_GUARDED_BY(mu_);  // Cancel()ed, to drop
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time grace_deadline_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   bool executors_exit_ ABSL_GUARDED_BY(mu_) = false;
@@ -183,13 +231,15 @@ class Batcher {
   bool joined_ ABSL_GUARDED_BY(join_mu_) = false;
 
   std::atomic<int64_t> accepted_{0}, refused_full_{0}, refused_closed_{0}, expired_{0},
-      cancelled_{0}, shut_down_{0}, batches_{0}, executed_{0};
+      cancelled_{0}, shut_down_{0}, batches_{0}, executed_{0}, refused_no_executor_{0},
+      stuck_executors_{0}, late_returns_{0};
 };
 
 template <typename Payload>
 absl::StatusOr<std::unique_ptr<Batcher<Payload>>> Batcher<Payload>::Create(BatcherOptions options,
                                                                            RunBatch run,
-                                                                           DropTask drop) {
+                                                                           DropTask drop,
+                                                                           ExecutorStuck on_stuck) {
   if (absl::Status valid = ValidatePolicy(options.policy, options.bucket_sizes); !valid.ok()) {
     return valid;
   }
@@ -201,10 +251,14 @@ absl::StatusOr<std::unique_ptr<Batcher<Payload>>> Batcher<Payload>::Create(Batch
     return absl::InvalidArgumentError(
         absl::StrCat("executors: must be >= 1, got ", options.executors));
   }
+  if (options.stuck_after < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "stuck_after: must be >= 0, got ", absl::FormatDuration(options.stuck_after)));
+  }
   if (options.clock == nullptr) return absl::InvalidArgumentError("clock: must be set");
   if (!run || !drop) return absl::InvalidArgumentError("run and drop: must be set");
   std::unique_ptr<Batcher> batcher(
-      new Batcher(std::move(options), std::move(run), std::move(drop)));
+      new Batcher(std::move(options), std::move(run), std::move(drop), std::move(on_stuck)));
   std::lock_guard lock(batcher->join_mu_);
   for (int i = 0; i < batcher->options_.executors; ++i) {
     batcher->executor_threads_.emplace_back([b = batcher.get(), i] { b->ExecutorLoop(i); });
@@ -214,7 +268,17 @@ absl::StatusOr<std::unique_ptr<Batcher<Payload>>> Batcher<Payload>::Create(Batch
 }
 
 template <typename Payload>
-absl::Status Batcher<Payload>::Submit(Task<Payload>& task) {
+Batcher<Payload>::~Batcher() {
+  Shutdown(absl::ZeroDuration());
+  // Executors out of service, which Shutdown() left: wait for their `run` to return.
+  std::lock_guard join_lock(join_mu_);
+  for (std::thread& executor : executor_threads_) {
+    if (executor.joinable()) executor.join();
+  }
+}
+
+template <typename Payload>
+absl::Status Batcher<Payload>::Submit(Task<Payload>& task, TaskId* id_out) {
   const int bucket = BucketFor(options_.bucket_sizes, task.size);
   if (bucket < 0) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -224,6 +288,10 @@ absl::Status Batcher<Payload>::Submit(Task<Payload>& task) {
   if (shutting_down_) {
     ++refused_closed_;
     return absl::UnavailableError("shutting down");
+  }
+  if (in_service_ == 0) {
+    ++refused_no_executor_;
+    return absl::UnavailableError("no executor in service: every one is stuck in a batch");
   }
   std::deque<Entry>& queue = queues_[bucket];
   if (static_cast<int>(queue.size()) >= options_.max_queue_size) {
@@ -238,8 +306,25 @@ absl::Status Batcher<Payload>::Submit(Task<Payload>& task) {
   bucket_of_[id] = bucket;
   if (task.deadline != absl::InfiniteFuture()) deadlines_.emplace(task.deadline, id);
   ++accepted_;
+  if (id_out != nullptr) *id_out = id;
   schedule_cv_.notify_one();
   return absl::OkStatus();
+}
+
+template <typename Payload>
+void Batcher<Payload>::Cancel(TaskId id) {
+  std::lock_guard lock(mu_);
+  const auto where = bucket_of_.find(id);
+  if (where == bucket_of_.end()) return;  // batched, dropped, or never accepted
+  std::deque<Entry>& queue = queues_[where->second];
+  const auto entry =
+      std::find_if(queue.begin(), queue.end(), [id](const Entry& e) { return e.id == id; });
+  cancelled_by_caller_.push_back(
+      {std::move(entry->payload), absl::CancelledError("caller went away")});
+  queue.erase(entry);
+  bucket_of_.erase(where);
+  ++cancelled_;
+  schedule_cv_.notify_one();
 }
 
 template <typename Payload>
@@ -252,13 +337,18 @@ void Batcher<Payload>::Shutdown(absl::Duration grace) {
     grace_deadline_ = options_.clock->Now() + grace;
     schedule_cv_.notify_one();
   }
-  scheduler_.join();  // returns once every queue is empty
+  scheduler_.join();  // returns once every queue is empty and no batch runs in service
+  std::vector<bool> stuck;
   {
     std::lock_guard lock(mu_);
     executors_exit_ = true;
     executor_cv_.notify_all();
+    stuck = stuck_;
   }
-  for (std::thread& executor : executor_threads_) executor.join();
+  // Executors out of service are left to the destructor.
+  for (size_t i = 0; i < executor_threads_.size(); ++i) {
+    if (!stuck[i]) executor_threads_[i].join();
+  }
   joined_ = true;
 }
 
@@ -273,6 +363,9 @@ BatcherStats Batcher<Payload>::stats() const {
   stats.shut_down = shut_down_;
   stats.batches = batches_;
   stats.executed = executed_;
+  stats.refused_no_executor = refused_no_executor_;
+  stats.stuck_executors = stuck_executors_;
+  stats.late_returns = late_returns_;
   std::lock_guard lock(mu_);
   for (const std::deque<Entry>& queue : queues_) stats.depth.push_back(queue.size());
   return stats;
@@ -362,16 +455,62 @@ absl::Time Batcher<Payload>::NextWake(absl::Time now) const {
       wake = std::min(wake, ReadyAt(state, options_.policy));
     }
   }
+  if (options_.stuck_after > absl::ZeroDuration()) {
+    for (size_t i = 0; i < running_since_.size(); ++i) {
+      if (!stuck_[i] && running_since_[i] != absl::InfiniteFuture()) {
+        wake = std::min(wake, running_since_[i] + options_.stuck_after);
+      }
+    }
+  }
   return std::max(wake, now);
+}
+
+template <typename Payload>
+void Batcher<Payload>::CheckExecutors(absl::Time now,
+                                      std::vector<std::pair<int, absl::Duration>>& stuck,
+                                      std::vector<Dropped>& dropped) {
+  if (options_.stuck_after <= absl::ZeroDuration() || in_service_ == 0) return;
+  for (size_t i = 0; i < running_since_.size(); ++i) {
+    if (stuck_[i] || running_since_[i] == absl::InfiniteFuture()) continue;
+    if (now - running_since_[i] < options_.stuck_after) continue;
+    stuck_[i] = true;
+    --in_service_;
+    ++stuck_executors_;
+    stuck.emplace_back(static_cast<int>(i), now - running_since_[i]);
+  }
+  if (in_service_ > 0) return;
+  for (std::deque<Entry>& queue : queues_) {
+    for (Entry& entry : queue) {
+      dropped.push_back({std::move(entry.payload),
+                         absl::UnavailableError(
+                             "no executor in service: every one is stuck in a batch")});
+      bucket_of_.erase(entry.id);
+      ++shut_down_;
+    }
+    queue.clear();
+  }
+}
+
+template <typename Payload>
+bool Batcher<Payload>::BatchesInService() const {
+  if (!ready_.empty()) return true;
+  for (size_t i = 0; i < running_since_.size(); ++i) {
+    if (!stuck_[i] && running_since_[i] != absl::InfiniteFuture()) return true;
+  }
+  return false;
 }
 
 template <typename Payload>
 void Batcher<Payload>::ScheduleLoop() {
   std::vector<Dropped> dropped;
+  std::vector<std::pair<int, absl::Duration>> stuck;
   std::unique_lock lock(mu_);
   for (;;) {
     const absl::Time now = options_.clock->Now();
+    for (Dropped& task : cancelled_by_caller_) dropped.push_back(std::move(task));
+    cancelled_by_caller_.clear();
     ExpireDue(now, dropped);
+    CheckExecutors(now, stuck, dropped);
     if (shutting_down_ && now >= grace_deadline_) {
       for (std::deque<Entry>& queue : queues_) {
         for (Entry& entry : queue) {
@@ -393,16 +532,23 @@ void Batcher<Payload>::ScheduleLoop() {
       --idle_executors_;
       executor_cv_.notify_one();
     }
-    if (!dropped.empty()) {
+    if (!dropped.empty() || !stuck.empty()) {
       // Answer outside the lock: `drop` may be slow, and Submit() must not wait for it.
       std::vector<Dropped> answering;
       answering.swap(dropped);
+      std::vector<std::pair<int, absl::Duration>> taken_out;
+      taken_out.swap(stuck);
+      const int in_service = in_service_;
       lock.unlock();
+      for (const auto& [executor, running] : taken_out) {
+        if (on_stuck_) on_stuck_(executor, running, in_service);
+      }
       for (Dropped& task : answering) drop_(task.payload, task.why);
       lock.lock();
       continue;
     }
-    if (shutting_down_ && AllQueuesEmpty()) return;
+    // The watchdog's duty lasts as long as batches run in service.
+    if (shutting_down_ && AllQueuesEmpty() && !BatchesInService()) return;
     options_.clock->WaitUntil(schedule_cv_, lock, NextWake(now));
   }
 }
@@ -418,11 +564,18 @@ void Batcher<Payload>::ExecutorLoop(int index) {
     batch.executor = index;
     ++batches_;
     executed_ += static_cast<int64_t>(batch.payloads.size());
+    running_since_[index] = options_.clock->Now();
+    if (options_.stuck_after > absl::ZeroDuration()) schedule_cv_.notify_one();  // to watch it
     lock.unlock();
     run_(batch);
     lock.lock();
-    ++idle_executors_;
+    running_since_[index] = absl::InfiniteFuture();
     schedule_cv_.notify_one();
+    if (stuck_[index]) {
+      ++late_returns_;
+      return;  // out of service for good
+    }
+    ++idle_executors_;
   }
 }
 

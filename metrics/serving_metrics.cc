@@ -202,6 +202,15 @@ std::vector<MetricFamily> ServingMetrics::Collect() const {
         Sampled("reason", reason, static_cast<double>(count), MetricType::Counter));
   }
   families.push_back(std::move(fallbacks));
+
+  MetricFamily stuck{Name("executors_stuck"),
+                     "Executors taken out of service because a batch ran past "
+                     "batching.executor_stuck_after_s.",
+                     MetricType::Gauge, {}};
+  ClientMetric stuck_value;
+  stuck_value.gauge.value = static_cast<double>(sample.executors_stuck);
+  stuck.metric.push_back(std::move(stuck_value));
+  families.push_back(std::move(stuck));
   return families;
 }
 

@@ -3,7 +3,7 @@
 // families whose values live elsewhere (queue depth, fallbacks), read when scraped.
 //
 // NAMES: every family is prefixed "routeserve_". Labels are few-valued: method (2), code (the
-//   17 gRPC codes), bucket (the configured bucket sizes), reason (3); never ids.
+//   17 gRPC codes), bucket (the configured bucket sizes), reason (4); never ids.
 // BUCKETS: latencies 100 µs .. 10 s (1-2.5-5 per decade); batch sizes the powers of two up to
 //   the largest batch; padding in tenths; the refine gain finer near 0; lateness 0 .. 1 h.
 //   docs/METRICS.md lists them.
@@ -45,6 +45,8 @@ struct ScrapeSample {
   std::vector<int64_t> queue_depth;  // tasks waiting, per bucket in bucket_sizes' order
   // Requests answered by the classical solver in the model's place since start-up, by reason.
   std::vector<std::pair<std::string, int64_t>> fallbacks;
+  // Executors the watchdog took out of service since start-up (batching/batcher.h).
+  int64_t executors_stuck = 0;
 };
 
 class ServingMetrics final : public prometheus::Collectable {

@@ -9,27 +9,40 @@
 #include <thread>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "api/response.h"
 #include "batching/policy.h"
 #include "routing/evaluator.h"
 #include "routing/instance.h"
+#include "server/log.h"
 
 namespace routeserve::server {
 
-struct BatchingPlanner::Pending {
+struct BatchingPlanner::Call {
   routing::RouteProblem problem;
   int num_alternatives = 0;
-  PlanCallback done;
+  absl::Time deadline;
   absl::Time submitted;
+  // True for the first caller only, who then calls `done`: the executor's path, the
+  // scheduling thread's drop, or the watchdog's, whichever comes first.
+  bool Claim() { return !claimed.exchange(true, std::memory_order_acq_rel); }
+  std::atomic<bool> claimed{false};
+  PlanCallback done;
+};
+
+struct BatchingPlanner::Pending {
+  std::shared_ptr<Call> call;
 };
 
 struct BatchingPlanner::Finishing {
-  routing::RouteProblem problem;
-  int num_alternatives = 0;
-  PlanCallback done;
-  // Not OK: the task's answer, with nothing to finish. OK: `instance` and `proposal` are set.
+  std::shared_ptr<Call> call;  // claimed: its `done` is this task's to call
+  // The watchdog's: the classical solver proposes, here on the pool, in place of the batch
+  // that never came back.
+  bool stand_in = false;
+  // Not OK: the task's answer, with nothing to finish. OK: `instance` and `proposal` are set
+  // (by RunFinishing, for a stand-in).
   absl::Status status;
   std::optional<routing::Instance> instance;
   Proposal proposal;
@@ -61,12 +74,19 @@ bool IsOrderOfStops(std::span<const int> order, int num_stops) {
   return true;
 }
 
-// The status Submit() answers for the batcher's refusal `why` of a task of `stops` stops.
-absl::Status Refusal(const absl::Status& why, int stops, int largest_bucket) {
+// The status Submit() answers for the batcher's refusal `why` of a task of `stops` stops;
+// `none_in_service`: every executor is out of service.
+absl::Status Refusal(const absl::Status& why, int stops, int largest_bucket,
+                     bool none_in_service) {
   switch (why.code()) {
     case absl::StatusCode::kResourceExhausted:
       return absl::ResourceExhaustedError("queue full");
     case absl::StatusCode::kUnavailable:
+      if (none_in_service) {
+        return absl::UnavailableError(
+            "no executor in service: every one is stuck in a batch; the server awaits a "
+            "restart");
+      }
       return absl::UnavailableError("server is shutting down");
     case absl::StatusCode::kInvalidArgument:
       return absl::InvalidArgumentError(absl::StrCat(
@@ -120,12 +140,16 @@ absl::StatusOr<std::unique_ptr<BatchingPlanner>> BatchingPlanner::Create(const C
   batcher_options.policy.max_queue_delay = config.batching.max_queue_delay;
   batcher_options.max_queue_size = config.batching.max_queue_size;
   batcher_options.executors = executors;
+  batcher_options.stuck_after = config.batching.executor_stuck_after;
   batcher_options.clock = planner->clock_;
   BatchingPlanner* const self = planner.get();
   absl::StatusOr<std::unique_ptr<TaskBatcher>> batcher = TaskBatcher::Create(
       std::move(batcher_options),
       [self](batching::Batch<Pending>& batch) { self->RunBatch(batch); },
-      [self](Pending& task, const absl::Status& why) { self->Drop(task, why); });
+      [self](Pending& task, const absl::Status& why) { self->Drop(task, why); },
+      [self](int executor, absl::Duration running, int in_service) {
+        self->ExecutorStuck(executor, running, in_service);
+      });
   if (!batcher.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("batching: ", batcher.status().message()));
   }
@@ -136,8 +160,10 @@ absl::StatusOr<std::unique_ptr<BatchingPlanner>> BatchingPlanner::Create(const C
 BatchingPlanner::BatchingPlanner(const Config& config, Options options,
                                  std::unique_ptr<WorkQueue> refine)
     : objective_(config.objective), proposer_(std::move(options.proposer)),
+      stand_in_(config.solver, v1::ROUTE_SOURCE_FALLBACK_HEURISTIC),
       model_version_(proposer_->model_version()), clock_(options.clock),
-      observer_(options.observer), refine_(std::move(refine)) {}
+      observer_(options.observer), on_executor_stuck_(std::move(options.on_executor_stuck)),
+      refine_(std::move(refine)), running_(ExecutorsFor(config)) {}
 
 BatchingPlanner::~BatchingPlanner() { Shutdown(absl::ZeroDuration()); }
 
@@ -165,23 +191,74 @@ absl::Status BatchingPlanner::Submit(PlanRequest request, PlanCallback done) {
     auto probe = std::make_shared<absl::AnyInvocable<bool()>>(std::move(request.is_cancelled));
     task.is_cancelled = [probe] { return (*probe)(); };
   }
-  task.payload = Pending{std::move(request.problem), request.num_alternatives, std::move(done),
-                         clock_->Now()};
+  auto call = std::make_shared<Call>();
+  call->problem = std::move(request.problem);
+  call->num_alternatives = request.num_alternatives;
+  call->deadline = request.deadline;
+  call->submitted = clock_->Now();
+  call->done = std::move(done);
+  task.payload = Pending{std::move(call)};
   const int stops = task.size;
-  const absl::Status submitted = batcher_->Submit(task);
+  TaskBatcher::TaskId id = 0;
+  const absl::Status submitted = batcher_->Submit(task, &id);
   if (!submitted.ok()) {
     // `task`, and `done` with it, is destroyed on return without being called.
-    const absl::Status refusal = Refusal(submitted, stops, bucket_sizes().back());
+    const bool none_in_service = executors_stuck() >= executors();
+    const absl::Status refusal =
+        Refusal(submitted, stops, bucket_sizes().back(), none_in_service);
     if (observer_ != nullptr) observer_->OnRefused(refusal);
     return refusal;
   }
   if (observer_ != nullptr) observer_->OnAccepted(batching::BucketFor(bucket_sizes(), stops));
+  if (request.cancellation != nullptr) {
+    // Cancel() only queues the drop for the scheduling thread: `done` never runs from here.
+    request.cancellation->OnCancel([batcher = batcher_.get(), id] { batcher->Cancel(id); });
+  }
   return absl::OkStatus();
 }
 
 void BatchingPlanner::Drop(Pending& task, const absl::Status& why) {
-  if (observer_ != nullptr) observer_->OnDropped(why, clock_->Now() - task.submitted);
-  std::exchange(task.done, nullptr)(why);
+  Call& call = *task.call;
+  if (!call.Claim()) return;  // never so: only a batch's tasks are claimed elsewhere
+  if (observer_ != nullptr) observer_->OnDropped(why, clock_->Now() - call.submitted);
+  std::exchange(call.done, nullptr)(why);
+}
+
+bool BatchingPlanner::TakenByWatchdog(int executor) const {
+  absl::MutexLock lock(&running_mu_);
+  return running_[executor].taken;
+}
+
+void BatchingPlanner::ExecutorStuck(int executor, absl::Duration running, int in_service) {
+  std::vector<std::shared_ptr<Call>> calls;
+  {
+    absl::MutexLock lock(&running_mu_);
+    running_[executor].taken = true;
+    calls = running_[executor].calls;
+  }
+  Log("batching: executor %d is stuck: its batch of %d has run for %s "
+      "(batching.executor_stuck_after_s); it is out of service for good, %d left in service",
+      executor, static_cast<int>(calls.size()), absl::FormatDuration(running), in_service);
+  // First, so that by the time a caller has its answer, health and the observer know.
+  if (observer_ != nullptr) observer_->OnExecutorStuck(executor, running, in_service);
+  if (on_executor_stuck_) on_executor_stuck_(in_service);
+  const absl::Time now = clock_->Now();
+  const int batch_size = static_cast<int>(calls.size());
+  for (const std::shared_ptr<Call>& call : calls) {
+    if (!call->Claim()) continue;  // answered already, by the executor's own path
+    auto finishing = std::make_shared<Finishing>();
+    finishing->call = call;
+    if (now >= call->deadline) {
+      finishing->status = absl::DeadlineExceededError(
+          "the executor running its batch is stuck, and the deadline has passed");
+    } else {
+      finishing->stand_in = true;
+      finishing->inference = running;
+      finishing->queued = std::max(absl::ZeroDuration(), now - call->submitted - running);
+      finishing->batch_size = batch_size;
+    }
+    Finish(std::move(finishing));
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -189,7 +266,9 @@ void BatchingPlanner::Drop(Pending& task, const absl::Status& why) {
 
 void BatchingPlanner::RunBatch(batching::Batch<Pending>& batch) {
   int stops = 0;
-  for (const Pending& task : batch.payloads) stops += static_cast<int>(task.problem.stops.size());
+  for (const Pending& task : batch.payloads) {
+    stops += static_cast<int>(task.call->problem.stops.size());
+  }
   const BatchInfo info{.bucket = batch.bucket,
                        .padded_size = batch.padded_size,
                        .batch_size = static_cast<int>(batch.payloads.size()),
@@ -197,6 +276,14 @@ void BatchingPlanner::RunBatch(batching::Batch<Pending>& batch) {
                        .executor = batch.executor,
                        .executor_wait = batch.executor_wait,
                        .queued = batch.queued};
+  {
+    // What the watchdog answers should this batch never come back.
+    absl::MutexLock lock(&running_mu_);
+    Running& running = running_[batch.executor];
+    running.taken = false;
+    running.calls.clear();
+    for (const Pending& task : batch.payloads) running.calls.push_back(task.call);
+  }
   if (observer_ != nullptr) observer_->OnBatchStart(info);
   // The wall: an exception answers the tasks that have no answer yet, here on the executor.
   absl::Status failure;
@@ -205,10 +292,13 @@ void BatchingPlanner::RunBatch(batching::Batch<Pending>& batch) {
   } catch (...) {
     failure = FromException("batch", std::current_exception());
   }
-  if (failure.ok()) return;
-  for (Pending& task : batch.payloads) {
-    if (task.done) std::exchange(task.done, nullptr)(failure);
+  if (!failure.ok()) {
+    for (Pending& task : batch.payloads) {
+      if (task.call->Claim()) std::exchange(task.call->done, nullptr)(failure);
+    }
   }
+  absl::MutexLock lock(&running_mu_);
+  running_[batch.executor].calls.clear();
 }
 
 void BatchingPlanner::BuildAndPropose(batching::Batch<Pending>& batch, const BatchInfo& info) {
@@ -221,10 +311,12 @@ void BatchingPlanner::BuildAndPropose(batching::Batch<Pending>& batch, const Bat
   built_task.reserve(batch_size);
   for (int i = 0; i < batch_size; ++i) {
     Pending& task = batch.payloads[i];
-    absl::StatusOr<routing::Instance> instance = routing::Instance::Build(task.problem, objective_);
+    absl::StatusOr<routing::Instance> instance =
+        routing::Instance::Build(task.call->problem, objective_);
     if (!instance.ok()) {
+      if (!task.call->Claim()) continue;  // the watchdog answered it
       auto failed = std::make_shared<Finishing>();
-      failed->done = std::exchange(task.done, nullptr);
+      failed->call = task.call;
       failed->status = instance.status();
       Finish(std::move(failed));
       continue;
@@ -239,22 +331,24 @@ void BatchingPlanner::BuildAndPropose(batching::Batch<Pending>& batch, const Bat
   std::vector<absl::StatusOr<Proposal>> proposals = proposer_->Propose(
       built, BatchShape{.padded_size = batch.padded_size, .executor = batch.executor});
   const absl::Duration inference = clock_->Now() - start;
+  // Back after the watchdog gave up on it: its tasks have their answers; drop the results,
+  // and say nothing to the observer, which may be gone by now.
+  if (TakenByWatchdog(batch.executor)) return;
   if (observer_ != nullptr) observer_->OnBatchDone(info, inference);
   const bool one_each = proposals.size() == built.size();
 
   for (size_t k = 0; k < built.size(); ++k) {
     const int i = built_task[k];
     Pending& task = batch.payloads[i];
+    if (!task.call->Claim()) continue;  // the watchdog answered it
     auto finishing = std::make_shared<Finishing>();
-    finishing->done = std::exchange(task.done, nullptr);
+    finishing->call = task.call;
     if (!one_each) {
       finishing->status = absl::InternalError(absl::StrCat(
           "proposer returned ", proposals.size(), " results for ", built.size(), " problems"));
     } else if (!proposals[k].ok()) {
       finishing->status = proposals[k].status();
     } else {
-      finishing->problem = std::move(task.problem);
-      finishing->num_alternatives = task.num_alternatives;
       finishing->instance = std::move(instances[i]);
       finishing->proposal = *std::move(proposals[k]);
       finishing->queued = batch.queued[i];
@@ -288,6 +382,22 @@ void BatchingPlanner::RunFinishing(Finishing& task) {
   absl::StatusOr<v1::SuggestResponse> result;
   // The wall: an exception (std::bad_alloc above all) answers this task Internal.
   try {
+    if (task.stand_in && task.status.ok()) {
+      if (clock_->Now() >= task.call->deadline) {
+        task.status = absl::DeadlineExceededError(
+            "the executor running its batch is stuck, and the deadline has passed");
+      } else {
+        absl::StatusOr<routing::Instance> instance =
+            routing::Instance::Build(task.call->problem, objective_);
+        if (instance.ok()) {
+          task.instance.emplace(*std::move(instance));
+          task.proposal = stand_in_.ProposeOne(*task.instance);
+          stuck_fallbacks_.fetch_add(1, std::memory_order_relaxed);
+        } else {
+          task.status = instance.status();
+        }
+      }
+    }
     result = Respond(task, outcome);
   } catch (...) {
     result = FromException("finishing", std::current_exception());
@@ -296,7 +406,7 @@ void BatchingPlanner::RunFinishing(Finishing& task) {
   outcome.status = result.status();
   if (result.ok()) result->mutable_timings()->set_refine_s(absl::ToDoubleSeconds(outcome.refine));
   if (observer_ != nullptr) observer_->OnFinished(outcome);
-  std::exchange(task.done, nullptr)(std::move(result));
+  std::exchange(task.call->done, nullptr)(std::move(result));
 }
 
 // The proposal's other orders (the model's other decodings), as they were decoded: at most
@@ -304,7 +414,8 @@ void BatchingPlanner::RunFinishing(Finishing& task) {
 // any that is not an order of the stops.
 void BatchingPlanner::AddAlternatives(const Finishing& task, const std::vector<int>& best,
                                       v1::SuggestResponse& response) const {
-  if (task.num_alternatives <= 0) return;
+  const int num_alternatives = task.call->num_alternatives;
+  if (num_alternatives <= 0) return;
   std::vector<routing::RouteEvaluation> evaluated;
   for (const std::vector<int>& order : task.proposal.alternatives) {
     if (order == best || !IsOrderOfStops(order, task.instance->num_stops())) continue;
@@ -313,9 +424,9 @@ void BatchingPlanner::AddAlternatives(const Finishing& task, const std::vector<i
   }
   std::stable_sort(evaluated.begin(), evaluated.end(),
                    [](const auto& a, const auto& b) { return a.cost < b.cost; });
-  const size_t count = std::min(evaluated.size(), static_cast<size_t>(task.num_alternatives));
+  const size_t count = std::min(evaluated.size(), static_cast<size_t>(num_alternatives));
   for (size_t i = 0; i < count; ++i) {
-    api::ToRouteProto(task.problem, evaluated[i], response.add_alternatives());
+    api::ToRouteProto(task.call->problem, evaluated[i], response.add_alternatives());
   }
 }
 
@@ -335,7 +446,9 @@ absl::StatusOr<v1::SuggestResponse> BatchingPlanner::Respond(const Finishing& ta
   if (observer_ != nullptr) {
     outcome.proposed_cost = routing::Evaluate(instance, task.proposal.order).cost;
   }
-  const std::vector<int> order = proposer_->Refine(instance, task.proposal);
+  const BatchProposer& refiner =
+      task.stand_in ? static_cast<const BatchProposer&>(stand_in_) : *proposer_;
+  const std::vector<int> order = refiner.Refine(instance, task.proposal);
   if (!IsOrderOfStops(order, instance.num_stops())) {
     return absl::InternalError("refinement returned an order that is not one of the stops");
   }
@@ -343,7 +456,7 @@ absl::StatusOr<v1::SuggestResponse> BatchingPlanner::Respond(const Finishing& ta
   outcome.route_cost = evaluation.cost;
   outcome.lateness_s = evaluation.lateness_s;
   v1::SuggestResponse response;
-  api::ToRouteProto(task.problem, evaluation, response.mutable_route());
+  api::ToRouteProto(task.call->problem, evaluation, response.mutable_route());
   AddAlternatives(task, order, response);
   response.set_source(source);
   response.set_model_version(model_version_);

@@ -22,8 +22,18 @@
 //   the executors slow down, the buckets fill up, and Submit() refuses.
 // DEADLINES: a task whose deadline passes while it waits is answered DeadlineExceeded as the
 //   deadline passes; one whose caller has gone, Cancelled when its batch forms. Neither is built
-//   nor proposed. Once its batch has started, a task is finished whatever the time: finishing
-//   jobs have no deadline.
+//   nor proposed; one whose caller says so through PlanRequest::cancellation, Cancelled at once
+//   (its queue slot freed). Once its batch has started, a task is finished whatever the time:
+//   finishing jobs have no deadline.
+// STUCK EXECUTORS: with batching.executor_stuck_after_s > 0, a batch that runs that long (a
+//   forward pass that never returns cannot be interrupted) takes its executor out of service
+//   for good (batching/batcher.h), and its tasks are answered without it, each once: a task
+//   whose deadline allows gets the classical solver's route on the refine pool (source
+//   FALLBACK_HEURISTIC, counted by executor_stuck_fallbacks()), the others DeadlineExceeded.
+//   Should the batch return later, its results are dropped: nothing is answered twice and the
+//   observer hears nothing more of it. Options::on_executor_stuck hears how many executors
+//   are left; with none, Submit() refuses with Unavailable ("no executor in service") and the
+//   queued tasks are answered Unavailable at once.
 // ERRORS: a problem Instance::Build rejects is answered with its status (InvalidArgument) at
 //   once; its batch-mates go on. An exception thrown while the batch is built or proposed answers
 //   the tasks of the batch not yet answered Internal; one thrown while a task is finished, that
@@ -39,9 +49,13 @@
 //   wait for company, and those still queued when `grace` has passed are answered Unavailable;
 //   the executors finish the batches they hold; then the refine pool finishes every task handed
 //   to it and its threads are joined. When it returns, every accepted task has been answered.
-//   Later calls return at once; the destructor calls Shutdown(0) if nobody did.
+//   Later calls return at once; the destructor calls Shutdown(0) if nobody did. Executors out
+//   of service are not waited for by Shutdown(), but are by the destructor: an owner whose
+//   executor is stuck for good keeps the planner (executors_stuck() says so).
 #pragma once
 
+#include <atomic>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -49,6 +63,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "batching/batcher.h"
 #include "batching/clock.h"
@@ -100,6 +115,10 @@ class BatchingObserver {
   // The proposer answered `batch` after `inference`; on the executor. Not called when no task of
   // the batch could be built, nor when the proposer threw.
   virtual void OnBatchDone(const BatchInfo& /*batch*/, absl::Duration /*inference*/) {}
+  // Executor `executor` was taken out of service, its batch having run for `running`;
+  // `in_service` executors are left. On the batcher's scheduling thread.
+  virtual void OnExecutorStuck(int /*executor*/, absl::Duration /*running*/,
+                               int /*in_service*/) {}
   // A task left its queue without running, with `why` (DeadlineExceeded, Cancelled, Unavailable),
   // having waited `queued`; on the batcher's scheduling thread, before its `done`.
   virtual void OnDropped(const absl::Status& /*why*/, absl::Duration /*queued*/) {}
@@ -112,6 +131,10 @@ class BatchingPlanner final : public RoutePlanner {
   struct Options {
     // Proposes the orders of each batch; null: a SolverProposer with `config.solver`.
     std::unique_ptr<BatchProposer> proposer;
+
+    // Hears, after the observer, that an executor was taken out of service, with the number
+    // left (0: the planner can serve nothing more); on the scheduling thread. May be empty.
+    std::function<void(int in_service)> on_executor_stuck;
 
     // Affect testing and metrics.
     const batching::Clock* clock = batching::Clock::Real();  // never null
@@ -141,9 +164,14 @@ class BatchingPlanner final : public RoutePlanner {
   const std::vector<int>& bucket_sizes() const;
   int executors() const;
   int refine_threads() const { return refine_->num_threads(); }
+  // Executors taken out of service (STUCK EXECUTORS above), and the tasks of their batches
+  // answered by the classical solver instead.
+  int executors_stuck() const { return static_cast<int>(stats().stuck_executors); }
+  int64_t executor_stuck_fallbacks() const { return stuck_fallbacks_.load(); }
 
   // Implementation details follow.
  private:
+  struct Call;       // a request's problem and its `done`, answered once (shared)
   struct Pending;    // a request waiting for its batch
   struct Finishing;  // a task of a proposed batch, on its way to `done`
   using TaskBatcher = batching::Batcher<Pending>;
@@ -163,13 +191,28 @@ class BatchingPlanner final : public RoutePlanner {
                        v1::SuggestResponse& response) const;
   // Scheduling thread: a task dropped before its batch formed.
   void Drop(Pending& task, const absl::Status& why);
+  // Scheduling thread: `executor` is out of service; answers its batch's tasks.
+  void ExecutorStuck(int executor, absl::Duration running, int in_service);
+  // True once the watchdog has answered the batch `executor` runs.
+  bool TakenByWatchdog(int executor) const;
 
   const routing::ObjectiveParams objective_;
   const std::unique_ptr<BatchProposer> proposer_;
+  const SolverProposer stand_in_;  // answers the tasks of a stuck executor's batch
   const std::string model_version_;  // the proposer's, in every response
   const batching::Clock* const clock_;
   BatchingObserver* const observer_;
+  const std::function<void(int)> on_executor_stuck_;
   const std::unique_ptr<WorkQueue> refine_;
+  // Per executor, the calls of the batch it runs (empty while idle), and whether the watchdog
+  // took them.
+  struct Running {
+    std::vector<std::shared_ptr<Call>> calls;
+    bool taken = false;
+  };
+  mutable absl::Mutex running_mu_;
+  std::vector<Running> running_ ABSL_GUARDED_BY(running_mu_);
+  std::atomic<int64_t> stuck_fallbacks_{0};
   // Declared after refine_: its executors hand their tasks to the pool.
   std::unique_ptr<TaskBatcher> batcher_;
 };

@@ -51,6 +51,7 @@ constexpr int64_t kMaxQueueDelayUs = 10'000'000;
 constexpr double kMaxDetourFactor = 5;
 constexpr double kMaxSpeedMps = 60;
 constexpr double kMaxGpuSamplePeriodS = 3600;
+constexpr double kMaxExecutorStuckAfterS = 3600;
 
 std::vector<ConfigEntry> SpeedKeys() {
   std::vector<ConfigEntry> keys;
@@ -101,6 +102,9 @@ const std::vector<ConfigEntry>& Schema() {
                   IntegerKey(
                       "executors", [](auto& c) -> auto& { return c.batching.executors; },
                       /*min=*/0),
+                  SecondsKey("executor_stuck_after_s",
+                             [](auto& c) -> auto& { return c.batching.executor_stuck_after; },
+                             {.min = 0, .max = kMaxExecutorStuckAfterS}),
               }),
       Section(
           "objective",

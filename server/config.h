@@ -7,7 +7,7 @@
 // KEYS: the YAML sections and keys are those of config/routeserve.yaml, where each states its
 //   meaning, unit, default and range: server.{address, worker_threads},
 //   limits.max_stops, batching.{buckets, max_batch_size, max_queue_delay_us, max_queue_size,
-//   executors}, objective.{lateness_weight, waiting_weight, detour_factor,
+//   executors, executor_stuck_after_s}, objective.{lateness_weight, waiting_weight, detour_factor,
 //   speed_mps.{bike, scooter, car, van}}, solver.{max_moves, perturbation_rounds,
 //   max_evaluations, seed}, model.{path, device, precision, decodings, threads},
 //   refine.max_moves, metrics.{address, gpu_sample_period_s},
@@ -54,6 +54,9 @@ struct Config {
     absl::Duration max_queue_delay = absl::Microseconds(500);
     int max_queue_size = 1024;  // tasks waiting per bucket, >= 1; more are refused
     int executors = 0;          // threads running batches; 0 = one per core
+    // A batch running this long takes its executor out of service (batching/batcher.h);
+    // zero: never. 0..3600 s.
+    absl::Duration executor_stuck_after = absl::Seconds(60);
   } batching;
 
   routing::ObjectiveParams objective;  // objective.* and the travel-time model

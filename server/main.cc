@@ -17,6 +17,7 @@
 #include <cerrno>
 
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -205,7 +206,15 @@ int main(int argc, char** argv) {
     (*server)->Shutdown();
   });
   signal_thread.join();
+  const int stuck = (*server)->executors_stuck();
   server->reset();
+  if (stuck > 0) {
+    // Every call has been answered; the stuck executors' threads are still blocked in the
+    // model. Static destructors must not run under them: leave at once.
+    Log("exiting (%d executor(s) stuck)", stuck);
+    std::fflush(stderr);
+    std::_Exit(0);
+  }
   Log("exiting");
   return 0;
 }

@@ -21,6 +21,8 @@ absl::string_view FallbackReasonName(FallbackReason reason) {
       return "model_error";
     case FallbackReason::kInvalidOrder:
       return "invalid_order";
+    case FallbackReason::kExecutorStuck:
+      return "executor_stuck";
   }
   return "unknown";
 }

@@ -42,9 +42,12 @@
 
 namespace routeserve::server {
 
-enum class FallbackReason { kStopsAboveModelMax, kModelError, kInvalidOrder };
-inline constexpr int kNumFallbackReasons = 3;
-// "stops_above_model_max", "model_error", "invalid_order": the metric's label values.
+// kExecutorStuck is the batching planner's (server/batching_planner.h): the tasks of a batch
+// whose executor the watchdog took out of service.
+enum class FallbackReason { kStopsAboveModelMax, kModelError, kInvalidOrder, kExecutorStuck };
+inline constexpr int kNumFallbackReasons = 4;
+// "stops_above_model_max", "model_error", "invalid_order", "executor_stuck": the metric's label
+// values.
 absl::string_view FallbackReasonName(FallbackReason reason);
 
 // Requests the classical solver answered in the model's place, by reason, since start-up.
@@ -52,7 +55,10 @@ struct FallbackCounts {
   int64_t stops_above_model_max = 0;
   int64_t model_error = 0;
   int64_t invalid_order = 0;
-  int64_t total() const { return stops_above_model_max + model_error + invalid_order; }
+  int64_t executor_stuck = 0;  // counted by the planner, not the proposer
+  int64_t total() const {
+    return stops_above_model_max + model_error + invalid_order + executor_stuck;
+  }
 };
 
 struct ModelProposerOptions {

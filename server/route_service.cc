@@ -24,6 +24,29 @@ absl::string_view RouteMethodName(RouteMethod method) {
   return "unknown";
 }
 
+namespace {
+
+// Suggest's reactor: the default one's behaviour, plus OnCancel, which tells the planner that the
+// caller has gone (cancelled, disconnected) so that its queued work is dropped and its slot
+// freed at once. Deletes itself when the call is done.
+class SuggestReactor final : public grpc::ServerUnaryReactor {
+ public:
+  explicit SuggestReactor(absl::Time deadline) : deadline_(deadline) {}
+  const std::shared_ptr<CallCancellation>& cancellation() const { return cancellation_; }
+  // gRPC cancels a call whose deadline passes too: that work is the planner's to drop at its
+  // deadline, as DEADLINE_EXCEEDED.
+  void OnCancel() override {
+    if (absl::Now() < deadline_) cancellation_->Cancel();
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  const absl::Time deadline_;  // real time
+  const std::shared_ptr<CallCancellation> cancellation_ = std::make_shared<CallCancellation>();
+};
+
+}  // namespace
+
 absl::Time CallDeadline(const grpc::CallbackServerContext& context) {
   const gpr_timespec raw = context.raw_deadline();
   if (gpr_time_cmp(raw, gpr_inf_future(raw.clock_type)) == 0) return absl::InfiniteFuture();
@@ -40,7 +63,7 @@ RouteServiceImpl::~RouteServiceImpl() = default;
 grpc::ServerUnaryReactor* RouteServiceImpl::Suggest(grpc::CallbackServerContext* context,
                                                     const v1::SuggestRequest* request,
                                                     v1::SuggestResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto* const reactor = new SuggestReactor(CallDeadline(*context));
   const absl::Time arrival = options_.clock->Now();
   if (options_.observer != nullptr) options_.observer->OnArrived(RouteMethod::kSuggest);
   {
@@ -82,6 +105,7 @@ grpc::ServerUnaryReactor* RouteServiceImpl::Suggest(grpc::CallbackServerContext*
   plan.deadline = CallDeadline(*context);
   // The context lives until Finish, and Finish comes only after the probe's last use.
   plan.is_cancelled = [context] { return context->IsCancelled(); };
+  plan.cancellation = reactor->cancellation();
   absl::Status submitted = planner_->Submit(
       std::move(plan), [answer, response, id = request->request_id()](
                            absl::StatusOr<v1::SuggestResponse> result) {

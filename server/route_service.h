@@ -9,6 +9,9 @@
 // DEADLINES: Suggest's work has the call's deadline; a stream message's, the earlier of the
 //   stream's deadline and its arrival + `timeout_s`. Work whose deadline passes before it starts
 //   is never done: DEADLINE_EXCEEDED. Bad input: INVALID_ARGUMENT naming the field.
+// CANCELLATION: a Suggest call cancelled by its client, or whose client disconnects, has its
+//   queued work dropped at once (PlanRequest::cancellation), its slot freed; a stream's queued
+//   messages are dropped when their batch would form.
 // SHUTDOWN: after StartRefusing(), new calls get UNAVAILABLE at once, and every open stream
 //   stops reading, answers the messages it has in flight, and finishes with UNAVAILABLE (or OK
 //   when its client had already finished sending). Calls already handed on still complete.

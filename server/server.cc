@@ -91,16 +91,21 @@ absl::StatusOr<std::unique_ptr<RouteServer>> RouteServer::Start(
   planner_options.proposer = std::move(proposer);
   planner_options.clock = h.clock;
   planner_options.observer = server->metrics_observer_.get();
+  RouteServer* const self = server.get();
+  planner_options.on_executor_stuck = [self](int in_service) { self->OnExecutorStuck(in_service); };
   absl::StatusOr<std::unique_ptr<BatchingPlanner>> planner =
       BatchingPlanner::Create(config, std::move(planner_options));
   if (!planner.ok()) return planner.status();
   server->planner_ = std::move(planner).value();
   const BatchingPlanner& batching = *server->planner_;
   Log("batching: buckets [%s], max batch %d, max queue delay %s, max queue %d per bucket; "
-      "%d executors, %d refine threads",
+      "%d executors, %d refine threads; an executor is stuck after %s",
       absl::StrJoin(batching.bucket_sizes(), ", "), config.batching.max_batch_size,
       absl::FormatDuration(config.batching.max_queue_delay), config.batching.max_queue_size,
-      batching.executors(), batching.refine_threads());
+      batching.executors(), batching.refine_threads(),
+      config.batching.executor_stuck_after > absl::ZeroDuration()
+          ? absl::FormatDuration(config.batching.executor_stuck_after)
+          : std::string("never (watchdog off)"));
 
   RouteServiceOptions service_options;
   service_options.limits.max_stops = config.limits.max_stops;
@@ -142,8 +147,22 @@ absl::StatusOr<std::unique_ptr<RouteServer>> RouteServer::Start(
   // Ready: the classical solver needs nothing loaded, and a model was loaded and warmed up by
   // CreateProposer before the planner started.
   health->SetServingStatus(kRouteServiceName, true);
+  {
+    absl::MutexLock lock(&server->mu_);
+    server->health_ = health;
+  }
   server->EnterPhase(ServerPhase::kServing);
   return server;
+}
+
+void RouteServer::OnExecutorStuck(int in_service) {
+  if (in_service > 0) return;
+  Log("no executor left in service: liveness and readiness NOT_SERVING, calls refused with "
+      "UNAVAILABLE; the process awaits a restart");
+  absl::MutexLock lock(&mu_);
+  if (health_ == nullptr) return;
+  health_->SetServingStatus(kLivenessService, false);
+  health_->SetServingStatus(kRouteServiceName, false);
 }
 
 absl::Status RouteServer::StartMetrics() {
@@ -193,16 +212,28 @@ metrics::ScrapeSample RouteServer::SampleForScrape() const {
                                                 counts.invalid_order}}) {
     sample.fallbacks.emplace_back(std::string(FallbackReasonName(reason)), count);
   }
+  sample.fallbacks.emplace_back(std::string(FallbackReasonName(FallbackReason::kExecutorStuck)),
+                                counts.executor_stuck);
+  sample.executors_stuck = stats.stuck_executors;
   return sample;
 }
 
 RouteServer::~RouteServer() {
   // A server whose Start() failed half-way has no grpc::Server; its planner joins on its own.
   if (server_ != nullptr) Shutdown();
+  if (planner_ != nullptr && planner_->executors_stuck() > 0) {
+    // Their threads are blocked in a batch and may yet return into the planner, its proposer
+    // and model: those stay, unreachable, for the process's last moments.
+    Log("%d executor(s) still stuck in a batch: not waiting for them", planner_->executors_stuck());
+    [[maybe_unused]] BatchingPlanner* const left = planner_.release();
+  }
 }
 
 FallbackCounts RouteServer::fallback_counts() const {
-  return model_proposer_ != nullptr ? model_proposer_->fallback_counts() : FallbackCounts{};
+  FallbackCounts counts =
+      model_proposer_ != nullptr ? model_proposer_->fallback_counts() : FallbackCounts{};
+  counts.executor_stuck = planner_->executor_stuck_fallbacks();
+  return counts;
 }
 
 const model::ModelRunner* RouteServer::model() const {

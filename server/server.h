@@ -9,7 +9,12 @@
 // READINESS: health service "routeserve.v1.RouteService" is SERVING once Start() returns: by
 //   then the model, when one is configured, is loaded and has run every batch shape
 //   (CreateProposer, server/model_proposer.h), before the server even listens. "" (liveness) is
-//   SERVING while the process serves. Start() logs the batching settings as resolved
+//   SERVING while the process serves. STUCK EXECUTORS: once the watchdog
+//   (batching.executor_stuck_after_s, server/batching_planner.h) has taken every executor out of
+//   service, both turn NOT_SERVING for good, so that the orchestrator restarts the process, and
+//   calls get UNAVAILABLE at once. Shutdown() then does not wait for the stuck executors, and
+//   the destructor leaves the planner (what their threads may yet return into) to the
+//   process's exit: see executors_stuck(). Start() logs the batching settings as resolved
 //   (executors and refine threads counted).
 // SHUTDOWN: Shutdown() runs the phases in order and returns when the last is done:
 //   1. kDraining: readiness turns NOT_SERVING; calls are still accepted and answered as usual,
@@ -95,8 +100,12 @@ class RouteServer {
   batching::BatcherStats planner_stats() const { return planner_->stats(); }
   int open_streams() const { return service_->open_streams(); }
   // Requests the classical solver answered in the model's place, by reason; zeros without a
-  // model (server/model_proposer.h).
+  // model (server/model_proposer.h), but for executor_stuck.
   FallbackCounts fallback_counts() const;
+  // Executors taken out of service by the watchdog. When not 0, their threads are still blocked
+  // in a batch: the process should end with std::_Exit once the server is destroyed, since
+  // static destructors could pull the ground from under them.
+  int executors_stuck() const { return planner_->executors_stuck(); }
   // The model serving, or null when the classical solver answers by configuration.
   const model::ModelRunner* model() const;
 
@@ -104,6 +113,8 @@ class RouteServer {
  private:
   RouteServer(const Config& config, ServerHooks hooks);
   void EnterPhase(ServerPhase phase);
+  // The planner's: `in_service` executors are left (scheduling thread).
+  void OnExecutorStuck(int in_service);
   // The metrics endpoint and the GPU sampler, once the planner runs.
   absl::Status StartMetrics();
   metrics::ScrapeSample SampleForScrape() const;
@@ -128,6 +139,8 @@ class RouteServer {
 
   mutable absl::Mutex mu_;
   ServerPhase phase_ ABSL_GUARDED_BY(mu_) = ServerPhase::kServing;
+  // server_'s, once it serves; null before.
+  grpc::HealthCheckServiceInterface* health_ ABSL_GUARDED_BY(mu_) = nullptr;
   bool shutdown_started_ ABSL_GUARDED_BY(mu_) = false;
 };
 

@@ -49,6 +49,12 @@ class Puppet {
     --running_;
   }
 
+  void Stuck(int executor, int in_service) {
+    std::lock_guard lock(mu_);
+    stuck_.emplace_back(executor, in_service);
+    changed_.notify_all();
+  }
+
   void Drop(int task, const absl::Status& why) {
     std::lock_guard lock(mu_);
     dropped_[task] = why.code();
@@ -63,6 +69,14 @@ class Puppet {
     return Await([&] { return static_cast<int>(dropped_.size()) >= count; });
   }
   bool AwaitRunning(int count) { return Await([&] { return running_ >= count; }); }
+  bool AwaitStuck(int count) {
+    return Await([&] { return static_cast<int>(stuck_.size()) >= count; });
+  }
+  // (executor, executors left in service) per executor taken out of service.
+  std::vector<std::pair<int, int>> stuck() {
+    std::lock_guard lock(mu_);
+    return stuck_;
+  }
 
   std::vector<RanBatch> batches() {
     std::lock_guard lock(mu_);
@@ -91,6 +105,7 @@ class Puppet {
   int max_running_ = 0;
   std::vector<RanBatch> batches_;
   std::map<int, absl::StatusCode> dropped_;
+  std::vector<std::pair<int, int>> stuck_;
 };
 
 struct Fixture {
@@ -98,7 +113,10 @@ struct Fixture {
     options.clock = &clock;
     auto created = Batcher<int>::Create(
         options, [this](Batch<int>& batch) { puppet.Run(batch); },
-        [this](int& task, const absl::Status& why) { puppet.Drop(task, why); });
+        [this](int& task, const absl::Status& why) { puppet.Drop(task, why); },
+        [this](int executor, absl::Duration /*running*/, int in_service) {
+          puppet.Stuck(executor, in_service);
+        });
     REQUIRE(created.ok());
     batcher = std::move(created).value();
   }
@@ -118,10 +136,11 @@ struct Fixture {
   }
 
   absl::Status Submit(int id, int size, absl::Time deadline = absl::InfiniteFuture(),
-                      std::shared_ptr<std::atomic<bool>> cancelled = nullptr) {
+                      std::shared_ptr<std::atomic<bool>> cancelled = nullptr,
+                      Batcher<int>::TaskId* task_id = nullptr) {
     Task<int> task{id, size, deadline, {}};
     if (cancelled) task.is_cancelled = [cancelled] { return cancelled->load(); };
-    return batcher->Submit(task);
+    return batcher->Submit(task, task_id);
   }
 
   // The scheduler went to sleep after the `after`-th sleep, until `until`: it has seen what
@@ -219,6 +238,117 @@ TEST_CASE("a cancelled task is dropped with CANCELLED and never run") {
   CHECK(f.puppet.dropped().at(10) == absl::StatusCode::kCancelled);
   CHECK(f.puppet.batches()[1].tasks == std::vector<int>{11});
   CHECK(f.batcher->stats().cancelled == 1);
+}
+
+TEST_CASE("Cancel() drops a queued task at once, freeing its slot; a running one is left alone") {
+  BatcherOptions options = Fixture::Defaults();
+  options.policy.max_batch_size = 1;
+  Fixture f(options);
+  f.puppet.Hold();
+  Batcher<int>::TaskId running = 0;
+  REQUIRE(f.Submit(0, 5, absl::InfiniteFuture(), nullptr, &running).ok());
+  REQUIRE(f.puppet.AwaitRunning(1));
+  Batcher<int>::TaskId queued = 0;
+  REQUIRE(f.Submit(10, 5, absl::InfiniteFuture(), nullptr, &queued).ok());
+  REQUIRE(f.Submit(11, 5).ok());
+  CHECK(f.batcher->stats().depth == std::vector<int64_t>{2, 0, 0});
+  // Without the clock moving and with the executor still busy.
+  f.batcher->Cancel(queued);
+  REQUIRE(f.puppet.AwaitDrops(1));
+  CHECK(f.puppet.dropped().at(10) == absl::StatusCode::kCancelled);
+  CHECK(f.batcher->stats().depth == std::vector<int64_t>{1, 0, 0});
+  f.batcher->Cancel(queued);   // dropped already
+  f.batcher->Cancel(running);  // batched: runs to its end
+  f.batcher->Cancel(12345);    // never accepted
+  f.puppet.Release();
+  REQUIRE(f.puppet.AwaitBatches(2));
+  f.batcher->Shutdown(absl::Hours(1));
+  CHECK(f.puppet.dropped().size() == 1);
+  CHECK(f.puppet.batches()[0].tasks == std::vector<int>{0});
+  CHECK(f.puppet.batches()[1].tasks == std::vector<int>{11});
+  CHECK(f.batcher->stats().cancelled == 1);
+}
+
+TEST_CASE("an executor whose batch runs past stuck_after is taken out of service for good") {
+  BatcherOptions options = Fixture::Defaults();
+  options.executors = 2;
+  options.policy.max_batch_size = 1;
+  options.stuck_after = absl::Seconds(30);
+  Fixture f(options);
+  f.puppet.Hold();
+  const absl::Time start = f.clock.Now();
+  int64_t sleeps = f.clock.sleeps();
+  REQUIRE(f.Submit(0, 5).ok());
+  REQUIRE(f.puppet.AwaitRunning(1));
+  const int stuck_executor = f.puppet.batches()[0].executor;
+  // The watchdog waits for the batch's 30 s; a tick before, nothing happens.
+  f.AwaitSchedulerSleep(start + absl::Seconds(30), sleeps);
+  sleeps = f.clock.sleeps();
+  f.clock.Set(start + absl::Seconds(30) - absl::Microseconds(1));
+  f.AwaitSchedulerSleep(start + absl::Seconds(30), sleeps);
+  CHECK(f.puppet.stuck().empty());
+  f.clock.Set(start + absl::Seconds(30));
+  REQUIRE(f.puppet.AwaitStuck(1));
+  CHECK(f.puppet.stuck()[0] == std::pair<int, int>{stuck_executor, 1});
+  // The other executor serves; the stuck one, once its batch returns, takes nothing more.
+  REQUIRE(f.Submit(1, 5).ok());
+  REQUIRE(f.puppet.AwaitRunning(2));
+  f.puppet.Release();
+  for (int id = 2; id < 5; ++id) {
+    REQUIRE(f.Submit(id, 5).ok());
+    REQUIRE(f.puppet.AwaitBatches(id + 1));
+  }
+  f.batcher->Shutdown(absl::Hours(1));
+  const std::vector<RanBatch> batches = f.puppet.batches();
+  for (size_t i = 1; i < batches.size(); ++i) CHECK(batches[i].executor != stuck_executor);
+  const BatcherStats stats = f.batcher->stats();
+  CHECK(stats.stuck_executors == 1);
+  CHECK(stats.late_returns == 1);
+  CHECK(f.puppet.stuck().size() == 1);
+  CHECK(f.puppet.dropped().empty());
+}
+
+TEST_CASE("with every executor out of service, queued tasks get UNAVAILABLE and new ones too") {
+  BatcherOptions options = Fixture::Defaults();
+  options.policy.max_batch_size = 1;
+  options.stuck_after = absl::Seconds(30);
+  Fixture f(options);
+  f.puppet.Hold();
+  REQUIRE(f.Submit(0, 5).ok());
+  REQUIRE(f.puppet.AwaitRunning(1));
+  REQUIRE(f.Submit(1, 5).ok());
+  REQUIRE(f.Submit(2, 16).ok());
+  f.clock.Advance(absl::Seconds(30));
+  REQUIRE(f.puppet.AwaitStuck(1));
+  CHECK(f.puppet.stuck()[0] == std::pair<int, int>{0, 0});
+  REQUIRE(f.puppet.AwaitDrops(2));
+  CHECK(f.puppet.dropped().at(1) == absl::StatusCode::kUnavailable);
+  CHECK(f.puppet.dropped().at(2) == absl::StatusCode::kUnavailable);
+  const absl::Status refused = f.Submit(3, 5);
+  CHECK(refused.code() == absl::StatusCode::kUnavailable);
+  CHECK_THAT(std::string(refused.message()), Catch::Contains("no executor in service"));
+  // Shutdown does not wait for the stuck executor (the puppet still holds it).
+  f.batcher->Shutdown(absl::Hours(1));
+  const BatcherStats stats = f.batcher->stats();
+  CHECK(stats.refused_no_executor == 1);
+  CHECK(stats.shut_down == 2);
+  CHECK(stats.executed == 1);
+  // The fixture releases the puppet, and the destructor joins the executor.
+}
+
+TEST_CASE("stuck_after 0 never takes an executor out of service") {
+  BatcherOptions options = Fixture::Defaults();
+  options.policy.max_batch_size = 1;
+  Fixture f(options);
+  f.puppet.Hold();
+  REQUIRE(f.Submit(0, 5).ok());
+  REQUIRE(f.puppet.AwaitRunning(1));
+  f.clock.Advance(absl::Hours(24));
+  REQUIRE(f.Submit(1, 5).ok());
+  f.puppet.Release();
+  REQUIRE(f.puppet.AwaitBatches(2));
+  CHECK(f.puppet.stuck().empty());
+  CHECK(f.batcher->stats().stuck_executors == 0);
 }
 
 TEST_CASE("a full bucket refuses at once, leaves the task with the caller, other buckets accept") {
@@ -321,6 +451,9 @@ TEST_CASE("options out of range are refused by name") {
   options = {};
   options.policy.max_batch_size = 0;
   CHECK_THAT(std::string(create(options).message()), Catch::StartsWith("max_batch_size"));
+  options = {};
+  options.stuck_after = absl::Seconds(-1);
+  CHECK_THAT(std::string(create(options).message()), Catch::StartsWith("stuck_after"));
 }
 
 // With the real clock and many threads: every accepted task is run or dropped exactly once.

@@ -16,6 +16,12 @@ make_recipe_model.py and models/route-v1:
                   infeasible wherever a dropoff comes before its pickup in the request.
   garbage/        returns zeros: stop 0 over and over.
   raises/         forward() raises.
+  faulty/         nearest/'s decoder, except for batches holding a problem of exactly 3, 4 or 5
+                  real stops: 3 raises, 4 returns garbage (zeros), 5 hangs (a scripted loop
+                  over ~4.6e18 steps, each a tensor addition: it never returns, and cannot be
+                  interrupted). Warm-up batches hold N real stops, N >= 8 with the default
+                  buckets, so the model loads and warms up like nearest/ and faults only
+                  where a test asks for it, on a server already serving.
 
 Usage: make_test_models.py --out DIR. Export with Debian's python3-torch (1.13), whose files load
 in the project's LibTorch (DESIGN §5).
@@ -104,6 +110,38 @@ class Raises(torch.nn.Module):
         return torch.zeros(0, 0, 0, dtype=torch.long), torch.zeros(0, 0)
 
 
+class Faulty(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.nearest = NearestFeasible()
+        # The stop counts that trigger each fault, counted on the padding mask.
+        self.raise_stops = 3
+        self.garbage_stops = 4
+        self.hang_stops = 5
+
+    def forward(self, nodes: torch.Tensor, pairs: torch.Tensor, padding: torch.Tensor,
+                courier: torch.Tensor, travel: torch.Tensor,
+                noise: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        real = (~padding).sum(dim=1)
+        if bool((real == self.hang_stops).any()):
+            # The trip count comes from the input, so no pass can fold the loop away, and the
+            # accumulator feeds the output, so none can drop it as dead code.
+            steps = int(real.max()) * (1 << 60)
+            spin = torch.zeros(1)
+            i = 0
+            while i < steps:
+                spin = spin + 1.0
+                i += 1
+            orders, scores = self.nearest(nodes, pairs, padding, courier, travel, noise)
+            return orders, scores + spin
+        if bool((real == self.raise_stops).any()):
+            raise RuntimeError("test model: forward fails on a problem of 3 stops")
+        if bool((real == self.garbage_stops).any()):
+            B, K, N = noise.shape[0], noise.shape[1], noise.shape[2]
+            return torch.zeros(B, K, N, dtype=torch.long), torch.zeros(B, K)
+        return self.nearest(nodes, pairs, padding, courier, travel, noise)
+
+
 def metadata(name: str, feature_version: int = 1, max_stops: int = 128) -> str:
     return f"""# Test model {name}, written by tests/model/make_test_models.py.
 feature_version: {feature_version}
@@ -147,6 +185,7 @@ def main() -> None:
     write(out, "index_order", IndexOrder())
     write(out, "garbage", Garbage())
     write(out, "raises", Raises())
+    write(out, "faulty", Faulty())
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -21,6 +22,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "api/request.h"
 #include "batching/clock.h"
 #include "route_checks.h"
@@ -520,6 +522,93 @@ TEST_CASE("a task whose deadline passes while queued gets DEADLINE_EXCEEDED, one
   REQUIRE(dropped.size() == 2);
   CHECK(dropped[0] == std::pair{absl::StatusCode::kDeadlineExceeded, absl::Seconds(2)});
   CHECK(dropped[1].first == absl::StatusCode::kCancelled);
+}
+
+TEST_CASE("a caller who cancels through its CallCancellation is answered CANCELLED at once, its "
+          "slot freed, whichever of the cancellation and the acceptance comes first",
+          "[batching_planner]") {
+  Fixture f;
+  f.observer.Hold();
+  const routing::RouteProblem problem = Problem(5, 44);
+  for (const char* task : {"a", "b", "c"}) REQUIRE(f.Submit(task, problem).ok());
+  REQUIRE(f.observer.AwaitStarted(1));  // the executor is busy: later tasks wait in the queue
+
+  auto after = std::make_shared<CallCancellation>();
+  PlanRequest request;
+  request.problem = problem;
+  request.cancellation = after;
+  REQUIRE(f.planner->Submit(std::move(request), f.answers.For("cancelled after")).ok());
+  CHECK(f.planner->stats().depth[0] == 1);
+  after->Cancel();  // without the clock moving, with the executor still held
+  REQUIRE(f.answers.Await(1));
+  CHECK(f.answers.Get("cancelled after").result.status().code() == absl::StatusCode::kCancelled);
+  CHECK(f.planner->stats().depth[0] == 0);
+
+  auto before = std::make_shared<CallCancellation>();
+  before->Cancel();  // the client went away while the handler was still at work
+  request = {};
+  request.problem = problem;
+  request.cancellation = before;
+  REQUIRE(f.planner->Submit(std::move(request), f.answers.For("cancelled before")).ok());
+  REQUIRE(f.answers.Await(2));
+  CHECK(f.answers.Get("cancelled before").result.status().code() ==
+        absl::StatusCode::kCancelled);
+
+  f.observer.Release();
+  REQUIRE(f.answers.Await(5));
+  for (const char* task : {"a", "b", "c"}) {
+    CHECK(CheckRoute(problem, f.answers.Get(task).result) == "");
+  }
+  CHECK(f.planner->stats().cancelled == 2);
+  CHECK(f.proposer->calls().size() == 1);
+}
+
+// Waits, in real time and at most kGuard, until `condition` holds.
+template <typename Condition>
+bool Eventually(Condition condition) {
+  const absl::Time until = absl::Now() + kGuard;
+  while (!condition()) {
+    if (absl::Now() > until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+TEST_CASE("the tasks of a batch whose executor is stuck get the classical solver's route, or "
+          "DEADLINE_EXCEEDED past their deadline, once, even when the batch returns later",
+          "[batching_planner]") {
+  Fixture f({"batching.executor_stuck_after_s=30"});
+  f.observer.Hold();
+  const absl::Time start = f.clock.Now();
+  const routing::RouteProblem problem = Problem(6, 45);
+  REQUIRE(f.Submit("in time 1", problem).ok());
+  REQUIRE(f.Submit("late", problem, start + absl::Seconds(10)).ok());
+  REQUIRE(f.Submit("in time 2", problem, start + absl::Seconds(600)).ok());
+  REQUIRE(f.observer.AwaitStarted(1));  // held: as good as a forward pass that never returns
+  CHECK(f.planner->executors_stuck() == 0);
+
+  f.clock.Advance(absl::Seconds(30));
+  REQUIRE(f.answers.Await(3));
+  for (const char* task : {"in time 1", "in time 2"}) {
+    INFO(task);
+    CHECK(CheckRoute(problem, f.answers.Get(task).result,
+                     v1::ROUTE_SOURCE_FALLBACK_HEURISTIC) == "");
+  }
+  CHECK(f.answers.Get("late").result.status().code() == absl::StatusCode::kDeadlineExceeded);
+  CHECK(f.planner->executors_stuck() == 1);
+  CHECK(f.planner->executor_stuck_fallbacks() == 2);
+
+  // Its only executor is out of service: nothing more is taken.
+  const absl::Status refused = f.Submit("after", problem);
+  CHECK(refused.code() == absl::StatusCode::kUnavailable);
+  CHECK_THAT(std::string(refused.message()), Catch::Contains("no executor in service"));
+
+  // The batch comes back at last: its results are dropped, nobody is answered twice.
+  f.observer.Release();
+  REQUIRE(Eventually([&] { return f.planner->stats().late_returns == 1; }));
+  CHECK(f.proposer->calls().size() == 1);
+  CHECK(f.answers.calls() == 3);
+  CHECK(f.observer.inference().empty());
 }
 
 TEST_CASE("a batch that waits for a busy executor reports the wait", "[batching_planner]") {

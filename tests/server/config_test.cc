@@ -32,6 +32,7 @@ void CheckSameConfig(const Config& actual, const Config& expected) {
   CHECK(actual.batching.max_queue_delay == expected.batching.max_queue_delay);
   CHECK(actual.batching.max_queue_size == expected.batching.max_queue_size);
   CHECK(actual.batching.executors == expected.batching.executors);
+  CHECK(actual.batching.executor_stuck_after == expected.batching.executor_stuck_after);
   CHECK(actual.objective.lateness_weight == expected.objective.lateness_weight);
   CHECK(actual.objective.waiting_weight == expected.objective.waiting_weight);
   CHECK(actual.objective.detour_factor == expected.objective.detour_factor);
@@ -163,6 +164,10 @@ std::vector<OverrideCase> EveryKeyOverridden() {
        [](Config& c) { c.batching.max_queue_delay = absl::ZeroDuration(); }},
       {"batching.max_queue_size=1", [](Config& c) { c.batching.max_queue_size = 1; }},
       {"batching.executors=3", [](Config& c) { c.batching.executors = 3; }},
+      {"batching.executor_stuck_after_s=0",
+       [](Config& c) { c.batching.executor_stuck_after = absl::ZeroDuration(); }},
+      {"batching.executor_stuck_after_s=2.5",
+       [](Config& c) { c.batching.executor_stuck_after = absl::Milliseconds(2500); }},
       {"objective.lateness_weight=2.5", [](Config& c) { c.objective.lateness_weight = 2.5; }},
       {"objective.waiting_weight=0.5", [](Config& c) { c.objective.waiting_weight = 0.5; }},
       {"objective.detour_factor=1", [](Config& c) { c.objective.detour_factor = 1; }},
@@ -406,6 +411,12 @@ TEST_CASE("every bounded key refuses values out of its range", "[config]") {
             "batching.max_queue_delay_us: must be <= 10000000, got 10000001"},
            {"", {"batching.max_queue_size=0"}, "batching.max_queue_size: must be >= 1, got 0"},
            {"", {"batching.executors=-1"}, "batching.executors: must be >= 0, got -1"},
+           {"",
+            {"batching.executor_stuck_after_s=-1"},
+            "batching.executor_stuck_after_s: must be >= 0, got -1"},
+           {"",
+            {"batching.executor_stuck_after_s=3601"},
+            "batching.executor_stuck_after_s: must be <= 3600, got 3601"},
            {"",
             {"objective.lateness_weight=-1"},
             "objective.lateness_weight: must be >= 0, got -1"},
