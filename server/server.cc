@@ -104,6 +104,8 @@ absl::StatusOr<std::unique_ptr<RouteServer>> RouteServer::Start(
 
   RouteServiceOptions service_options;
   service_options.limits.max_stops = config.limits.max_stops;
+  service_options.max_stream_outstanding = config.limits.max_stream_outstanding;
+  service_options.max_stream_messages = config.limits.max_stream_messages;
   service_options.clock = h.clock;
   service_options.observer = server->metrics_observer_.get();
   server->service_ =
@@ -121,6 +123,13 @@ absl::StatusOr<std::unique_ptr<RouteServer>> RouteServer::Start(
                                MillisecondsArg(config.server.max_connection_age));
     builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
                                MillisecondsArg(config.shutdown.grace_period));
+  }
+  // A larger message is refused by gRPC itself, RESOURCE_EXHAUSTED, before any handler.
+  builder.SetMaxReceiveMessageSize(config.limits.max_message_bytes);
+  if (config.limits.max_concurrent_streams > 0) {
+    // HTTP/2's SETTINGS_MAX_CONCURRENT_STREAMS: clients hold further calls until one ends.
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                               config.limits.max_concurrent_streams);
   }
   int selected_port = 0;
   builder.AddListeningPort(config.server.address, grpc::InsecureServerCredentials(),

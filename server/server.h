@@ -2,6 +2,10 @@
 // server reflection on one port, the batching planner behind them (server/batching_planner.h),
 // and the shutdown phases of DESIGN §3.
 //
+// LIMITS: gRPC itself enforces `limits.max_message_bytes` (a larger message is refused with
+//   RESOURCE_EXHAUSTED before any handler sees it) and `limits.max_concurrent_streams` (HTTP/2's
+//   SETTINGS_MAX_CONCURRENT_STREAMS: clients hold further calls); the service enforces the
+//   others (server/route_service.h, server/suggest_stream.h).
 // METRICS: Start() serves GET /metrics on `config.metrics.address` (metrics/, DESIGN §6) for
 //   the server's life: the handlers', the batcher's, the model's and the finishing stage's
 //   families, model_info and build_info, and the GPUs' (sampled every

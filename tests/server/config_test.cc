@@ -27,6 +27,10 @@ void CheckSameConfig(const Config& actual, const Config& expected) {
   CHECK(actual.server.address == expected.server.address);
   CHECK(actual.server.worker_threads == expected.server.worker_threads);
   CHECK(actual.limits.max_stops == expected.limits.max_stops);
+  CHECK(actual.limits.max_message_bytes == expected.limits.max_message_bytes);
+  CHECK(actual.limits.max_stream_messages == expected.limits.max_stream_messages);
+  CHECK(actual.limits.max_stream_outstanding == expected.limits.max_stream_outstanding);
+  CHECK(actual.limits.max_concurrent_streams == expected.limits.max_concurrent_streams);
   CHECK(actual.batching.buckets == expected.batching.buckets);
   CHECK(actual.batching.max_batch_size == expected.batching.max_batch_size);
   CHECK(actual.batching.max_queue_delay == expected.batching.max_queue_delay);
@@ -156,6 +160,12 @@ std::vector<OverrideCase> EveryKeyOverridden() {
       {"server.max_connection_age_s=300",
        [](Config& c) { c.server.max_connection_age = absl::Seconds(300); }},
       {"limits.max_stops=100", [](Config& c) { c.limits.max_stops = 100; }},
+      {"limits.max_message_bytes=1024", [](Config& c) { c.limits.max_message_bytes = 1024; }},
+      {"limits.max_stream_messages=10000000000",
+       [](Config& c) { c.limits.max_stream_messages = 10'000'000'000; }},
+      {"limits.max_stream_outstanding=1", [](Config& c) { c.limits.max_stream_outstanding = 1; }},
+      {"limits.max_concurrent_streams=100",
+       [](Config& c) { c.limits.max_concurrent_streams = 100; }},
       {"batching.buckets=[16, 128, 1024]",
        [](Config& c) { c.batching.buckets = {16, 128, 1024}; }},
       {"batching.max_batch_size=4096", [](Config& c) { c.batching.max_batch_size = 4096; }},
@@ -383,6 +393,24 @@ TEST_CASE("every bounded key refuses values out of its range", "[config]") {
             "server.worker_threads: must be <= 2147483647, got 2147483648"},
            {"", {"limits.max_stops=0"}, "limits.max_stops: must be >= 1, got 0"},
            {"", {"limits.max_stops=1025"}, "limits.max_stops: must be <= 1024, got 1025"},
+           {"",
+            {"limits.max_message_bytes=1023"},
+            "limits.max_message_bytes: must be >= 1024, got 1023"},
+           {"",
+            {"limits.max_message_bytes=2147483648"},
+            "limits.max_message_bytes: must be <= 2147483647, got 2147483648"},
+           {"",
+            {"limits.max_stream_messages=-1"},
+            "limits.max_stream_messages: must be >= 0, got -1"},
+           {"",
+            {"limits.max_stream_outstanding=0"},
+            "limits.max_stream_outstanding: must be >= 1, got 0"},
+           {"",
+            {"limits.max_stream_outstanding=65537"},
+            "limits.max_stream_outstanding: must be <= 65536, got 65537"},
+           {"",
+            {"limits.max_concurrent_streams=-1"},
+            "limits.max_concurrent_streams: must be >= 0, got -1"},
            {"", {"batching.buckets=[]"}, "batching.buckets: expected at least one value, got []"},
            {"", {"batching.buckets=[0, 128]"}, "batching.buckets[0]: must be >= 1, got 0"},
            {"",
