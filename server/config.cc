@@ -78,6 +78,16 @@ const std::vector<ConfigEntry>& Schema() {
                   SecondsKey("max_connection_age_s",
                              [](auto& c) -> auto& { return c.server.max_connection_age; },
                              {.min = 0}),
+                  Section("tls",
+                          {
+                              StringKey("cert_file",
+                                        [](auto& c) -> auto& { return c.server.tls.cert_file; }),
+                              StringKey("key_file",
+                                        [](auto& c) -> auto& { return c.server.tls.key_file; }),
+                              StringKey(
+                                  "client_ca_file",
+                                  [](auto& c) -> auto& { return c.server.tls.client_ca_file; }),
+                          }),
               }),
       Section("limits",
               {

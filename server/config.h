@@ -5,10 +5,11 @@
 // ("solver.max_moves: must be >= 0, got -3"); loading never half-succeeds.
 //
 // KEYS: the YAML sections and keys are those of config/routeserve.yaml, where each states its
-//   meaning, unit, default and range: server.{address, worker_threads, max_connection_age_s},
-//   limits.{max_stops, max_message_bytes, max_stream_messages, max_stream_outstanding,
-//   max_concurrent_streams}, batching.{buckets, max_batch_size, max_queue_delay_us,
-//   max_queue_size, executors}, objective.{lateness_weight, waiting_weight, detour_factor,
+//   meaning, unit, default and range: server.{address, worker_threads, max_connection_age_s,
+//   tls.{cert_file, key_file, client_ca_file}}, limits.{max_stops, max_message_bytes,
+//   max_stream_messages, max_stream_outstanding, max_concurrent_streams}, batching.{buckets,
+//   max_batch_size, max_queue_delay_us, max_queue_size, executors},
+//   objective.{lateness_weight, waiting_weight, detour_factor,
 //   speed_mps.{bike, scooter, car, van}}, solver.{max_moves, perturbation_rounds,
 //   max_evaluations, seed}, model.{path, device, precision, decodings, threads},
 //   refine.max_moves, metrics.{address, gpu_sample_period_s},
@@ -42,6 +43,13 @@ struct Config {
     // A connection older than this gets a GOAWAY, so that clients reconnect (and re-resolve);
     // its calls in flight get shutdown.grace_period to finish. Zero: connections never age.
     absl::Duration max_connection_age = absl::ZeroDuration();
+    // TLS on the gRPC port (server/tls.h). The files are read, and checked, at start-up; their
+    // paths are relative to the working directory. Empty cert_file: plaintext.
+    struct Tls {
+      std::string cert_file;       // PEM certificate chain, the server's own first
+      std::string key_file;        // PEM private key of that certificate, unencrypted
+      std::string client_ca_file;  // PEM CA certificates; set: mutual TLS, client certs required
+    } tls;
   } server;
 
   struct Limits {

@@ -53,6 +53,9 @@ void CheckSameConfig(const Config& actual, const Config& expected) {
   CHECK(actual.model.decodings == expected.model.decodings);
   CHECK(actual.model.threads == expected.model.threads);
   CHECK(actual.server.max_connection_age == expected.server.max_connection_age);
+  CHECK(actual.server.tls.cert_file == expected.server.tls.cert_file);
+  CHECK(actual.server.tls.key_file == expected.server.tls.key_file);
+  CHECK(actual.server.tls.client_ca_file == expected.server.tls.client_ca_file);
   CHECK(actual.refine.max_moves == expected.refine.max_moves);
   CHECK(actual.refine.perturbation_rounds == expected.refine.perturbation_rounds);
   CHECK(actual.metrics.address == expected.metrics.address);
@@ -159,6 +162,12 @@ std::vector<OverrideCase> EveryKeyOverridden() {
       {"server.worker_threads=3", [](Config& c) { c.server.worker_threads = 3; }},
       {"server.max_connection_age_s=300",
        [](Config& c) { c.server.max_connection_age = absl::Seconds(300); }},
+      {"server.tls.cert_file=certs/server.crt",
+       [](Config& c) { c.server.tls.cert_file = "certs/server.crt"; }},
+      {"server.tls.key_file=/etc/routeserve/tls/tls.key",
+       [](Config& c) { c.server.tls.key_file = "/etc/routeserve/tls/tls.key"; }},
+      {"server.tls.client_ca_file=\"clients ca.pem\"",
+       [](Config& c) { c.server.tls.client_ca_file = "clients ca.pem"; }},
       {"limits.max_stops=100", [](Config& c) { c.limits.max_stops = 100; }},
       {"limits.max_message_bytes=1024", [](Config& c) { c.limits.max_message_bytes = 1024; }},
       {"limits.max_stream_messages=10000000000",
@@ -289,11 +298,16 @@ TEST_CASE("unknown sections and keys are refused by name", "[config]") {
            {"server:\n  max_queue_size: 1024\n",
             {},
             "server.max_queue_size: unknown key (server has address, worker_threads, "
-            "max_connection_age_s) (line 2)"},
+            "max_connection_age_s, tls) (line 2)"},
            {"",
             {"server.max_queue_size=1"},
             "server.max_queue_size: unknown key (server has address, worker_threads, "
-            "max_connection_age_s) (from --set)"},
+            "max_connection_age_s, tls) (from --set)"},
+           {"server:\n  tls:\n    ca_file: ca.pem\n",
+            {},
+            "server.tls.ca_file: unknown key (server.tls has cert_file, key_file, "
+            "client_ca_file) (line 3)"},
+           {"", {"server.tls=on"}, "server.tls: is a section"},
            {"", {"tracing.address=127.0.0.1:4317"}, "tracing.address: unknown section"},
            {"", {"objective.speed_mps.plane=3"}, "objective.speed_mps.plane: unknown key"},
            {"", {"solver.max_moves.x=3"}, "solver.max_moves.x: unknown key"},
@@ -334,7 +348,7 @@ TEST_CASE("values of the wrong type are refused by key", "[config]") {
             "shutdown.grace_period_s: expected a number"},
            {"server:\n  address:\n    host: x\n", {}, "server.address: expected host:port"},
            {"server: 5\n", {}, "server: expected a map of keys (address, worker_threads, "
-            "max_connection_age_s), got 5"},
+            "max_connection_age_s, tls), got 5"},
            {"objective:\n  speed_mps: 5\n", {}, "objective.speed_mps: expected a map of keys"},
            {"- server\n", {}, "config: expected a map of sections"},
            {"",
