@@ -11,11 +11,13 @@ set -eu
 # (the OpenMP build's thread-local storage does not fit prometheus-cpp's web-server threads).
 # Python's torch, numpy and yaml serve the model's training recipe and its tests.
 # prometheus-cpp serves /metrics; the prometheus package brings promtool and the Prometheus
-# server that the metrics tests run.
+# server that the metrics tests run. OpenSSL's library checks the TLS files at start-up, and its
+# command makes the TLS tests' certificates (a fresh Debian 12 may lack the command).
 PACKAGES="
   g++ make cmake pkg-config
   libabsl-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc grpc-proto
+  libssl-dev openssl
   libyaml-cpp-dev
   prometheus-cpp-dev prometheus
   catch2

@@ -52,6 +52,8 @@ constexpr double kMaxDetourFactor = 5;
 constexpr double kMaxSpeedMps = 60;
 constexpr double kMaxGpuSamplePeriodS = 3600;
 constexpr double kMaxExecutorStuckAfterS = 3600;
+constexpr int kMinMessageBytes = 1024;
+constexpr int kMaxStreamOutstanding = 65536;
 
 std::vector<ConfigEntry> SpeedKeys() {
   std::vector<ConfigEntry> keys;
@@ -77,12 +79,38 @@ const std::vector<ConfigEntry>& Schema() {
                   SecondsKey("max_connection_age_s",
                              [](auto& c) -> auto& { return c.server.max_connection_age; },
                              {.min = 0}),
+                  Section("tls",
+                          {
+                              StringKey("cert_file",
+                                        [](auto& c) -> auto& { return c.server.tls.cert_file; }),
+                              StringKey("key_file",
+                                        [](auto& c) -> auto& { return c.server.tls.key_file; }),
+                              StringKey(
+                                  "client_ca_file",
+                                  [](auto& c) -> auto& { return c.server.tls.client_ca_file; }),
+                          }),
               }),
       Section("limits",
               {
                   IntegerKey(
                       "max_stops", [](auto& c) -> auto& { return c.limits.max_stops; }, /*min=*/1,
                       /*max=*/kMaxStopsLimit),
+                  IntegerKey(
+                      "max_message_bytes",
+                      [](auto& c) -> auto& { return c.limits.max_message_bytes; },
+                      /*min=*/kMinMessageBytes),
+                  IntegerKey(
+                      "max_stream_messages",
+                      [](auto& c) -> auto& { return c.limits.max_stream_messages; },
+                      /*min=*/int64_t{0}),
+                  IntegerKey(
+                      "max_stream_outstanding",
+                      [](auto& c) -> auto& { return c.limits.max_stream_outstanding; },
+                      /*min=*/1, /*max=*/kMaxStreamOutstanding),
+                  IntegerKey(
+                      "max_concurrent_streams",
+                      [](auto& c) -> auto& { return c.limits.max_concurrent_streams; },
+                      /*min=*/0),
               }),
       Section("batching",
               {

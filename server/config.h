@@ -5,9 +5,11 @@
 // ("solver.max_moves: must be >= 0, got -3"); loading never half-succeeds.
 //
 // KEYS: the YAML sections and keys are those of config/routeserve.yaml, where each states its
-//   meaning, unit, default and range: server.{address, worker_threads},
-//   limits.max_stops, batching.{buckets, max_batch_size, max_queue_delay_us, max_queue_size,
-//   executors, executor_stuck_after_s}, objective.{lateness_weight, waiting_weight, detour_factor,
+//   meaning, unit, default and range: server.{address, worker_threads, max_connection_age_s,
+//   tls.{cert_file, key_file, client_ca_file}}, limits.{max_stops, max_message_bytes,
+//   max_stream_messages, max_stream_outstanding, max_concurrent_streams}, batching.{buckets,
+//   max_batch_size, max_queue_delay_us, max_queue_size, executors, executor_stuck_after_s},
+//   objective.{lateness_weight, waiting_weight, detour_factor,
 //   speed_mps.{bike, scooter, car, van}}, solver.{max_moves, perturbation_rounds,
 //   max_evaluations, seed}, model.{path, device, precision, decodings, threads},
 //   refine.max_moves, metrics.{address, gpu_sample_period_s},
@@ -22,6 +24,7 @@
 //   not exist, InvalidArgument when it cannot be read; both name the path as given.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -40,10 +43,29 @@ struct Config {
     // A connection older than this gets a GOAWAY, so that clients reconnect (and re-resolve);
     // its calls in flight get shutdown.grace_period to finish. Zero: connections never age.
     absl::Duration max_connection_age = absl::ZeroDuration();
+    // TLS on the gRPC port (server/tls.h). The files are read, and checked, at start-up; their
+    // paths are relative to the working directory. Empty cert_file: plaintext.
+    struct Tls {
+      std::string cert_file;       // PEM certificate chain, the server's own first
+      std::string key_file;        // PEM private key of that certificate, unencrypted
+      std::string client_ca_file;  // PEM CA certificates; set: mutual TLS, client certs required
+    } tls;
   } server;
 
   struct Limits {
     int max_stops = 128;  // stops per request
+    // Largest message the server reads, in bytes (gRPC's own default: 4 MiB); a larger one is
+    // refused by gRPC with RESOURCE_EXHAUSTED before any handler sees it.
+    int max_message_bytes = 4 * 1024 * 1024;
+    // Messages one SuggestStream call may send; the one past it is refused and the stream ends
+    // with RESOURCE_EXHAUSTED (server/suggest_stream.h). 0: no limit.
+    int64_t max_stream_messages = 0;
+    // Messages of one stream in flight or waiting to be written; at this number the server
+    // stops reading that stream until one is written (backpressure), >= 1.
+    int max_stream_outstanding = 64;
+    // Calls (HTTP/2 streams, unary or streaming) open at once on one client connection; the
+    // client holds further ones until one ends. 0: gRPC's default, no limit of our own.
+    int max_concurrent_streams = 0;
   } limits;
 
   // The dynamic batcher (DESIGN §4; batching/batcher.h).

@@ -4,8 +4,8 @@
 //
 // Loads the config (default config/routeserve.yaml), serves until SIGTERM or SIGINT, then runs
 // the shutdown phases (server/server.h) and exits 0. Exit 2: bad command line or config (the
-// message names the key), or a configured model that cannot be loaded or warmed up (the
-// message says why); exit 1: the server could not start (e.g. the address is taken).
+// message names the key), TLS files that cannot be used (the message names the key), or a
+// configured model that cannot be loaded or warmed up (the message says why); exit 1: the server could not start (e.g. the address is taken).
 // Logs one timestamped line per phase on stderr: the effective config, the batching settings
 // (executors and refine threads resolved), whether GPUs are sampled, "metrics on
 // http://HOST:PORT/metrics" and "listening on HOST:PORT" with the ports actually bound (scripts
@@ -30,6 +30,7 @@
 #include "server/log.h"
 #include "server/model_proposer.h"
 #include "server/server.h"
+#include "server/tls.h"
 
 namespace {
 
@@ -175,6 +176,14 @@ int main(int argc, char** argv) {
       absl::StrReplaceAll(absl::StripSuffix(routeserve::server::ConfigToYaml(*config), "\n"),
                           {{"\n", "\n  "}}));
 
+  // So are the TLS files: checked here first, so that a bad one stops the server as a bad key
+  // would, before the model's load and warm-up (RouteServer::Start reads them again).
+  if (absl::StatusOr<routeserve::server::ServerTls> tls =
+          routeserve::server::LoadServerTls(config->server.tls);
+      !tls.ok()) {
+    Log("cannot start: %s", tls.status().message());
+    return kExitUsage;
+  }
   // The model, when one is configured, is a part of the configuration: one that cannot be
   // loaded stops the server as a bad key would, never a silent fallback.
   absl::StatusOr<std::unique_ptr<routeserve::server::BatchProposer>> proposer =

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 
 #include "absl/base/thread_annotations.h"
@@ -63,7 +64,11 @@ struct RouteServiceOptions {
   api::RequestLimits limits;  // from `limits.*`
   // Most messages of one stream in flight or waiting to be written; beyond it the stream stops
   // reading until one completes (backpressure on the client through HTTP/2 flow control).
+  // From `limits.max_stream_outstanding`.
   int max_stream_outstanding = 64;
+  // Most messages one stream may send; the one past it is refused and the stream ends with
+  // RESOURCE_EXHAUSTED (server/suggest_stream.h). 0: no limit. From `limits.max_stream_messages`.
+  int64_t max_stream_messages = 0;
 
   const batching::Clock* clock = batching::Clock::Real();  // never null
   RouteServiceObserver* observer = nullptr;                // not owned; outlives the service

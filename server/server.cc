@@ -15,6 +15,7 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "server/log.h"
+#include "server/tls.h"
 
 namespace routeserve::server {
 namespace {
@@ -72,6 +73,9 @@ RouteServer::RouteServer(const Config& config, ServerHooks hooks)
 absl::StatusOr<std::unique_ptr<RouteServer>> RouteServer::Start(
     const Config& config, ServerHooks hooks, std::unique_ptr<BatchProposer> proposer) {
   if (hooks.clock == nullptr) return absl::InvalidArgumentError("server: clock is null");
+  // First: a bad certificate fails start-up before a model is loaded.
+  absl::StatusOr<ServerTls> tls = LoadServerTls(config.server.tls);
+  if (!tls.ok()) return tls.status();
   if (proposer == nullptr) {
     absl::StatusOr<std::unique_ptr<BatchProposer>> created = CreateProposer(config);
     if (!created.ok()) return created.status();
@@ -109,6 +113,8 @@ absl::StatusOr<std::unique_ptr<RouteServer>> RouteServer::Start(
 
   RouteServiceOptions service_options;
   service_options.limits.max_stops = config.limits.max_stops;
+  service_options.max_stream_outstanding = config.limits.max_stream_outstanding;
+  service_options.max_stream_messages = config.limits.max_stream_messages;
   service_options.clock = h.clock;
   service_options.observer = server->metrics_observer_.get();
   server->service_ =
@@ -127,9 +133,16 @@ absl::StatusOr<std::unique_ptr<RouteServer>> RouteServer::Start(
     builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
                                MillisecondsArg(config.shutdown.grace_period));
   }
+  // A larger message is refused by gRPC itself, RESOURCE_EXHAUSTED, before any handler.
+  builder.SetMaxReceiveMessageSize(config.limits.max_message_bytes);
+  if (config.limits.max_concurrent_streams > 0) {
+    // HTTP/2's SETTINGS_MAX_CONCURRENT_STREAMS: clients hold further calls until one ends.
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                               config.limits.max_concurrent_streams);
+  }
   int selected_port = 0;
-  builder.AddListeningPort(config.server.address, grpc::InsecureServerCredentials(),
-                           &selected_port);
+  // One port, one set of credentials: RouteService, health and reflection alike.
+  builder.AddListeningPort(config.server.address, tls->credentials, &selected_port);
   builder.RegisterService(server->service_.get());
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || selected_port == 0) {
@@ -140,6 +153,7 @@ absl::StatusOr<std::unique_ptr<RouteServer>> RouteServer::Start(
   }
   server->port_ = selected_port;
   server->address_ = BoundAddress(config.server.address, selected_port);
+  Log("tls: %s", tls->description);
 
   grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService();
   if (health == nullptr) return absl::InternalError("server: no health check service");

@@ -2,6 +2,14 @@
 // server reflection on one port, the batching planner behind them (server/batching_planner.h),
 // and the shutdown phases of DESIGN §3.
 //
+// TLS: `server.tls.*` (server/tls.h): plaintext by default; TLS or mutual TLS on the one port,
+//   for RouteService, health and reflection alike. Start() reads and checks the files first,
+//   before the model is loaded; a bad one is an InvalidArgument naming its key. It logs
+//   "tls: ..." once listening.
+// LIMITS: gRPC itself enforces `limits.max_message_bytes` (a larger message is refused with
+//   RESOURCE_EXHAUSTED before any handler sees it) and `limits.max_concurrent_streams` (HTTP/2's
+//   SETTINGS_MAX_CONCURRENT_STREAMS: clients hold further calls); the service enforces the
+//   others (server/route_service.h, server/suggest_stream.h).
 // METRICS: Start() serves GET /metrics on `config.metrics.address` (metrics/, DESIGN §6) for
 //   the server's life: the handlers', the batcher's, the model's and the finishing stage's
 //   families, model_info and build_info, and the GPUs' (sampled every
@@ -77,7 +85,7 @@ class RouteServer {
   // Listens on `config.server.address` (port 0 picks a free port) and serves with `proposer`,
   // or, when it is null, with CreateProposer(config)'s (whose error, e.g. a model that cannot
   // be loaded, is returned as is). Unavailable when the address cannot be bound;
-  // InvalidArgument for settings the planner rejects.
+  // InvalidArgument for settings the planner rejects and for TLS files that cannot be used.
   static absl::StatusOr<std::unique_ptr<RouteServer>> Start(
       const Config& config, ServerHooks hooks = {},
       std::unique_ptr<BatchProposer> proposer = nullptr);

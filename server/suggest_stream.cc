@@ -39,7 +39,7 @@ void SuggestStreamReactor::AdvanceLocked() {
     return;
   }
   const size_t outstanding = in_flight_.size() + to_write_.size() + (writing_ ? 1 : 0);
-  if (!reading_ && !half_closed_ && !refusing_ &&
+  if (!reading_ && !half_closed_ && !refusing_ && !exhausted_ &&
       outstanding < static_cast<size_t>(options_->max_stream_outstanding)) {
     reading_ = true;
     incoming_.Clear();
@@ -51,11 +51,16 @@ void SuggestStreamReactor::AdvanceLocked() {
     writing_ = true;
     StartWrite(&written_);
   }
-  if (!writing_ && to_write_.empty() && in_flight_.empty() && (half_closed_ || refusing_)) {
+  if (!writing_ && to_write_.empty() && in_flight_.empty() &&
+      (half_closed_ || refusing_ || exhausted_)) {
     // When refusing, a read may still be outstanding: finishing ends it (OnReadDone(false)).
-    FinishLocked(half_closed_
-                     ? grpc::Status::OK
-                     : grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down"));
+    if (half_closed_) {
+      FinishLocked(grpc::Status::OK);
+    } else if (exhausted_) {
+      FinishLocked(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, StreamLimitMessage()));
+    } else {
+      FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down"));
+    }
   }
 }
 
@@ -88,6 +93,12 @@ void SuggestStreamReactor::HandleRequestLocked(v1::SuggestRequest request) {
   if (options_->observer != nullptr) options_->observer->OnArrived(RouteMethod::kSuggestStream);
   if (refusing_) {
     QueueErrorLocked(id, absl::UnavailableError("server is shutting down"), arrival);
+    return;
+  }
+  ++received_;
+  if (options_->max_stream_messages > 0 && received_ > options_->max_stream_messages) {
+    exhausted_ = true;
+    QueueErrorLocked(id, absl::ResourceExhaustedError(StreamLimitMessage()), arrival);
     return;
   }
   if (id.empty()) {
@@ -133,6 +144,11 @@ void SuggestStreamReactor::HandleRequestLocked(v1::SuggestRequest request) {
     return;
   }
   in_flight_.insert(std::move(id));
+}
+
+std::string SuggestStreamReactor::StreamLimitMessage() const {
+  return absl::StrCat("stream message limit reached: at most ", options_->max_stream_messages,
+                      " messages per SuggestStream call; open a new stream for more");
 }
 
 void SuggestStreamReactor::QueueErrorLocked(const std::string& request_id,

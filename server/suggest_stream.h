@@ -9,6 +9,10 @@
 // BACKPRESSURE: at most `max_stream_outstanding` messages are in flight or waiting to be
 //   written; at that number the reactor stops reading and resumes when one is written. The
 //   client then sees HTTP/2 flow control, never an error.
+// LENGTH: with `max_stream_messages` > 0, the message past that many gets its own
+//   RESOURCE_EXHAUSTED error (so that the client knows which request_id was not served); the
+//   reactor reads no further, answers the messages in flight and finishes with
+//   RESOURCE_EXHAUSTED. Messages the client sent after it are never read nor answered.
 // WRITES: one StartWrite outstanding at a time; completed responses wait in a FIFO.
 // ENDING: when the client has finished sending and every response is written: Finish(OK).
 //   Refuse() (shutdown): no more reads; a message already read gets a per-message UNAVAILABLE;
@@ -24,6 +28,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -76,6 +81,8 @@ class SuggestStreamReactor final
                  absl::StatusOr<v1::SuggestResponse> result);
   // Issues whatever read, write or finish the state now calls for.
   void AdvanceLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The error of the message past max_stream_messages, and the stream's final status.
+  std::string StreamLimitMessage() const;
   void FinishLocked(grpc::Status status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Answered(const absl::Status& status, absl::Time arrival);
   // The planner's cancellation probe. Lock-free: the planner calls it with its own lock held,
@@ -93,6 +100,8 @@ class SuggestStreamReactor final
   bool reading_ ABSL_GUARDED_BY(mu_) = false;      // a StartRead is outstanding
   bool half_closed_ ABSL_GUARDED_BY(mu_) = false;  // the client sent its last message
   bool refusing_ ABSL_GUARDED_BY(mu_) = false;     // shutdown: read no more
+  int64_t received_ ABSL_GUARDED_BY(mu_) = 0;      // messages read
+  bool exhausted_ ABSL_GUARDED_BY(mu_) = false;    // past max_stream_messages: read no more
   // Cancelled, or a write failed. Written under mu_; read without it by Broken().
   std::atomic<bool> broken_{false};
   bool finished_ ABSL_GUARDED_BY(mu_) = false;     // Finish() issued

@@ -27,6 +27,10 @@ void CheckSameConfig(const Config& actual, const Config& expected) {
   CHECK(actual.server.address == expected.server.address);
   CHECK(actual.server.worker_threads == expected.server.worker_threads);
   CHECK(actual.limits.max_stops == expected.limits.max_stops);
+  CHECK(actual.limits.max_message_bytes == expected.limits.max_message_bytes);
+  CHECK(actual.limits.max_stream_messages == expected.limits.max_stream_messages);
+  CHECK(actual.limits.max_stream_outstanding == expected.limits.max_stream_outstanding);
+  CHECK(actual.limits.max_concurrent_streams == expected.limits.max_concurrent_streams);
   CHECK(actual.batching.buckets == expected.batching.buckets);
   CHECK(actual.batching.max_batch_size == expected.batching.max_batch_size);
   CHECK(actual.batching.max_queue_delay == expected.batching.max_queue_delay);
@@ -50,6 +54,9 @@ void CheckSameConfig(const Config& actual, const Config& expected) {
   CHECK(actual.model.decodings == expected.model.decodings);
   CHECK(actual.model.threads == expected.model.threads);
   CHECK(actual.server.max_connection_age == expected.server.max_connection_age);
+  CHECK(actual.server.tls.cert_file == expected.server.tls.cert_file);
+  CHECK(actual.server.tls.key_file == expected.server.tls.key_file);
+  CHECK(actual.server.tls.client_ca_file == expected.server.tls.client_ca_file);
   CHECK(actual.refine.max_moves == expected.refine.max_moves);
   CHECK(actual.refine.perturbation_rounds == expected.refine.perturbation_rounds);
   CHECK(actual.metrics.address == expected.metrics.address);
@@ -156,7 +163,19 @@ std::vector<OverrideCase> EveryKeyOverridden() {
       {"server.worker_threads=3", [](Config& c) { c.server.worker_threads = 3; }},
       {"server.max_connection_age_s=300",
        [](Config& c) { c.server.max_connection_age = absl::Seconds(300); }},
+      {"server.tls.cert_file=certs/server.crt",
+       [](Config& c) { c.server.tls.cert_file = "certs/server.crt"; }},
+      {"server.tls.key_file=/etc/routeserve/tls/tls.key",
+       [](Config& c) { c.server.tls.key_file = "/etc/routeserve/tls/tls.key"; }},
+      {"server.tls.client_ca_file=\"clients ca.pem\"",
+       [](Config& c) { c.server.tls.client_ca_file = "clients ca.pem"; }},
       {"limits.max_stops=100", [](Config& c) { c.limits.max_stops = 100; }},
+      {"limits.max_message_bytes=1024", [](Config& c) { c.limits.max_message_bytes = 1024; }},
+      {"limits.max_stream_messages=10000000000",
+       [](Config& c) { c.limits.max_stream_messages = 10'000'000'000; }},
+      {"limits.max_stream_outstanding=1", [](Config& c) { c.limits.max_stream_outstanding = 1; }},
+      {"limits.max_concurrent_streams=100",
+       [](Config& c) { c.limits.max_concurrent_streams = 100; }},
       {"batching.buckets=[16, 128, 1024]",
        [](Config& c) { c.batching.buckets = {16, 128, 1024}; }},
       {"batching.max_batch_size=4096", [](Config& c) { c.batching.max_batch_size = 4096; }},
@@ -284,11 +303,16 @@ TEST_CASE("unknown sections and keys are refused by name", "[config]") {
            {"server:\n  max_queue_size: 1024\n",
             {},
             "server.max_queue_size: unknown key (server has address, worker_threads, "
-            "max_connection_age_s) (line 2)"},
+            "max_connection_age_s, tls) (line 2)"},
            {"",
             {"server.max_queue_size=1"},
             "server.max_queue_size: unknown key (server has address, worker_threads, "
-            "max_connection_age_s) (from --set)"},
+            "max_connection_age_s, tls) (from --set)"},
+           {"server:\n  tls:\n    ca_file: ca.pem\n",
+            {},
+            "server.tls.ca_file: unknown key (server.tls has cert_file, key_file, "
+            "client_ca_file) (line 3)"},
+           {"", {"server.tls=on"}, "server.tls: is a section"},
            {"", {"tracing.address=127.0.0.1:4317"}, "tracing.address: unknown section"},
            {"", {"objective.speed_mps.plane=3"}, "objective.speed_mps.plane: unknown key"},
            {"", {"solver.max_moves.x=3"}, "solver.max_moves.x: unknown key"},
@@ -329,7 +353,7 @@ TEST_CASE("values of the wrong type are refused by key", "[config]") {
             "shutdown.grace_period_s: expected a number"},
            {"server:\n  address:\n    host: x\n", {}, "server.address: expected host:port"},
            {"server: 5\n", {}, "server: expected a map of keys (address, worker_threads, "
-            "max_connection_age_s), got 5"},
+            "max_connection_age_s, tls), got 5"},
            {"objective:\n  speed_mps: 5\n", {}, "objective.speed_mps: expected a map of keys"},
            {"- server\n", {}, "config: expected a map of sections"},
            {"",
@@ -388,6 +412,24 @@ TEST_CASE("every bounded key refuses values out of its range", "[config]") {
             "server.worker_threads: must be <= 2147483647, got 2147483648"},
            {"", {"limits.max_stops=0"}, "limits.max_stops: must be >= 1, got 0"},
            {"", {"limits.max_stops=1025"}, "limits.max_stops: must be <= 1024, got 1025"},
+           {"",
+            {"limits.max_message_bytes=1023"},
+            "limits.max_message_bytes: must be >= 1024, got 1023"},
+           {"",
+            {"limits.max_message_bytes=2147483648"},
+            "limits.max_message_bytes: must be <= 2147483647, got 2147483648"},
+           {"",
+            {"limits.max_stream_messages=-1"},
+            "limits.max_stream_messages: must be >= 0, got -1"},
+           {"",
+            {"limits.max_stream_outstanding=0"},
+            "limits.max_stream_outstanding: must be >= 1, got 0"},
+           {"",
+            {"limits.max_stream_outstanding=65537"},
+            "limits.max_stream_outstanding: must be <= 65536, got 65537"},
+           {"",
+            {"limits.max_concurrent_streams=-1"},
+            "limits.max_concurrent_streams: must be >= 0, got -1"},
            {"", {"batching.buckets=[]"}, "batching.buckets: expected at least one value, got []"},
            {"", {"batching.buckets=[0, 128]"}, "batching.buckets[0]: must be >= 1, got 0"},
            {"",

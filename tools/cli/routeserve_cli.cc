@@ -1,6 +1,7 @@
 // routeserve-cli: sends one SuggestRequest to a routeserve server and prints the response as
 // proto JSON (DESIGN §7). The request comes from a proto JSON file (or stdin) or from the
 // project's instance generator; --print-request prints it instead of calling the server.
+// Plaintext by default; the TLS flags reach a server with server.tls set (docs/RELIABILITY.md).
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -14,6 +15,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <tuple>
 
 #include <grpcpp/grpcpp.h>
 
@@ -34,13 +36,15 @@ constexpr int kMaxGeneratedStops = 10'000;
 
 // Exit statuses.
 constexpr int kExitOk = 0;
-constexpr int kExitFailure = 1;  // the call failed, or the request could not be read
+constexpr int kExitFailure = 1;  // the call failed, or the request or a TLS file could not be read
 constexpr int kExitUsage = 2;
 
 constexpr char kUsage[] =
     R"(usage: routeserve-cli [--target HOST:PORT] (--request FILE | --generate STOPS [--seed N]
                       [--windows none|loose|tight] [--matrix] [--end] [--visits SHARE])
                       [--deadline_s SECONDS] [--print-request]
+                      [--tls] [--ca_file FILE] [--cert_file FILE --key_file FILE]
+                      [--server_name NAME]
 
 Sends one SuggestRequest to a routeserve server (RouteService.Suggest) and prints the
 SuggestResponse on stdout as proto JSON: field names as the .proto spells them (snake_case),
@@ -58,8 +62,17 @@ fields at their zero value included.
   --print-request       print the request as proto JSON and exit, without calling the server
   --help                print this text
 
+TLS (the server's server.tls.*; plaintext without these flags, any of them turns TLS on):
+  --tls                 TLS, trusting the system's CAs
+  --ca_file FILE        trust the CA certificates in FILE (PEM) instead
+  --cert_file FILE      present this client certificate (PEM), for mutual TLS; with --key_file
+  --key_file FILE       the private key of --cert_file (PEM, unencrypted)
+  --server_name NAME    the name the server's certificate must carry, when it is not the host
+                        of --target (e.g. a tunnel to 127.0.0.1)
+
 Exit status: 0 on success; 1 when the call fails (its status is printed on stderr as
-"error: CODE: message") or the request cannot be read; 2 on a usage error.
+"error: CODE: message"; a TLS handshake the server refuses is UNAVAILABLE) or the request or a
+TLS file cannot be read; 2 on a usage error.
 )";
 
 struct Args {
@@ -74,6 +87,12 @@ struct Args {
   double deadline_s = kDefaultDeadlineS;
   bool print_request = false;
   bool help = false;
+  // TLS: on with --tls or any of the files or the name.
+  bool tls = false;
+  std::optional<std::string> ca_file;
+  std::optional<std::string> cert_file;
+  std::optional<std::string> key_file;
+  std::optional<std::string> server_name;
 };
 
 // A usage error: what is wrong with the command line.
@@ -83,11 +102,14 @@ struct UsageError {
 
 bool TakesValue(const std::string& flag) {
   return flag == "--target" || flag == "--request" || flag == "--generate" || flag == "--seed" ||
-         flag == "--windows" || flag == "--visits" || flag == "--deadline_s";
+         flag == "--windows" || flag == "--visits" || flag == "--deadline_s" ||
+         flag == "--ca_file" || flag == "--cert_file" || flag == "--key_file" ||
+         flag == "--server_name";
 }
 
 bool IsSwitch(const std::string& flag) {
-  return flag == "--matrix" || flag == "--end" || flag == "--print-request" || flag == "--help";
+  return flag == "--matrix" || flag == "--end" || flag == "--print-request" || flag == "--help" ||
+         flag == "--tls";
 }
 
 bool IsGeneratorFlag(const std::string& flag) {
@@ -135,6 +157,17 @@ std::optional<UsageError> Apply(const std::string& flag, const std::string& valu
         args.deadline_s <= 0) {
       return bad(absl::StrCat("\"", value, "\" is not a number of seconds > 0"));
     }
+  } else if (flag == "--ca_file" || flag == "--cert_file" || flag == "--key_file" ||
+             flag == "--server_name") {
+    if (value.empty()) return bad("must not be empty");
+    args.tls = true;
+    std::optional<std::string>& field = flag == "--ca_file"     ? args.ca_file
+                                        : flag == "--cert_file" ? args.cert_file
+                                        : flag == "--key_file"  ? args.key_file
+                                                                : args.server_name;
+    field = value;
+  } else if (flag == "--tls") {
+    args.tls = true;
   } else if (flag == "--matrix") {
     args.matrix = true;
   } else if (flag == "--end") {
@@ -182,6 +215,9 @@ std::optional<UsageError> ParseArgs(int argc, char** argv, Args& args) {
       if (IsGeneratorFlag(flag)) return UsageError{absl::StrCat(flag, " goes with --generate")};
     }
   }
+  if (args.cert_file.has_value() != args.key_file.has_value()) {
+    return UsageError{"--cert_file and --key_file go together"};
+  }
   return std::nullopt;
 }
 
@@ -211,6 +247,38 @@ std::optional<ReadError> ReadRequest(const std::string& file, v1::SuggestRequest
     return ReadError{absl::StrCat(name, ": not a SuggestRequest in proto JSON: ",
                                   std::string(message.data(), message.size()))};
   }
+  return std::nullopt;
+}
+
+// A PEM file for the TLS credentials; errors name the flag and the file.
+std::optional<ReadError> ReadPem(const std::string& flag, const std::string& file,
+                                 std::string& pem) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    return ReadError{absl::StrCat(flag, ": ", file, ": cannot open (", std::strerror(errno), ")")};
+  }
+  pem.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  if (in.bad()) return ReadError{absl::StrCat(flag, ": ", file, ": cannot read")};
+  return std::nullopt;
+}
+
+// The channel to --target: plaintext, or TLS as the flags say.
+std::optional<ReadError> OpenChannel(const Args& args, std::shared_ptr<grpc::Channel>& channel) {
+  if (!args.tls) {
+    channel = grpc::CreateChannel(args.target, grpc::InsecureChannelCredentials());
+    return std::nullopt;
+  }
+  grpc::SslCredentialsOptions options;  // empty roots: the system's
+  for (const auto& [flag, file, pem] :
+       {std::tuple{"--ca_file", &args.ca_file, &options.pem_root_certs},
+        std::tuple{"--cert_file", &args.cert_file, &options.pem_cert_chain},
+        std::tuple{"--key_file", &args.key_file, &options.pem_private_key}}) {
+    if (!file->has_value()) continue;
+    if (std::optional<ReadError> error = ReadPem(flag, **file, *pem)) return error;
+  }
+  grpc::ChannelArguments arguments;
+  if (args.server_name.has_value()) arguments.SetSslTargetNameOverride(*args.server_name);
+  channel = grpc::CreateCustomChannel(args.target, grpc::SslCredentials(options), arguments);
   return std::nullopt;
 }
 
@@ -246,8 +314,12 @@ std::string StatusCodeName(grpc::StatusCode code) {
 }
 
 int Suggest(const Args& args, const v1::SuggestRequest& request) {
-  const std::unique_ptr<v1::RouteService::Stub> stub = v1::RouteService::NewStub(
-      grpc::CreateChannel(args.target, grpc::InsecureChannelCredentials()));
+  std::shared_ptr<grpc::Channel> channel;
+  if (std::optional<ReadError> error = OpenChannel(args, channel)) {
+    std::cerr << "error: " << error->message << "\n";
+    return kExitFailure;
+  }
+  const std::unique_ptr<v1::RouteService::Stub> stub = v1::RouteService::NewStub(channel);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::duration_cast<std::chrono::system_clock::duration>(
