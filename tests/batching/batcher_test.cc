@@ -240,7 +240,7 @@ TEST_CASE("a cancelled task is dropped with CANCELLED and never run") {
   CHECK(f.batcher->stats().cancelled == 1);
 }
 
-TEST_CASE("Cancel() drops a queued task at once, freeing its slot; a running one is left alone") {
+TEST_CASE("Cancel() drops a queued task at once, freeing its slot: a running one is left alone") {
   BatcherOptions options = Fixture::Defaults();
   options.policy.max_batch_size = 1;
   Fixture f(options);
@@ -416,7 +416,7 @@ TEST_CASE("shutdown runs queued tasks without waiting for the delay") {
   CHECK(f.batcher->stats().refused_closed == 1);
 }
 
-TEST_CASE("past the grace period, what is queued is answered UNAVAILABLE; nothing is lost") {
+TEST_CASE("past the grace period, what is queued is answered UNAVAILABLE: nothing is lost") {
   Fixture f;
   f.puppet.Hold();
   for (int id = 0; id < 4; ++id) REQUIRE(f.Submit(id, 5).ok());

@@ -381,7 +381,7 @@ TEST_CASE("the same problem gets the same route in a batch of one and in a batch
   CHECK(f.answers.Get("again").result->route().SerializeAsString() == alone);
 }
 
-TEST_CASE("a proposer that throws answers its batch INTERNAL; the next batch goes on",
+TEST_CASE("a proposer that throws answers its batch INTERNAL: the next batch goes on",
           "[batching_planner]") {
   Fixture f({}, [](std::span<const routing::Instance* const> instances, int call)
                     -> std::vector<absl::StatusOr<Proposal>> {
@@ -403,7 +403,7 @@ TEST_CASE("a proposer that throws answers its batch INTERNAL; the next batch goe
   }
 }
 
-TEST_CASE("a proposal that is no order of the stops is answered INTERNAL; a proposer's own "
+TEST_CASE("a proposal that is no order of the stops is answered INTERNAL: a proposer's own "
           "status reaches its task",
           "[batching_planner]") {
   Fixture f({}, [](std::span<const routing::Instance* const> instances, int call)
@@ -675,7 +675,7 @@ TEST_CASE("Shutdown runs what is queued without waiting for company", "[batching
   CHECK(answer.result->timings().batch_size() == 1);
 }
 
-TEST_CASE("Shutdown answers UNAVAILABLE what is still queued past the grace period; the batch "
+TEST_CASE("Shutdown answers UNAVAILABLE what is still queued past the grace period: the batch "
           "running finishes",
           "[batching_planner]") {
   Fixture f;

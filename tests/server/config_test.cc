@@ -586,7 +586,7 @@ TEST_CASE("a file that cannot be read is named", "[config]") {
   CHECK(loaded->limits.max_stops == 13);
 }
 
-TEST_CASE("the model's keys: an empty path means no model; devices and precisions by name",
+TEST_CASE("the model's keys: an empty path means no model: devices and precisions by name",
           "[config]") {
   const absl::StatusOr<Config> config = ParseConfig(
       "model:\n  path:\n  device: cpu\n  precision: fp16\n", {"model.device=cuda"});

@@ -50,7 +50,7 @@ int64_t Queued(const TestServer& t) {
   return depth;
 }
 
-TEST_CASE("a caller who cancels or disconnects while queued frees its slot at once; later calls "
+TEST_CASE("a caller who cancels or disconnects while queued frees its slot at once: later calls "
           "are served",
           "[e2e]") {
   HoldFirstBatch holder;

@@ -222,8 +222,9 @@ TEST_CASE("a call whose deadline passes before its work starts gets DEADLINE_EXC
 
   const batching::BatcherStats stats = t.server->planner_stats();
   CHECK(stats.executed == 2);  // A and C: the solver never ran for B
-  CHECK(stats.expired == 1);
-  CHECK(stats.cancelled == 0);
+  // B was dropped once: by the batcher, its deadline past on the server's clock, or before
+  // that by gRPC, which cancels a call whose deadline passes (the handler then frees its slot).
+  CHECK(stats.expired + stats.cancelled == 1);
 }
 
 TEST_CASE("a full queue answers RESOURCE_EXHAUSTED at once", "[e2e]") {

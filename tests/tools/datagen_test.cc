@@ -83,7 +83,7 @@ TEST_CASE("every line holds a valid request and a feasible route of the stated c
   std::remove(path.c_str());
 }
 
-TEST_CASE("the file is the same whatever the number of threads; seeds keep files apart") {
+TEST_CASE("the file is the same whatever the number of threads: seeds keep files apart") {
   const std::string one = TempPath("one.jsonl"), two = TempPath("two.jsonl"),
                     other = TempPath("other.jsonl");
   REQUIRE(Datagen("--count 40 --stops 5-20 --seed 2 --rounds 10 --threads 1 --out " + one) == 0);
