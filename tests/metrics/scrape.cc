@@ -60,7 +60,9 @@ CommandResult RunCommand(const std::string& command, const std::string& input) {
   }
   close(fd);
   CommandResult result;
-  FILE* pipe = popen(absl::StrCat(command, " < ", input_path, " 2>&1").c_str(), "r");
+  // A group, so that a redirection of the command's own wins over these.
+  FILE* pipe =
+      popen(absl::StrCat("{ ", command, "\n} < ", input_path, " 2>&1").c_str(), "r");
   if (pipe != nullptr) {
     char buffer[4096];
     size_t n = 0;

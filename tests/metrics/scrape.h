@@ -23,7 +23,8 @@ struct CommandResult {
   int exit_code = -1;
   std::string output;  // stdout and stderr
 };
-// Runs `command` through /bin/sh with `input` on its stdin.
+// Runs `command` through /bin/sh with `input` on its stdin; `output` has its stdout and
+// stderr, but what the command redirects itself (`cmd 2>file` keeps its stderr in the file).
 CommandResult RunCommand(const std::string& command, const std::string& input = "");
 
 }  // namespace routeserve::testing

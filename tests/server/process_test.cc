@@ -35,6 +35,7 @@
 #include "grpcpp/grpcpp.h"
 #include "route_checks.h"
 #include "routeserve/v1/route_service.grpc.pb.h"
+#include "scrape.h"
 #include "server_process.h"
 
 namespace routeserve::testing {
@@ -63,23 +64,7 @@ std::unique_ptr<grpc::ClientContext> Context(absl::Duration timeout) {
   return context;
 }
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string out;
-};
 
-// Runs a shell command and collects its standard output.
-CommandResult RunCommand(const std::string& command) {
-  CommandResult result;
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) result.out.append(buffer, n);
-  const int status = pclose(pipe);
-  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-  return result;
-}
 
 std::string TempPath(const std::string& name) {
   const char* dir = std::getenv("TMPDIR");
@@ -97,15 +82,15 @@ TEST_CASE("routeserve-cli gets a feasible route of the shipped model from the ru
   const CommandResult printed = RunCommand(cli + " --generate 20 --seed 5 --print-request");
   REQUIRE(printed.exit_code == 0);
   v1::SuggestRequest request;
-  REQUIRE(google::protobuf::util::JsonStringToMessage(printed.out, &request).ok());
+  REQUIRE(google::protobuf::util::JsonStringToMessage(printed.output, &request).ok());
   REQUIRE(request.stops_size() == 20);
 
   const CommandResult answered =
       RunCommand(cli + " --target " + target + " --generate 20 --seed 5");
-  INFO(answered.out);
+  INFO(answered.output);
   REQUIRE(answered.exit_code == 0);
   v1::SuggestResponse response;
-  REQUIRE(google::protobuf::util::JsonStringToMessage(answered.out, &response).ok());
+  REQUIRE(google::protobuf::util::JsonStringToMessage(answered.output, &response).ok());
   // The default config serves the shipped model, refined.
   CHECK(CheckRouteResponse(request, response, v1::ROUTE_SOURCE_MODEL_REFINED) == "");
   CHECK(absl::StartsWith(response.model_version(), "route-v1-"));
@@ -130,9 +115,9 @@ TEST_CASE("routeserve-cli gets a feasible route of the shipped model from the ru
   std::remove(request_path.c_str());
   std::remove(stderr_path.c_str());
   CHECK(refused.exit_code == 1);
-  CHECK(refused.out.empty());
-  CHECK(absl::StrContains(error.out, "INVALID_ARGUMENT"));
-  CHECK(absl::StrContains(error.out, "stops[3].time_window"));
+  CHECK(refused.output.empty());
+  CHECK(absl::StrContains(error.output, "INVALID_ARGUMENT"));
+  CHECK(absl::StrContains(error.output, "stops[3].time_window"));
 
   process.Signal(SIGTERM);
   CHECK(process.WaitForExit() == 0);

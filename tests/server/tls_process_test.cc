@@ -27,6 +27,7 @@
 #include "grpcpp/grpcpp.h"
 #include "route_checks.h"
 #include "routeserve/v1/route_service.pb.h"
+#include "scrape.h"
 #include "server_process.h"
 
 namespace routeserve::testing {
@@ -47,28 +48,12 @@ std::vector<std::string> TlsServerArgs(std::vector<std::string> extra) {
   return args;
 }
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string out;  // stdout and stderr
-};
 
-// Runs a shell command; its standard output and error together.
-CommandResult RunCommand(const std::string& command) {
-  CommandResult result;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) result.out.append(buffer, n);
-  const int status = pclose(pipe);
-  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-  return result;
-}
 
 std::string ReadCert(const std::string& name) {
   const CommandResult cat = RunCommand("cat " + CertPath(name));
   REQUIRE(cat.exit_code == 0);
-  return cat.out;
+  return cat.output;
 }
 
 TEST_CASE("routeserve: TLS files it cannot use stop it with exit 2, naming the key, before its "
@@ -110,15 +95,15 @@ TEST_CASE("routeserve-cli reaches a mutual-TLS routeserve with its TLS flags, re
   const CommandResult printed = RunCommand(cli + " --print-request");
   REQUIRE(printed.exit_code == 0);
   v1::SuggestRequest request;
-  REQUIRE(google::protobuf::util::JsonStringToMessage(printed.out, &request).ok());
+  REQUIRE(google::protobuf::util::JsonStringToMessage(printed.output, &request).ok());
 
   // Trusted, by the address in the certificate and by the name --server_name gives.
   for (const std::string& extra : {std::string(), std::string(" --server_name localhost")}) {
     const CommandResult answered = RunCommand(cli + trust + client + extra);
-    INFO(extra << ": " << answered.out);
+    INFO(extra << ": " << answered.output);
     REQUIRE(answered.exit_code == 0);
     v1::SuggestResponse response;
-    REQUIRE(google::protobuf::util::JsonStringToMessage(answered.out, &response).ok());
+    REQUIRE(google::protobuf::util::JsonStringToMessage(answered.output, &response).ok());
     CHECK(CheckRouteResponse(request, response) == "");
   }
   // Refused: no client certificate, one from another CA, plaintext, a server name the
@@ -128,11 +113,11 @@ TEST_CASE("routeserve-cli reaches a mutual-TLS routeserve with its TLS flags, re
                    CertPath("untrusted.key"),
         std::string(), trust + client + " --server_name routeserve.example"}) {
     const CommandResult refused = RunCommand(cli + flags);
-    INFO(flags << ": " << refused.out);
+    INFO(flags << ": " << refused.output);
     CHECK(refused.exit_code == 1);
-    CHECK(absl::StrContains(refused.out, "error: UNAVAILABLE"));
-    CHECK_FALSE(absl::StrContains(refused.out, "server.crt"));
-    CHECK_FALSE(absl::StrContains(refused.out, "server.key"));
+    CHECK(absl::StrContains(refused.output, "error: UNAVAILABLE"));
+    CHECK_FALSE(absl::StrContains(refused.output, "server.crt"));
+    CHECK_FALSE(absl::StrContains(refused.output, "server.key"));
   }
 
   // Reflection and health, on the same port with the same client certificate.
