@@ -531,7 +531,9 @@ TEST_CASE("a batch that waits for a busy executor reports the wait", "[batching_
   f.clock.Advance(absl::Milliseconds(30));  // the full second batch waits this long...
   f.observer.Release();                      // ...plus the first batch's kInference
   REQUIRE(f.answers.Await(6));
-  const v1::ServerTimings& waited = f.answers.Get("b1").result->timings();
+  // Held by name: Get() returns a copy, whose timings a reference would outlive.
+  const Answers::Answer b1 = f.answers.Get("b1");
+  const v1::ServerTimings& waited = b1.result->timings();
   CHECK(waited.executor_wait_s() == absl::ToDoubleSeconds(absl::Milliseconds(30) + kInference));
   CHECK(waited.queue_s() == waited.executor_wait_s());
   CHECK(f.answers.Get("a1").result->timings().executor_wait_s() == 0);
