@@ -20,11 +20,11 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
 #include "api/request.h"
 #include "batching/clock.h"
 #include "route_checks.h"
 #include "routing/generator.h"
+#include "tests/notification.h"
 
 namespace routeserve::server {
 namespace {
@@ -543,7 +543,7 @@ TEST_CASE("when the refine pool is full, the executor finishes the task itself",
           "[batching_planner]") {
   // One refine thread with room for 2 jobs (1 executor x batches of 1 x 2).
   Fixture f({"batching.max_batch_size=1", "server.worker_threads=1"});
-  absl::Notification first_answering, release_first;
+  testing::Notification first_answering, release_first;
   PlanRequest first;
   first.problem = Problem(5, 51);
   REQUIRE(f.planner
