@@ -45,6 +45,13 @@ grep -E '^#[0-9]+' "$build_dir/fuzz.log" | tail -n 1 || true
 grep -E '^stat::' "$build_dir/fuzz.log" || true
 if [ "$status" -ne 0 ]; then
   grep -E -A 30 'property failed|ERROR: |runtime error' "$build_dir/fuzz.log" | head -n 60 >&2 || true
+  # The inputs themselves, so that a run on a machine that is gone (CI) can be reproduced:
+  # `base64 -d > input`, then `$fuzzer input`.
+  for input in "$artifacts"/*; do
+    [ -f "$input" ] || continue
+    echo "fuzz: $(basename "$input"), base64:" >&2
+    base64 "$input" | head -c 100000 >&2
+  done
   echo "fuzz: FAILED (exit $status); inputs in $artifacts, log in $build_dir/fuzz.log" >&2
   exit "$status"
 fi
