@@ -38,7 +38,8 @@ FUZZ_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
 # Tests left out of `make test-asan`, by label (docs/RELIABILITY.md says why).
 ASAN_EXCLUDE ?= no-asan
-# What `make test-tsan` runs, by label: the batcher, and the serving spine's queues without LibTorch.
+# What `make test-tsan` runs, by label: the batcher, and the serving spine's queues (LibTorch
+# linked, never run).
 TSAN_LABELS ?= tsan
 
 # The whole suite under AddressSanitizer and UndefinedBehaviorSanitizer (g++); a report fails the

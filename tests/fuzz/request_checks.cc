@@ -152,7 +152,8 @@ std::string CheckEvaluation(const routing::RouteEvaluation& evaluation,
 // The response's unix times: from now on, in order, as the evaluation's.
 std::string CheckResponse(const routing::RouteProblem& problem,
                           const routing::RouteEvaluation& evaluation, absl::string_view what) {
-  // ToRouteProto adds the seconds to `now` in int64: they must fit.
+  // ToRouteProto adds the seconds to `now` in int64: they must fit, with room to spare for the
+  // rounding of doubles this large.
   const double room = static_cast<double>(std::numeric_limits<int64_t>::max() - problem.courier.now);
   if (!(evaluation.end_time < room / 2)) {
     return absl::StrCat(what, ": end_time ", evaluation.end_time,
