@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -16,6 +17,15 @@ namespace routeserve::routing {
 namespace {
 
 constexpr int64_t kMaxServiceS = 24 * 60 * 60;  // one day
+// Times are unix seconds up to the end of year 9999 (google.protobuf.Timestamp's range): a
+// route's ETAs, a few legs later, still fit in int64 unix seconds.
+constexpr int64_t kMaxUnixTime = 253'402'300'799;
+// A leg of a caller's matrix takes at most this long (about 317 years): any longer is not a
+// travel time, and sums of legs near the largest double overflow to infinity.
+constexpr double kMaxLegS = 1e10;
+// The slowest speed override: at 0.01 m/s the longest leg already takes as long as kMaxLegS
+// (half the globe at the largest detour factor, 5); slower ones run times to infinity.
+constexpr double kMinSpeedMps = 0.01;
 
 absl::Status FieldError(absl::string_view field, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
@@ -39,20 +49,29 @@ absl::Status CheckPosition(absl::string_view field, const LatLng& position) {
   return CheckDegrees(absl::StrCat(field, ".lng_deg"), position.lng_deg, 180);
 }
 
+// Unix seconds in (0, kMaxUnixTime].
+absl::Status CheckUnixTime(absl::string_view field, int64_t seconds) {
+  if (seconds <= 0 || seconds > kMaxUnixTime) {
+    return FieldError(field,
+                      absl::StrCat(seconds, " is not a unix time in (0, ", kMaxUnixTime, "]"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckCourier(const Courier& courier) {
   if (absl::Status status = CheckPosition("courier.position", courier.position); !status.ok()) {
     return status;
   }
-  if (courier.now <= 0) {
-    return FieldError("courier.now", absl::StrCat(courier.now, " is not a unix time (> 0)"));
+  if (absl::Status status = CheckUnixTime("courier.now", courier.now); !status.ok()) {
+    return status;
   }
   if (courier.capacity < 0) {
     return FieldError("courier.capacity", absl::StrCat(courier.capacity, " is negative"));
   }
   if (courier.speed_mps.has_value() &&
-      !(std::isfinite(*courier.speed_mps) && *courier.speed_mps > 0)) {
-    return FieldError("courier.speed_mps",
-                      absl::StrCat(*courier.speed_mps, " is not a speed (> 0)"));
+      !(std::isfinite(*courier.speed_mps) && *courier.speed_mps >= kMinSpeedMps)) {
+    return FieldError("courier.speed_mps", absl::StrCat(*courier.speed_mps, " is not a speed (>= ",
+                                                        kMinSpeedMps, " m/s, finite)"));
   }
   return absl::OkStatus();
 }
@@ -101,13 +120,13 @@ absl::Status CheckOrderId(const std::string& path, const RouteProblem& problem, 
 
 absl::Status CheckTimeWindow(const std::string& path, const TimeWindow& window) {
   const std::string field = absl::StrCat(path, ".time_window");
-  if (window.earliest.has_value() && *window.earliest <= 0) {
-    return FieldError(absl::StrCat(field, ".earliest"),
-                      absl::StrCat(*window.earliest, " is not a unix time (> 0)"));
+  if (window.earliest.has_value()) {
+    absl::Status status = CheckUnixTime(absl::StrCat(field, ".earliest"), *window.earliest);
+    if (!status.ok()) return status;
   }
-  if (window.latest.has_value() && *window.latest <= 0) {
-    return FieldError(absl::StrCat(field, ".latest"),
-                      absl::StrCat(*window.latest, " is not a unix time (> 0)"));
+  if (window.latest.has_value()) {
+    absl::Status status = CheckUnixTime(absl::StrCat(field, ".latest"), *window.latest);
+    if (!status.ok()) return status;
   }
   if (window.earliest.has_value() && window.latest.has_value() &&
       *window.earliest > *window.latest) {
@@ -118,10 +137,11 @@ absl::Status CheckTimeWindow(const std::string& path, const TimeWindow& window) 
 }
 
 // The stop's load; `on_board_load` accumulates the orders already on board (dropoffs without
-// their pickup), which must fit in the vehicle together.
+// their pickup), which must fit in the vehicle together; `total_load` every order's load, once
+// each, which must fit in an int64: the evaluator and the solvers add loads up.
 absl::Status CheckLoad(const std::string& path, const RouteProblem& problem, int index,
                        const std::unordered_map<std::string_view, OrderStops>& orders,
-                       int64_t& on_board_load) {
+                       int64_t& on_board_load, int64_t& total_load) {
   const Stop& stop = problem.stops[index];
   const int64_t capacity = problem.courier.capacity;
   const std::string field = absl::StrCat(path, ".load");
@@ -136,8 +156,15 @@ absl::Status CheckLoad(const std::string& path, const RouteProblem& problem, int
     return FieldError(field, absl::StrCat("load over capacity: ", stop.load,
                                           " is above the courier's capacity ", capacity));
   }
-  if (stop.kind != StopKind::kDropoff) return absl::OkStatus();
   const OrderStops& order = orders.at(stop.order_id);
+  // A pickup counts its order; a dropoff only when its pickup is not in the problem.
+  if ((stop.kind == StopKind::kPickup || order.pickup < 0) &&
+      __builtin_add_overflow(total_load, stop.load, &total_load)) {
+    return FieldError(field, absl::StrCat("the loads of the orders up to this stop total more "
+                                          "than ",
+                                          std::numeric_limits<int64_t>::max()));
+  }
+  if (stop.kind != StopKind::kDropoff) return absl::OkStatus();
   if (order.pickup >= 0) {
     const int64_t pickup_load = problem.stops[order.pickup].load;
     if (stop.load != pickup_load) {
@@ -174,6 +201,7 @@ absl::Status CheckStops(const RouteProblem& problem) {
 
   std::unordered_map<std::string_view, int> index_of_id;
   int64_t on_board_load = 0;
+  int64_t total_load = 0;
   for (int i = 0; i < n; ++i) {
     const Stop& stop = problem.stops[i];
     const std::string path = absl::StrCat("stops[", i, "]");
@@ -193,7 +221,7 @@ absl::Status CheckStops(const RouteProblem& problem) {
       status = FieldError(absl::StrCat(path, ".service_s"),
                           absl::StrCat(stop.service_s, " is above one day (", kMaxServiceS, ")"));
     }
-    if (status.ok()) status = CheckLoad(path, problem, i, orders, on_board_load);
+    if (status.ok()) status = CheckLoad(path, problem, i, orders, on_board_load, total_load);
     if (!status.ok()) return status;
   }
   return absl::OkStatus();
@@ -224,6 +252,10 @@ absl::Status CheckMatrix(const RouteProblem& problem) {
     if (seconds < 0) {
       return FieldError(absl::StrCat(kField, "[", i, "]"),
                         absl::StrCat("negative (", seconds, ")"));
+    }
+    if (seconds > kMaxLegS) {
+      return FieldError(absl::StrCat(kField, "[", i, "]"),
+                        absl::StrCat(seconds, " is above the longest leg, ", kMaxLegS, " s"));
     }
   }
   return absl::OkStatus();

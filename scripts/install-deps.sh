@@ -5,6 +5,8 @@
 #   scripts/install-deps.sh          what `make build` and `make test` need
 #   scripts/install-deps.sh bench    that, and what the benchmark scripts in bench/ need
 #   scripts/install-deps.sh deploy   only what `make check-deploy` needs (no build)
+#   scripts/install-deps.sh fuzz     only what `make fuzz` needs: clang with libFuzzer, and the
+#                                    protobuf and Abseil that api/ and routing/ build on
 set -eu
 
 # LibTorch runs its matrix products on whatever libblas.so.3 is: OpenBLAS, in its pthread build
@@ -35,6 +37,12 @@ fi
 if [ "${1:-}" = "deploy" ]; then
   PACKAGES="python3 python3-yaml yamllint"
   command -v npm >/dev/null 2>&1 || PACKAGES="$PACKAGES npm"
+fi
+
+# The fuzz target (`make fuzz`): clang; libFuzzer and the sanitizers' runtimes are in
+# libclang-rt-14-dev, which clang only recommends. No gRPC, no LibTorch.
+if [ "${1:-}" = "fuzz" ]; then
+  PACKAGES="make cmake clang libclang-rt-14-dev libabsl-dev libprotobuf-dev protobuf-compiler"
 fi
 
 missing=""

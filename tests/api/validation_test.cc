@@ -2,6 +2,7 @@
 // request, must be INVALID_ARGUMENT with a message that starts with the field's path; the valid
 // edge cases must pass. Covers api::ToRouteProblem (proto checks) and routing::ValidateProblem.
 #include <cmath>
+#include <cstdint>
 #include <functional>
 #include <limits>
 #include <string>
@@ -20,6 +21,8 @@ namespace {
 constexpr int64_t kNow = 1'700'000'000;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
+constexpr int64_t kYear9999Ends = 253'402'300'799;  // the latest unix time accepted
 
 v1::Stop MakeStop(const std::string& id, double lat, double lng, v1::StopKind kind,
                   const std::string& order_id, int64_t load) {
@@ -150,6 +153,13 @@ std::vector<BadCase> BadCases() {
        "courier.position.lng_deg:"},
       {"courier now zero", [](R& r) { r.mutable_courier()->set_now(0); }, "courier.now:"},
       {"courier now negative", [](R& r) { r.mutable_courier()->set_now(-5); }, "courier.now:"},
+      // Found with the fuzz target's properties: a now near int64's limit overflowed the
+      // response's unix times.
+      {"courier now after year 9999",
+       [](R& r) { r.mutable_courier()->set_now(kYear9999Ends + 1); },
+       "courier.now: 253402300800 is not a unix time in (0, 253402300799]"},
+      {"courier now near int64's limit",
+       [](R& r) { r.mutable_courier()->set_now(kInt64Max - 1000); }, "courier.now:"},
       {"negative capacity", [](R& r) { r.mutable_courier()->set_capacity(-1); },
        "courier.capacity:"},
       {"zero speed", [](R& r) { r.mutable_courier()->set_speed_mps(0); }, "courier.speed_mps:"},
@@ -158,6 +168,10 @@ std::vector<BadCase> BadCases() {
       {"NaN speed", [](R& r) { r.mutable_courier()->set_speed_mps(kNaN); }, "courier.speed_mps:"},
       {"infinite speed", [](R& r) { r.mutable_courier()->set_speed_mps(kInf); },
        "courier.speed_mps:"},
+      // Found by the fuzzer (corpus: invalid-found-speed-1e-293.bin): a speed near zero made
+      // travel times infinite.
+      {"speed below 0.01 m/s", [](R& r) { r.mutable_courier()->set_speed_mps(1e-300); },
+       "courier.speed_mps: 1e-300 is not a speed (>= 0.01 m/s, finite)"},
       // The stops.
       {"no stops", [](R& r) { r.clear_stops(); }, "stops: at least one stop is required"},
       {"empty stop id", [](R& r) { r.mutable_stops(3)->clear_id(); }, "stops[3].id: required"},
@@ -190,6 +204,14 @@ std::vector<BadCase> BadCases() {
       {"time window latest before 1970",
        [](R& r) { r.mutable_stops(1)->mutable_time_window()->set_latest(-1); },
        "stops[1].time_window.latest:"},
+      // Found with the fuzz target's properties: a window opening near int64's limit
+      // overflowed the ETAs.
+      {"time window earliest after year 9999",
+       [](R& r) { r.mutable_stops(0)->mutable_time_window()->set_earliest(kInt64Max - 1000); },
+       "stops[0].time_window.earliest:"},
+      {"time window latest after year 9999",
+       [](R& r) { r.mutable_stops(1)->mutable_time_window()->set_latest(kYear9999Ends + 1); },
+       "stops[1].time_window.latest: 253402300800 is not a unix time"},
       {"negative service time", [](R& r) { r.mutable_stops(5)->set_service_s(-1); },
        "stops[5].service_s:"},
       {"service time above a day", [](R& r) { r.mutable_stops(5)->set_service_s(86'401); },
@@ -208,6 +230,16 @@ std::vector<BadCase> BadCases() {
        "stops[4].load: load over capacity"},
       {"on-board order over capacity", [](R& r) { r.mutable_stops(2)->set_load(7); },
        "stops[2].load: load over capacity"},
+      // Found with the fuzz target's properties: loads that each fit in the vehicle but
+      // overflow int64 together (undefined behaviour in the solver's load bookkeeping).
+      {"orders' loads together above int64's limit",
+       [](R& r) {
+         r.mutable_courier()->set_capacity(kInt64Max);
+         r.mutable_stops(4)->set_load(kInt64Max);
+         r.mutable_stops(5)->set_load(kInt64Max);
+       },
+       "stops[4].load: the loads of the orders up to this stop total more than "
+       "9223372036854775807"},
       {"orders on board together over capacity",
        [](R& r) {
          // o3's pickup becomes o4's dropoff: o2 (1) + o4 (3) + o3 (3) = 7 on board, capacity 6.
@@ -242,6 +274,14 @@ std::vector<BadCase> BadCases() {
          r.set_travel_time_matrix_s(48, kInf);
        },
        "travel_time_matrix_s[48]:"},
+      // Found by the fuzzer (corpus: invalid-found-matrix-legs-1e21.bin): legs so long that a
+      // route's times no longer fit in unix seconds, or summed to infinity.
+      {"matrix entry above the longest leg",
+       [](R& r) {
+         AddMatrix(r);
+         r.set_travel_time_matrix_s(7, 1e308);
+       },
+       "travel_time_matrix_s[7]: 1e+308 is above the longest leg, 1e+10 s"},
       // Two errors at once: the first in field order wins.
       {"the courier comes before the stops",
        [](R& r) {
@@ -341,6 +381,26 @@ TEST_CASE("Validation: valid edge cases pass") {
          for (v1::Stop& stop : *r.mutable_stops()) stop.set_load(0);
        }},
       {"a speed override", [](R& r) { r.mutable_courier()->set_speed_mps(3.5); }},
+      {"the slowest speed override", [](R& r) { r.mutable_courier()->set_speed_mps(0.01); }},
+      {"now and windows at the end of year 9999",
+       [](R& r) {
+         r.mutable_courier()->set_now(kYear9999Ends - 3600);
+         r.mutable_stops(3)->mutable_time_window()->set_earliest(kYear9999Ends);
+         r.mutable_stops(3)->mutable_time_window()->set_latest(kYear9999Ends);
+       }},
+      {"a matrix of the longest legs",
+       [](R& r) {
+         AddMatrix(r);
+         for (double& seconds : *r.mutable_travel_time_matrix_s()) {
+           if (seconds != 0) seconds = 1e10;
+         }
+       }},
+      {"orders' loads totalling int64's limit",
+       [](R& r) {
+         r.mutable_courier()->set_capacity(kInt64Max);
+         r.mutable_stops(4)->set_load(kInt64Max - 3);  // o1 (2) and o2 (1) make the rest
+         r.mutable_stops(5)->set_load(kInt64Max - 3);
+       }},
       {"the most alternatives", [](R& r) { r.mutable_options()->set_num_alternatives(8); }},
       {"a zero timeout", [](R& r) { r.set_timeout_s(0); }},
       {"a single visit",

@@ -7,7 +7,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "absl/synchronization/notification.h"
+#include "tests/notification.h"
 
 namespace routeserve::batching {
 namespace {
@@ -27,7 +27,7 @@ TEST_CASE("a thread waiting on the fake clock wakes when it reaches the time") {
   const absl::Time until = clock.Now() + absl::Seconds(1);
   std::mutex mu;
   std::condition_variable cv;
-  absl::Notification woke;
+  testing::Notification woke;
   std::thread waiter([&] {
     std::unique_lock lock(mu);
     while (clock.Now() < until) clock.WaitUntil(cv, lock, until);

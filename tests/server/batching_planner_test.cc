@@ -21,12 +21,12 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "api/request.h"
 #include "batching/clock.h"
 #include "route_checks.h"
 #include "routing/generator.h"
+#include "tests/notification.h"
 
 namespace routeserve::server {
 namespace {
@@ -620,7 +620,9 @@ TEST_CASE("a batch that waits for a busy executor reports the wait", "[batching_
   f.clock.Advance(absl::Milliseconds(30));  // the full second batch waits this long...
   f.observer.Release();                      // ...plus the first batch's kInference
   REQUIRE(f.answers.Await(6));
-  const v1::ServerTimings& waited = f.answers.Get("b1").result->timings();
+  // Held by name: Get() returns a copy, whose timings a reference would outlive.
+  const Answers::Answer b1 = f.answers.Get("b1");
+  const v1::ServerTimings& waited = b1.result->timings();
   CHECK(waited.executor_wait_s() == absl::ToDoubleSeconds(absl::Milliseconds(30) + kInference));
   CHECK(waited.queue_s() == waited.executor_wait_s());
   CHECK(f.answers.Get("a1").result->timings().executor_wait_s() == 0);
@@ -630,7 +632,7 @@ TEST_CASE("when the refine pool is full, the executor finishes the task itself",
           "[batching_planner]") {
   // One refine thread with room for 2 jobs (1 executor x batches of 1 x 2).
   Fixture f({"batching.max_batch_size=1", "server.worker_threads=1"});
-  absl::Notification first_answering, release_first;
+  testing::Notification first_answering, release_first;
   PlanRequest first;
   first.problem = Problem(5, 51);
   REQUIRE(f.planner

@@ -5,14 +5,16 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
+#include <string>
 #include <utility>
 #include <vector>
 
-#include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "absl/base/thread_annotations.h"
 #include "batching/clock.h"
 #include "server/work_queue.h"
+#include "tests/notification.h"
 
 namespace routeserve::server {
 namespace {
@@ -24,14 +26,14 @@ using batching::FakeClock;
 
 // What happened to each job, in the order it happened.
 struct Journal {
-  absl::Mutex mu;
+  std::mutex mu;
   std::vector<std::string> events ABSL_GUARDED_BY(mu);
   void Add(std::string event) {
-    absl::MutexLock lock(&mu);
+    std::lock_guard lock(mu);
     events.push_back(std::move(event));
   }
   std::vector<std::string> Events() {
-    absl::MutexLock lock(&mu);
+    std::lock_guard lock(mu);
     return events;
   }
 };
@@ -47,7 +49,7 @@ Job RecordingJob(Journal* journal, std::string name, absl::Time deadline = absl:
 }
 
 // A job that blocks its worker until `release` is notified, after notifying `started`.
-Job BlockingJob(absl::Notification* started, absl::Notification* release) {
+Job BlockingJob(testing::Notification* started, testing::Notification* release) {
   Job job;
   job.run = [started, release](absl::Duration) {
     started->Notify();
@@ -87,7 +89,7 @@ TEST_CASE("a full queue refuses at once and the refused job's callbacks never ru
   FakeClock clock;
   Journal journal;
   auto queue = MakeQueue(/*threads=*/1, /*max_queue_size=*/2, &clock);
-  absl::Notification started, release;
+  testing::Notification started, release;
   REQUIRE(queue->Submit(BlockingJob(&started, &release)).ok());
   REQUIRE(started.WaitForNotificationWithTimeout(kGuard));  // the worker is busy, queue empty
 
@@ -114,7 +116,7 @@ TEST_CASE("a job whose deadline passed in the queue never runs, is dropped and c
   FakeClock clock;
   Journal journal;
   auto queue = MakeQueue(/*threads=*/1, /*max_queue_size=*/8, &clock);
-  absl::Notification started, release;
+  testing::Notification started, release;
   REQUIRE(queue->Submit(BlockingJob(&started, &release)).ok());
   REQUIRE(started.WaitForNotificationWithTimeout(kGuard));
 
@@ -137,7 +139,7 @@ TEST_CASE("a cancelled job never runs, and the deadline is looked at first", "[w
   FakeClock clock;
   Journal journal;
   auto queue = MakeQueue(/*threads=*/1, /*max_queue_size=*/8, &clock);
-  absl::Notification started, release;
+  testing::Notification started, release;
   REQUIRE(queue->Submit(BlockingJob(&started, &release)).ok());
   REQUIRE(started.WaitForNotificationWithTimeout(kGuard));
 
@@ -166,7 +168,7 @@ TEST_CASE("Close refuses new jobs, runs the queued ones in order, and Join waits
   FakeClock clock;
   Journal journal;
   auto queue = MakeQueue(/*threads=*/1, /*max_queue_size=*/16, &clock);
-  absl::Notification started, release;
+  testing::Notification started, release;
   REQUIRE(queue->Submit(BlockingJob(&started, &release)).ok());
   REQUIRE(started.WaitForNotificationWithTimeout(kGuard));
   for (int i = 0; i < 10; ++i) {
@@ -188,11 +190,11 @@ TEST_CASE("Close refuses new jobs, runs the queued ones in order, and Join waits
 TEST_CASE("queue time is measured with the queue's clock", "[work_queue]") {
   FakeClock clock;
   auto queue = MakeQueue(/*threads=*/1, /*max_queue_size=*/4, &clock);
-  absl::Notification started, release;
+  testing::Notification started, release;
   REQUIRE(queue->Submit(BlockingJob(&started, &release)).ok());
   REQUIRE(started.WaitForNotificationWithTimeout(kGuard));
   absl::Duration waited = absl::ZeroDuration();
-  absl::Notification ran;
+  testing::Notification ran;
   Job job;
   job.run = [&](absl::Duration queued) {
     waited = queued;
@@ -222,7 +224,7 @@ TEST_CASE("the observer hears every accepted, refused, started, finished and dro
   CountingObserver observer;
   Journal journal;
   auto queue = MakeQueue(/*threads=*/2, /*max_queue_size=*/1, &clock, &observer);
-  absl::Notification started_a, started_b, release;
+  testing::Notification started_a, started_b, release;
   REQUIRE(queue->Submit(BlockingJob(&started_a, &release)).ok());
   REQUIRE(started_a.WaitForNotificationWithTimeout(kGuard));
   REQUIRE(queue->Submit(BlockingJob(&started_b, &release)).ok());
