@@ -23,9 +23,6 @@ constexpr int64_t kMaxUnixTime = 253'402'300'799;
 // A leg of a caller's matrix takes at most this long (about 317 years): any longer is not a
 // travel time, and sums of legs near the largest double overflow to infinity.
 constexpr double kMaxLegS = 1e10;
-// The slowest speed override: at 0.01 m/s the longest leg already takes as long as kMaxLegS
-// (half the globe at the largest detour factor, 5); slower ones run times to infinity.
-constexpr double kMinSpeedMps = 0.01;
 
 absl::Status FieldError(absl::string_view field, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));

@@ -9,6 +9,11 @@
 
 namespace routeserve::routing {
 
+// The slowest speed a request or the configuration may give: at 0.01 m/s the longest leg
+// already takes about 1e10 s (half the globe at the largest detour factor, 5); slower ones run
+// times to infinity.
+inline constexpr double kMinSpeedMps = 0.01;
+
 absl::Status ValidateProblem(const RouteProblem& problem);
 
 }  // namespace routeserve::routing

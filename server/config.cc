@@ -21,6 +21,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "routing/validation.h"
 #include "server/config_keys.h"
 
 namespace routeserve::server {
@@ -50,6 +51,9 @@ constexpr int kMaxBatchSize = 4096;
 constexpr int64_t kMaxQueueDelayUs = 10'000'000;
 constexpr double kMaxDetourFactor = 5;
 constexpr double kMaxSpeedMps = 60;
+// Lateness and waiting cost at most this many seconds of travel per second: far beyond any
+// useful trade, and small enough that costs of the longest routes stay finite.
+constexpr double kMaxCostWeight = 1e6;
 constexpr double kMaxGpuSamplePeriodS = 3600;
 constexpr double kMaxExecutorStuckAfterS = 3600;
 constexpr int kMinMessageBytes = 1024;
@@ -61,7 +65,7 @@ std::vector<ConfigEntry> SpeedKeys() {
     keys.push_back(
         NumberKey(std::string(routing::VehicleTypeName(static_cast<routing::VehicleType>(type))),
                   [type](auto& c) -> auto& { return c.objective.speed_mps[type]; },
-                  {.min = 0, .min_excluded = true, .max = kMaxSpeedMps}));
+                  {.min = routing::kMinSpeedMps, .max = kMaxSpeedMps}));
   }
   return keys;
 }
@@ -138,9 +142,11 @@ const std::vector<ConfigEntry>& Schema() {
           "objective",
           {
               NumberKey("lateness_weight",
-                        [](auto& c) -> auto& { return c.objective.lateness_weight; }, {.min = 0}),
+                        [](auto& c) -> auto& { return c.objective.lateness_weight; },
+                        {.min = 0, .max = kMaxCostWeight}),
               NumberKey("waiting_weight",
-                        [](auto& c) -> auto& { return c.objective.waiting_weight; }, {.min = 0}),
+                        [](auto& c) -> auto& { return c.objective.waiting_weight; },
+                        {.min = 0, .max = kMaxCostWeight}),
               NumberKey("detour_factor", [](auto& c) -> auto& { return c.objective.detour_factor; },
                         {.min = 1, .max = kMaxDetourFactor}),
               Section("speed_mps", SpeedKeys()),
