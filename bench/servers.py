@@ -14,8 +14,9 @@ import threading
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SERVER = os.path.join(ROOT, "build", "routeserve")
-BENCH = os.path.join(ROOT, "build", "routeserve-bench")
+# A test runs the binaries of its own build tree through these variables.
+SERVER = os.environ.get("ROUTESERVE_SERVER") or os.path.join(ROOT, "build", "routeserve")
+BENCH = os.environ.get("ROUTESERVE_BENCH") or os.path.join(ROOT, "build", "routeserve-bench")
 CONFIG = os.path.join(ROOT, "config", "routeserve.yaml")
 PYTHON_SERVER = os.path.join(ROOT, "bench", "python_server.py")
 

@@ -23,6 +23,10 @@ BenchReport SampleReport(LoadMode mode) {
   for (int i = 1; i <= 120; ++i) load.start_lag.Record(i * 1'000);       // 1..120 us
   load.answers_by_code[grpc::StatusCode::OK] = 100;
   load.answers_by_code[grpc::StatusCode::RESOURCE_EXHAUSTED] = 20;
+  for (int i = 1; i <= 100; ++i) load.latency_by_code[grpc::StatusCode::OK].Record(i * 1'000'000);
+  for (int i = 1; i <= 20; ++i) {
+    load.latency_by_code[grpc::StatusCode::RESOURCE_EXHAUSTED].Record(i * 100'000);  // 0.1..2 ms
+  }
   load.ok_by_source[v1::ROUTE_SOURCE_HEURISTIC] = 100;
   load.due = 1000;
   load.skipped = 3;
@@ -86,6 +90,19 @@ TEST_CASE("FormatReportJson: the open loop's figures, as JSON that parses back")
   CHECK(NumberAt(codes, "RESOURCE_EXHAUSTED") == 20);
   CHECK(codes.fields().size() == 2);
 
+  const google::protobuf::Struct& by_code =
+      report.fields().at("latency_ms_by_code").struct_value();
+  CHECK(by_code.fields().size() == 2);
+  const google::protobuf::Struct& ok_latency = by_code.fields().at("OK").struct_value();
+  CHECK(NumberAt(ok_latency, "p50") == Approx(50).epsilon(0.005));
+  CHECK(NumberAt(ok_latency, "p99") == Approx(99).epsilon(0.005));
+  CHECK(NumberAt(ok_latency, "max") == Approx(100));
+  const google::protobuf::Struct& refused =
+      by_code.fields().at("RESOURCE_EXHAUSTED").struct_value();
+  CHECK(NumberAt(refused, "p50") == Approx(1.0).epsilon(0.005));  // 10th of 20
+  CHECK(NumberAt(refused, "p99") == Approx(2.0));                 // 20th of 20: the max
+  CHECK(NumberAt(refused, "max") == Approx(2.0));
+
   const google::protobuf::Struct& server = report.fields().at("server").struct_value();
   CHECK(NumberAt(server, "mean_batch_size") == Approx(4));
   CHECK(NumberAt(server, "mean_queue_s") == Approx(0.005));
@@ -113,6 +130,7 @@ TEST_CASE("FormatReportJson: an empty run is valid JSON with zeros") {
   const google::protobuf::Struct parsed = ParseJson(FormatReportJson(report));
   CHECK(NumberAt(parsed, "answers") == 0);
   CHECK(NumberAt(parsed.fields().at("latency_ms").struct_value(), "p99") == 0);
+  CHECK(parsed.fields().at("latency_ms_by_code").struct_value().fields().empty());
 }
 
 TEST_CASE("FormatReportTable: one line per figure") {
@@ -120,7 +138,8 @@ TEST_CASE("FormatReportTable: one line per figure") {
   INFO(table);
   for (const char* line :
        {"offered/s", "skipped", "answers/s", "OK answers/s", "latency p50 ms", "latency p99.9 ms",
-        "latency max ms", "code RESOURCE_EXHAUSTED", "bad routes", "mean batch size",
+        "latency max ms", "code RESOURCE_EXHAUSTED", "code RESOURCE_EXHAUSTED ms", "bad routes",
+        "mean batch size",
         "mean queue ms", "mean inference ms", "mean refine ms", "source HEURISTIC"}) {
     CHECK(absl::StrContains(table, std::string("\n") + line + " "));
   }

@@ -149,6 +149,19 @@ Figures WorkOut(const BenchReport& report) {
   return figures;
 }
 
+// p50, p99 and max of one status code's answers, in ms.
+struct CodeLatency {
+  double p50_ms = 0;
+  double p99_ms = 0;
+  double max_ms = 0;
+};
+
+CodeLatency CodeLatencyOf(const LatencyHistogram& latency) {
+  return {static_cast<double>(latency.ValueAtQuantile(0.5)) / kNsPerMs,
+          static_cast<double>(latency.ValueAtQuantile(0.99)) / kNsPerMs,
+          static_cast<double>(latency.max_ns()) / kNsPerMs};
+}
+
 std::string SourceName(v1::RouteSource source) {
   const std::string name = v1::RouteSource_Name(source);
   return name.empty() ? absl::StrCat(static_cast<int>(source))
@@ -202,6 +215,12 @@ std::string FormatReportTable(const BenchReport& report) {
   }
   for (const auto& [code, count] : load.answers_by_code) {
     line(absl::StrCat("code ", StatusCodeName(code)), absl::StrCat(count));
+  }
+  for (const auto& [code, latency] : load.latency_by_code) {
+    const CodeLatency figures_ms = CodeLatencyOf(latency);
+    line(absl::StrCat("code ", StatusCodeName(code), " ms"),
+         absl::StrFormat("p50 %.3f  p99 %.3f  max %.3f", figures_ms.p50_ms, figures_ms.p99_ms,
+                         figures_ms.max_ms));
   }
   line("bad routes", absl::StrCat(report.routes.bad, " of ", report.routes.checked,
                                   " checked (warmup included)"));
@@ -263,6 +282,16 @@ std::string FormatReportJson(const BenchReport& report) {
   json.BeginObject("codes");
   for (const auto& [code, count] : load.answers_by_code) {
     json.Integer(StatusCodeName(code), count);
+  }
+  json.EndObject();
+  json.BeginObject("latency_ms_by_code");
+  for (const auto& [code, latency] : load.latency_by_code) {
+    const CodeLatency figures_ms = CodeLatencyOf(latency);
+    json.BeginObject(StatusCodeName(code))
+        .Number("p50", figures_ms.p50_ms)
+        .Number("p99", figures_ms.p99_ms)
+        .Number("max", figures_ms.max_ms)
+        .EndObject();
   }
   json.EndObject();
   json.Integer("routes_checked", report.routes.checked)

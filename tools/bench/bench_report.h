@@ -18,14 +18,16 @@ struct BenchReport {
 
 // One "label  value" line per figure: the run's settings on '#' lines, then throughput
 // (answers/s and OK answers/s over LoadResult::counted_for), latency of OK answers
-// (p50/p90/p99/p99.9/max/mean, ms), answers by status code, routes checked and bad, the
+// (p50/p90/p99/p99.9/max/mean, ms), answers by status code, the latency of each code's answers
+// (p50/p99/max, ms: how fast refusals come back, not only OK answers), routes checked and bad, the
 // server's mean batch size and queue/inference/refine times, route sources, and for the open
 // loop the offered rate (arrivals due per second of the window), skipped arrivals and how late
 // calls started (LoadResult::start_lag).
 std::string FormatReportTable(const BenchReport& report);
 
 // The same figures as one JSON object (keys in the table's order; times in seconds where the
-// key ends in _s, milliseconds in latency_ms). Ends with a newline.
+// key ends in _s, milliseconds in latency_ms and latency_ms_by_code {code: {p50, p99, max}}).
+// Ends with a newline.
 std::string FormatReportJson(const BenchReport& report);
 
 // "[  3.0 s] counted  answered 12345  rate 4123/s  p99 4.21 ms  errors 0  outstanding 8";

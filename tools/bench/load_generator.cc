@@ -187,6 +187,7 @@ void LoadGenerator::OnAnswer(Call* call, const grpc::Status& status) {
       LoadResult& result = result_;
       ++result.answered;
       ++result.answers_by_code[status.error_code()];
+      result.latency_by_code[status.error_code()].Record(latency_ns);
       result.start_lag.Record(start_lag_ns);
       last_counted_answer_ = std::max(last_counted_answer_, now);
       if (status.ok()) {

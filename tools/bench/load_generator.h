@@ -61,6 +61,9 @@ struct LoadResult {
   // itself falls behind, in which case latency counts that wait too.
   LatencyHistogram start_lag;
   std::map<grpc::StatusCode, int64_t> answers_by_code;  // OK included
+  // Latency of every answer by its status code (OK included), from the due time, so that how
+  // fast refusals come back is measured too.
+  std::map<grpc::StatusCode, LatencyHistogram> latency_by_code;
   std::map<v1::RouteSource, int64_t> ok_by_source;
   int64_t due = 0;       // calls due in the window; open loop: arrivals, skipped included
   int64_t skipped = 0;   // open loop: arrivals skipped at max_outstanding
