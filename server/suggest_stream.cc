@@ -132,6 +132,8 @@ void SuggestStreamReactor::HandleRequestLocked(v1::SuggestRequest request) {
   plan.deadline = deadline;
   // Not the context: it dies with the call, while the probe may run after OnDone.
   plan.is_cancelled = [self = shared_from_this()] { return self->Broken(); };
+  auto cancellation = std::make_shared<CallCancellation>();
+  plan.cancellation = cancellation;
   // Submit() never calls back from within and the probe takes no lock, so holding mu_ here
   // cannot deadlock.
   absl::Status submitted = planner_->Submit(
@@ -143,7 +145,7 @@ void SuggestStreamReactor::HandleRequestLocked(v1::SuggestRequest request) {
     QueueErrorLocked(id, submitted, arrival);
     return;
   }
-  in_flight_.insert(std::move(id));
+  in_flight_.emplace(std::move(id), std::move(cancellation));
 }
 
 std::string SuggestStreamReactor::StreamLimitMessage() const {
@@ -204,10 +206,16 @@ void SuggestStreamReactor::OnWriteDone(bool ok) {
 }
 
 void SuggestStreamReactor::OnCancel() {
-  absl::MutexLock lock(&mu_);
-  broken_ = true;
-  to_write_.clear();
-  AdvanceLocked();
+  std::vector<std::shared_ptr<CallCancellation>> queued;
+  {
+    absl::MutexLock lock(&mu_);
+    broken_ = true;
+    to_write_.clear();
+    for (const auto& [id, cancellation] : in_flight_) queued.push_back(cancellation);
+    AdvanceLocked();
+  }
+  // Outside mu_: the planner drops what still waits in its queues, answering it later.
+  for (const std::shared_ptr<CallCancellation>& cancellation : queued) cancellation->Cancel();
 }
 
 void SuggestStreamReactor::OnDone() {

@@ -18,7 +18,9 @@
 //   Refuse() (shutdown): no more reads; a message already read gets a per-message UNAVAILABLE;
 //   once the in-flight ones are answered: Finish(UNAVAILABLE). Cancellation (or a failed write):
 //   pending responses are dropped and the call is finished (CANCELLED) as soon as no write is
-//   outstanding; work still queued for it is dropped by the planner as cancelled.
+//   outstanding. A cancelled call also tells the planner at once (a CallCancellation per
+//   message in flight), so that its messages still queued are dropped and their slots freed
+//   then, not when their batch would form; a failed write leaves that to the planner's probe.
 // LIFETIME: the reactor owns itself (a shared_ptr) until OnDone; the planner's callbacks hold a
 //   shared_ptr too, so a completion arriving after OnDone finds a live object that ignores it.
 // THREADING: gRPC reactions and planner callbacks come on any thread; all state is under mu_,
@@ -36,7 +38,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_set.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -106,7 +108,10 @@ class SuggestStreamReactor final
   std::atomic<bool> broken_{false};
   bool finished_ ABSL_GUARDED_BY(mu_) = false;     // Finish() issued
   grpc::StatusCode finish_code_ ABSL_GUARDED_BY(mu_) = grpc::StatusCode::OK;
-  absl::flat_hash_set<std::string> in_flight_ ABSL_GUARDED_BY(mu_);  // request_ids planned
+  // The request_ids planned and not yet answered, each with what tells the planner its caller
+  // has gone.
+  absl::flat_hash_map<std::string, std::shared_ptr<CallCancellation>> in_flight_
+      ABSL_GUARDED_BY(mu_);
   std::deque<v1::SuggestResponse> to_write_ ABSL_GUARDED_BY(mu_);
   struct Unreported {
     absl::Status status;

@@ -185,10 +185,13 @@ TEST_CASE("a cancelled stream ends cleanly and its queued work is never run", "[
   REQUIRE(holder.WaitAccepted(5));  // c1..c4 queued
   context->TryCancel();
   CHECK(stream->Finish().error_code() == grpc::StatusCode::CANCELLED);
-  // The server's stream has ended (OnDone) and was cancelled before the executor goes on.
+  // The server's stream has ended (OnDone) and was cancelled before the executor goes on;
+  // its cancellation reached the planner then: c1..c4 are out of the queue already.
   CHECK(watcher.WaitClosed(1) == std::vector<grpc::StatusCode>{grpc::StatusCode::CANCELLED});
   CHECK(t.server->open_streams() == 0);
-  holder.Release();  // c0 completes into a finished stream; c1..c4 are dropped
+  CHECK(t.server->planner_stats().cancelled == 4);
+  for (const int64_t waiting : t.server->planner_stats().depth) CHECK(waiting == 0);
+  holder.Release();  // c0 completes into a finished stream
 
   // A unary call behind them in their bucket flushes it.
   const v1::SuggestRequest flush = MakeRequest(Regimes()[0].options, 10, 90, "flush");
