@@ -13,20 +13,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 work=${1:-"$root/build/dashboard-check"}
 dashboard=${2:-"$root/deploy/grafana/routeserve.json"}
 src="$root/deploy/grafana/schema-check"
-npm=${NPM:-npm}
 
 [ -f "$dashboard" ] || { echo "check-dashboard: no such file: $dashboard" >&2; exit 2; }
-mkdir -p "$work"
+"$root/scripts/npm-install-pinned.sh" "$src" "$work" check-dashboard
 work=$(cd "$work" && pwd)
-
-# Install when the pinned versions are not those installed.
-if [ ! -x "$work/node_modules/.bin/tsc" ] || ! cmp -s "$src/package-lock.json" "$work/.installed-lock.json"; then
-  echo "check-dashboard: installing the pinned @grafana/schema and typescript into $work"
-  cp "$src/package.json" "$src/package-lock.json" "$work/"
-  rm -f "$work/.installed-lock.json"
-  (cd "$work" && "$npm" ci --no-audit --no-fund --prefer-offline --loglevel=error)
-  cp "$src/package-lock.json" "$work/.installed-lock.json"
-fi
 cp "$src/tsconfig.json" "$src/check.ts" "$work/"
 
 # The dashboard as a fresh object literal, line for line (so tsc's line numbers are the JSON's),

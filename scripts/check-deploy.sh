@@ -35,15 +35,8 @@ EOF
   exit 1
 fi
 
-mkdir -p "$work"
+"$root/scripts/npm-install-pinned.sh" "$src" "$work" check-deploy
 work=$(cd "$work" && pwd)
-if [ ! -d "$work/node_modules/kubernetes-models" ] || ! cmp -s "$src/package-lock.json" "$work/.installed-lock.json"; then
-  echo "check-deploy: installing the pinned npm packages into $work"
-  cp "$src/package.json" "$src/package-lock.json" "$work/"
-  rm -f "$work/.installed-lock.json"
-  (cd "$work" && npm ci --no-audit --no-fund --prefer-offline --loglevel=error)
-  cp "$src/package-lock.json" "$work/.installed-lock.json"
-fi
 # Next to the packages, which they import.
 cp "$src/schema-check.mjs" "$src/schema-check.test.mjs" "$work/"
 
