@@ -23,6 +23,7 @@
 #include "model/sha256.h"
 #include "routing/evaluator.h"
 #include "routing/generator.h"
+#include "tests/model/default_buckets.h"
 
 namespace routeserve::model {
 namespace {
@@ -99,13 +100,6 @@ std::vector<routing::Instance> Problems(int count, int max_stops, uint64_t seed)
     instances.push_back(*std::move(instance));
   }
   return instances;
-}
-
-int BucketFor(int stops) {
-  for (const int bucket : {8, 16, 32, 64, 128}) {
-    if (stops <= bucket) return bucket;
-  }
-  return stops;
 }
 
 using Results = std::vector<absl::StatusOr<std::vector<Decoding>>>;
@@ -245,7 +239,7 @@ TEST_CASE("the nearest model's decodings are feasible orders of the stops, with 
       batch.push_back(&instances[i]);
       largest = std::max(largest, instances[i].num_stops());
     }
-    const int N = BucketFor(largest);
+    const int N = DefaultBucketFor(largest);
     const Results results = Run(*runner, batch, N, /*K=*/6);
     const Results again = Run(*runner, batch, N, /*K=*/6, /*executor=*/1);
     for (size_t b = 0; b < batch.size(); ++b) {
@@ -275,7 +269,7 @@ TEST_CASE("padding invariance: a problem gets the same decodings alone and in a 
   const int K = 4;
   for (size_t i = 0; i < small.size(); ++i) {
     const routing::Instance& problem = small[i];
-    const Results alone = Run(*runner, {&problem}, BucketFor(problem.num_stops()), K);
+    const Results alone = Run(*runner, {&problem}, DefaultBucketFor(problem.num_stops()), K);
     // In a batch of 8 at N = 64, at a place that moves with i.
     std::vector<const routing::Instance*> batch;
     for (const routing::Instance& other : large) batch.push_back(&other);

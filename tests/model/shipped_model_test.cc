@@ -14,6 +14,7 @@
 #include "routing/evaluator.h"
 #include "routing/generator.h"
 #include "routing/regimes.h"
+#include "tests/model/default_buckets.h"
 
 namespace routeserve::model {
 namespace {
@@ -45,12 +46,6 @@ std::vector<routing::Instance> Problems(int count, int max_stops, uint64_t seed)
   return instances;
 }
 
-int BucketFor(int stops) {
-  int bucket = 8;
-  while (bucket < stops) bucket *= 2;
-  return bucket;
-}
-
 TEST_CASE("the shipped model loads and its metadata says how it was made", "[shipped]") {
   const std::unique_ptr<ModelRunner> runner = LoadShipped();
   CHECK(absl::StartsWith(runner->model_version(), "route-v1-"));
@@ -73,7 +68,7 @@ TEST_CASE("the shipped model's decodings are feasible routes on random problems 
       batch.push_back(&problems[i]);
       largest = std::max(largest, problems[i].num_stops());
     }
-    const auto results = runner->Run(batch, runner->PaddedSizeFor(BucketFor(largest)), K, 0);
+    const auto results = runner->Run(batch, runner->PaddedSizeFor(DefaultBucketFor(largest)), K, 0);
     REQUIRE(results.size() == batch.size());
     for (size_t b = 0; b < batch.size(); ++b) {
       INFO("problem " << start + b << " (" << batch[b]->num_stops() << " stops): "
@@ -105,7 +100,7 @@ TEST_CASE("padding invariance of the shipped model: a problem gets the same rout
     }
     for (size_t i = 0; i < small.size(); ++i) {
       const routing::Instance& problem = small[i];
-      if (BucketFor(problem.num_stops()) != bucket) continue;  // another bucket's problem
+      if (DefaultBucketFor(problem.num_stops()) != bucket) continue;  // another bucket's problem
       const std::vector<const routing::Instance*> just_it = {&problem};
       const auto alone = runner->Run(just_it, N, K, 0);
       std::vector<const routing::Instance*> batch;
