@@ -26,6 +26,7 @@
 #include "batching/clock.h"
 #include "route_checks.h"
 #include "routing/generator.h"
+#include "tests/eventually.h"
 #include "tests/notification.h"
 
 namespace routeserve::server {
@@ -563,17 +564,6 @@ TEST_CASE("a caller who cancels through its CallCancellation is answered CANCELL
   CHECK(f.proposer->calls().size() == 1);
 }
 
-// Waits, in real time and at most kGuard, until `condition` holds.
-template <typename Condition>
-bool Eventually(Condition condition) {
-  const absl::Time until = absl::Now() + kGuard;
-  while (!condition()) {
-    if (absl::Now() > until) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return true;
-}
-
 TEST_CASE("the tasks of a batch whose executor is stuck get the classical solver's route, or "
           "DEADLINE_EXCEEDED past their deadline, once, even when the batch returns later",
           "[batching_planner]") {
@@ -605,7 +595,7 @@ TEST_CASE("the tasks of a batch whose executor is stuck get the classical solver
 
   // The batch comes back at last: its results are dropped, nobody is answered twice.
   f.observer.Release();
-  REQUIRE(Eventually([&] { return f.planner->stats().late_returns == 1; }));
+  REQUIRE(testing::Eventually([&] { return f.planner->stats().late_returns == 1; }, kGuard));
   CHECK(f.proposer->calls().size() == 1);
   CHECK(f.answers.calls() == 3);
   CHECK(f.observer.inference().empty());

@@ -7,7 +7,6 @@
 
 #include <signal.h>
 
-#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -15,12 +14,12 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "e2e_support.h"
 #include "http_client.h"
 #include "route_checks.h"
 #include "scrape.h"
 #include "server_process.h"
+#include "tests/eventually.h"
 
 namespace routeserve::testing {
 namespace {
@@ -31,17 +30,6 @@ double Inflight(const TestServer& t) {
   INFO(response.status().ToString());
   REQUIRE(response.ok());
   return SampleOf(ParseScrape(response->body), "routeserve_inflight_requests");
-}
-
-// Waits, in real time and at most kGuard, until `condition` holds.
-template <typename Condition>
-bool Eventually(Condition condition) {
-  const absl::Time until = absl::Now() + kGuard;
-  while (!condition()) {
-    if (absl::Now() > until) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return true;
 }
 
 int64_t Queued(const TestServer& t) {
@@ -88,7 +76,7 @@ TEST_CASE("a caller who cancels or disconnects while queued frees its slot at on
     CHECK(status.error_code() == grpc::StatusCode::CANCELLED);
   }
   // Freed while A is still held: nothing waits, only A is in flight.
-  REQUIRE(Eventually([&] { return Queued(t) == 0 && Inflight(t) == 1; }));
+  REQUIRE(Eventually([&] { return Queued(t) == 0 && Inflight(t) == 1; }, kGuard));
   CHECK(t.server->planner_stats().cancelled == kCancelled);
 
   // A client that disconnects mid-call: routeserve-cli, killed while its call waits.
@@ -100,7 +88,7 @@ TEST_CASE("a caller who cancels or disconnects while queued frees its slot at on
     cli.Signal(SIGKILL);
     cli.WaitForExit();
   }
-  REQUIRE(Eventually([&] { return Queued(t) == 0 && Inflight(t) == 1; }));
+  REQUIRE(Eventually([&] { return Queued(t) == 0 && Inflight(t) == 1; }, kGuard));
   CHECK(t.server->planner_stats().cancelled == kCancelled + 1);
 
   // The batch ends; A is answered and later calls are served.
@@ -114,7 +102,7 @@ TEST_CASE("a caller who cancels or disconnects while queued frees its slot at on
     CHECK(status.ok());
     CHECK(CheckRouteResponse(request, response) == "");
   }
-  REQUIRE(Eventually([&] { return Inflight(t) == 0; }));
+  REQUIRE(Eventually([&] { return Inflight(t) == 0; }, kGuard));
   const batching::BatcherStats stats = t.server->planner_stats();
   CHECK(stats.executed == 4);  // A and the three later calls: none of the cancelled ones
   CHECK(stats.expired == 0);
