@@ -251,16 +251,21 @@ std::vector<Unit> InsertionOrder(const Instance& instance) {
 }
 
 // Takes `count` units out of the route: around a random one (the units nearest it) or at random.
+// Nearness is the travel time there and back, in the times in use: a caller's matrix, not the
+// straight line between positions, which a matrix caller may give only roughly.
 std::vector<Unit> RemoveUnits(const Instance& instance, const std::vector<Unit>& units,
                               int count, Random& random, RouteState& state) {
   std::vector<int> chosen(units.size());
   std::iota(chosen.begin(), chosen.end(), 0);
   if (random.Below(2) == 0) {
     const int centre_node = units[random.Below(static_cast<int>(units.size()))].first + 1;
-    std::stable_sort(chosen.begin(), chosen.end(), [&](int a, int b) {
-      return instance.distance_m(centre_node, units[a].first + 1) <
-             instance.distance_m(centre_node, units[b].first + 1);
-    });
+    std::vector<double> round_trip_s(units.size());
+    for (size_t u = 0; u < units.size(); ++u) {
+      const int node = units[u].first + 1;
+      round_trip_s[u] = instance.travel_s(centre_node, node) + instance.travel_s(node, centre_node);
+    }
+    std::stable_sort(chosen.begin(), chosen.end(),
+                     [&](int a, int b) { return round_trip_s[a] < round_trip_s[b]; });
   } else {
     for (int i = static_cast<int>(chosen.size()) - 1; i > 0; --i) {
       std::swap(chosen[i], chosen[random.Below(i + 1)]);

@@ -1,6 +1,7 @@
 // The classical solver: always feasible, deterministic, and close to the optimum.
 #include "routing/solver.h"
 
+#include <cmath>
 #include <cstdio>
 
 #include <catch2/catch.hpp>
@@ -40,6 +41,28 @@ TEST_CASE("the same instance always gets the same route") {
   const Instance instance = BuildOrFail(GenerateProblem(options, 9));
   const Solution first = Solve(instance);
   for (int run = 0; run < 3; ++run) CHECK(Solve(instance).order == first.order);
+}
+
+TEST_CASE("with a caller's matrix, the route depends on its travel times, not on the positions") {
+  // A matrix caller may send rough positions: the same matrix with the stops' positions moved
+  // about must get the same route, since nothing but reporting reads the positions then.
+  GeneratorOptions options;
+  options.num_stops = 40;
+  options.caller_matrix = true;
+  options.windows = TimeWindowTightness::kTight;
+  options.end_position_probability = 0;
+  for (uint64_t seed = 0; seed < 4; ++seed) {
+    const RouteProblem problem = GenerateProblem(options, seed);
+    RouteProblem rough = problem;
+    for (size_t i = 0; i < rough.stops.size(); ++i) {
+      // A coarse grid, with the stops' places shuffled among themselves.
+      const Stop& other = problem.stops[(i * 7 + 3) % problem.stops.size()];
+      rough.stops[i].position = {std::round(other.position.lat_deg * 100) / 100,
+                                 std::round(other.position.lng_deg * 100) / 100};
+    }
+    INFO("seed " << seed);
+    CHECK(Solve(BuildOrFail(rough)).order == Solve(BuildOrFail(problem)).order);
+  }
 }
 
 TEST_CASE("solving from the insertion route is solving") {
