@@ -1,7 +1,8 @@
 // Replays the fuzz target's committed corpus (tests/fuzz/corpus: the seeds and every input that
 // once broke a property) through the target's checks, in the normal suite and without libFuzzer.
-// A file's name says what it is: valid-* must be accepted and invalid-* refused; the others
-// (inputs the fuzzer found) need only hold the properties.
+// A file's name says what it is: valid-* must be accepted and invalid-* refused by validation;
+// refused-* (wire bytes) refused by the server's decoder before validation; the others (inputs
+// the fuzzer found) need only hold the properties.
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -12,6 +13,8 @@
 
 #include "absl/strings/match.h"
 #include "api/request.h"
+#include "api/request_decoder.h"
+#include "google/protobuf/arena.h"
 #include "tests/fuzz/request_checks.h"
 
 namespace routeserve::fuzz {
@@ -41,6 +44,16 @@ TEST_CASE("every input of the fuzz corpus holds the fuzz target's properties", "
     INFO(name);
     const std::string bytes = ReadFile(path);
     CHECK(CheckRequestBytes(bytes) == "");
+    if (absl::StartsWith(name, "refused-")) {
+      google::protobuf::Arena arena;
+      const std::vector<std::string_view> chunks = {bytes};
+      const absl::Status status =
+          api::DecodeSuggestRequest(chunks, {.max_stops = kFuzzMaxStops}, &arena, "request")
+              .status();
+      INFO(status.ToString());
+      CHECK(status.code() == absl::StatusCode::kInvalidArgument);
+      CHECK(arena.SpaceAllocated() == 0);  // refused before anything was parsed
+    }
     if (absl::StartsWith(name, "valid-") || absl::StartsWith(name, "invalid-")) {
       const std::optional<v1::SuggestRequest> request = DecodeRequest(bytes);
       REQUIRE(request.has_value());

@@ -13,16 +13,20 @@
 #include <string>
 #include <vector>
 
+#include <google/protobuf/arena.h>
 #include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/stubs/logging.h>
 #include <google/protobuf/text_format.h>
 #include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/message_differencer.h>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "api/request.h"
+#include "api/request_decoder.h"
 #include "api/response.h"
 #include "routeserve/v1/route_service.pb.h"
 #include "routing/evaluator.h"
@@ -314,6 +318,45 @@ std::string CheckValid(const v1::SuggestRequest& request, const routing::RoutePr
 
 }  // namespace
 
+std::string CheckServerDecoding(std::string_view bytes) {
+  const api::RequestLimits limits{.max_stops = kFuzzMaxStops};
+  // In two chunks, as the transport may hold them.
+  const std::vector<std::string_view> chunks = {bytes.substr(0, bytes.size() / 2),
+                                                bytes.substr(bytes.size() / 2)};
+  google::protobuf::Arena arena;
+  const absl::StatusOr<v1::SuggestRequest*> decoded =
+      api::DecodeSuggestRequest(chunks, limits, &arena, "request");
+  v1::SuggestRequest parsed;
+  const bool parses = parsed.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+  if (decoded.ok()) {
+    if (!parses) return "the server's decoder accepted bytes protobuf does not parse";
+    if (!google::protobuf::util::MessageDifferencer::Equals(**decoded, parsed)) {
+      return "the server's decoder decoded other than protobuf parses";
+    }
+    return "";
+  }
+  const absl::Status& status = decoded.status();
+  if (status.code() != absl::StatusCode::kInvalidArgument) {
+    return absl::StrCat("the server's decoder refused with ", status.ToString());
+  }
+  if (absl::StartsWith(status.message(), "request is not a valid SuggestRequest: ")) {
+    // Bytes protobuf parses are refused only for what would cost memory or never comes from a
+    // proto3 writer: a flood of fields, a group.
+    if (parses && !absl::StrContains(status.message(), "fields, more than") &&
+        !absl::StrContains(status.message(), "group encoding")) {
+      return absl::StrCat("the server's decoder refused a parseable request: ", status.message());
+    }
+    return "";
+  }
+  // Refused for its size, by field: the request itself must be refused as well.
+  if (std::string failure = CheckRefusal(status); !failure.empty()) return failure;
+  if (!parses || api::ToRouteProblem(parsed, limits).ok()) {
+    return absl::StrCat("the server's decoder refused by size what validation accepts: ",
+                        status.message());
+  }
+  return "";
+}
+
 std::string CheckRequestBytes(std::string_view bytes) {
   // Invalid UTF-8 in a string field is logged by the parser: thousands of lines per second.
   static const bool quiet = [] {
@@ -322,6 +365,7 @@ std::string CheckRequestBytes(std::string_view bytes) {
   }();
   (void)quiet;
 
+  if (std::string failure = CheckServerDecoding(bytes); !failure.empty()) return failure;
   std::optional<v1::SuggestRequest> request = DecodeRequest(bytes);
   if (!request.has_value()) return "";
   absl::StatusOr<routing::RouteProblem> problem =

@@ -22,7 +22,14 @@ inline constexpr int kFuzzMaxStops = 128;
 // The request the bytes hold (see INPUT), if any.
 std::optional<v1::SuggestRequest> DecodeRequest(std::string_view bytes);
 
-// Decodes the bytes, validates and converts the request as the server does, and when it is
+// The server's own decoding of wire bytes (api::DecodeSuggestRequest, in two chunks): what it
+// accepts is what protobuf parses; what it refuses is InvalidArgument, either "request is not
+// a valid SuggestRequest: ..." (for parseable bytes only a flood of fields or a group) or named
+// by field, and then validation refuses the parsed request too. "" when all hold.
+std::string CheckServerDecoding(std::string_view bytes);
+
+// The server's decoding (CheckServerDecoding) of the bytes as they are; then decodes them (see
+// INPUT), validates and converts the request as the server does, and when it is
 // valid evaluates routes over it and solves it (the classical solver with a small budget, the
 // exact solver on the smallest). Returns the first property that fails, or "" when all hold:
 //   - a refused request is InvalidArgument, its message "field: what", the field as the API
