@@ -459,10 +459,14 @@ absl::StatusOr<v1::SuggestResponse> BatchingPlanner::Respond(const Finishing& ta
   api::ToRouteProto(task.call->problem, evaluation, response.mutable_route());
   AddAlternatives(task, order, response);
   response.set_source(source);
-  response.set_model_version(model_version_);
+  // The model's version and time only where the model made the route: the classical solver's
+  // answers, by configuration or standing in, carry neither (the API's comments say so).
+  const bool from_model =
+      source == v1::ROUTE_SOURCE_MODEL || source == v1::ROUTE_SOURCE_MODEL_REFINED;
+  if (from_model) response.set_model_version(model_version_);
   v1::ServerTimings* timings = response.mutable_timings();
   timings->set_queue_s(absl::ToDoubleSeconds(task.queued));
-  timings->set_inference_s(absl::ToDoubleSeconds(task.inference));
+  timings->set_inference_s(from_model ? absl::ToDoubleSeconds(task.inference) : 0.0);
   timings->set_executor_wait_s(absl::ToDoubleSeconds(task.executor_wait));
   timings->set_batch_size(task.batch_size);
   return response;

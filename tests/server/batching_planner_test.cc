@@ -325,8 +325,9 @@ TEST_CASE("a batch is built, proposed once on its executor and finished on the r
   CHECK(timings_a.queue_s() == absl::ToDoubleSeconds(absl::Milliseconds(250)));
   CHECK(timings_c.queue_s() == 0);
   CHECK(timings_a.executor_wait_s() == 0);  // the executor was idle when the batch was full
-  CHECK(timings_a.inference_s() == absl::ToDoubleSeconds(kInference));
-  CHECK(timings_c.inference_s() == absl::ToDoubleSeconds(kInference));
+  // The classical solver's answers: no model ran for them, so no inference time.
+  CHECK(timings_a.inference_s() == 0);
+  CHECK(timings_c.inference_s() == 0);
   CHECK(timings_a.refine_s() == 0);  // the clock stands still while finishing
 
   // One batch, one Propose() with the two instances that could be built, on the executor.
@@ -454,6 +455,10 @@ TEST_CASE("each response says its own proposal's source, and a proposal without 
   CHECK(CheckRoute(problem, f.answers.Get("fallback").result,
                    v1::ROUTE_SOURCE_FALLBACK_HEURISTIC) == "");
   CHECK(f.answers.Get("refined").result->model_version().empty());
+  // The model's batch time only on the model's answers; none on the classical solver's.
+  CHECK(f.answers.Get("refined").result->timings().inference_s() ==
+        absl::ToDoubleSeconds(kInference));
+  CHECK(f.answers.Get("fallback").result->timings().inference_s() == 0);
   CHECK(f.answers.Get("none").result.status() ==
         absl::InternalError("proposer returned a proposal without a source"));
 }

@@ -111,6 +111,9 @@ TEST_CASE("a request above the model's max_stops is answered FALLBACK_HEURISTIC 
   CHECK(CheckRouteResponse(small, response, v1::ROUTE_SOURCE_MODEL_REFINED) == "");
   REQUIRE(Suggest(*t.stub, large, &response).ok());
   CHECK(CheckRouteResponse(large, response, v1::ROUTE_SOURCE_FALLBACK_HEURISTIC) == "");
+  // No model made it: no model version, no inference time (the API's comments).
+  CHECK(response.model_version().empty());
+  CHECK(response.timings().inference_s() == 0);
   CHECK(t.server->fallback_counts().stops_above_model_max == 1);
   CHECK(t.server->fallback_counts().total() == 1);
 }

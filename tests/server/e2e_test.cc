@@ -33,7 +33,7 @@ TEST_CASE("Suggest answers generated problems of every regime and size with a go
       CHECK(CheckRouteResponse(request, response) == "");
       CHECK(response.model_version().empty());
       CHECK(response.timings().batch_size() == 1);  // one call at a time: batches of one
-      CHECK(response.timings().inference_s() >= 0);
+      CHECK(response.timings().inference_s() == 0);  // no model ran
       CHECK(response.timings().queue_s() >= 0);
       CHECK(response.timings().refine_s() >= 0);
     }
