@@ -13,8 +13,12 @@
 // LATENCY: a task waits at most max_queue_delay, plus the wait for a free executor (reported per
 //   batch as `executor_wait`), plus its batch's run time.
 // OVERLOAD: Submit() never blocks. A bucket holding max_queue_size tasks refuses the next with
-//   ResourceExhausted at once; the task stays with the caller (Submit() moves from it only when
-//   it accepts it).
+//   ResourceExhausted ("queue full: ...") at once; the task stays with the caller (Submit()
+//   moves from it only when it accepts it). ADMISSION BY DEADLINE: with a completion_estimate,
+//   a task whose deadline comes before the estimate of its completion (given the tasks queued
+//   ahead of it in its bucket) is refused at once with ResourceExhausted ("deadline cannot be
+//   met: ..."), rather than queued to expire: under overload the queue holds only work that can
+//   still be done in time, and the caller learns at once that it should go elsewhere.
 // DEADLINES: a task whose deadline passes while it waits is dropped and handed to `drop` with
 //   DeadlineExceeded when its deadline passes, not when an executor frees up; a task whose
 //   cancellation probe says its caller has gone is dropped with Cancelled when it would have
@@ -78,6 +82,10 @@ struct BatcherOptions {
   // How long a batch may run before its executor is taken out of service (STUCK EXECUTORS
   // above); zero: never. Set it well above the slowest batch expected.
   absl::Duration stuck_after = absl::ZeroDuration();
+  // How long a task of `bucket` submitted now, with `ahead` tasks queued before it there, takes
+  // until it is done (e.g. a CompletionEstimate's). Empty: no admission by deadline. Called
+  // with the batcher's lock held: quick, and never calling back into the batcher.
+  std::function<absl::Duration(int bucket, int ahead)> completion_estimate;
 
   // Affect testing and metrics.
   const Clock* clock = Clock::Real();  // never null
@@ -107,6 +115,7 @@ struct Batch {
 struct BatcherStats {
   int64_t accepted = 0;
   int64_t refused_full = 0;
+  int64_t refused_deadline = 0;  // admission by deadline: it could not be met
   int64_t refused_closed = 0;
   int64_t expired = 0;    // dropped: the deadline passed while queued
   int64_t cancelled = 0;  // dropped: the caller went away
@@ -230,7 +239,8 @@ class Batcher {
   std::vector<std::thread> executor_threads_ ABSL_GUARDED_BY(join_mu_);
   bool joined_ ABSL_GUARDED_BY(join_mu_) = false;
 
-  std::atomic<int64_t> accepted_{0}, refused_full_{0}, refused_closed_{0}, expired_{0},
+  std::atomic<int64_t> accepted_{0}, refused_full_{0}, refused_deadline_{0}, refused_closed_{0},
+      expired_{0},
       cancelled_{0}, shut_down_{0}, batches_{0}, executed_{0}, refused_no_executor_{0},
       stuck_executors_{0}, late_returns_{0};
 };
@@ -300,8 +310,20 @@ absl::Status Batcher<Payload>::Submit(Task<Payload>& task, TaskId* id_out) {
         absl::StrCat("queue full: ", queue.size(), " tasks wait in bucket ",
                      options_.bucket_sizes[bucket]));
   }
+  const absl::Time now = options_.clock->Now();
+  if (options_.completion_estimate && task.deadline != absl::InfiniteFuture()) {
+    const absl::Duration needed =
+        options_.completion_estimate(bucket, static_cast<int>(queue.size()));
+    if (now + needed > task.deadline) {
+      ++refused_deadline_;
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "deadline cannot be met: about ", absl::FormatDuration(needed), " to its answer with ",
+          queue.size(), " tasks ahead in bucket ", options_.bucket_sizes[bucket], ", ",
+          absl::FormatDuration(std::max(absl::ZeroDuration(), task.deadline - now)), " left"));
+    }
+  }
   const uint64_t id = next_id_++;
-  queue.push_back(Entry{std::move(task.payload), options_.clock->Now(), task.deadline,
+  queue.push_back(Entry{std::move(task.payload), now, task.deadline,
                         std::move(task.is_cancelled), id});
   bucket_of_[id] = bucket;
   if (task.deadline != absl::InfiniteFuture()) deadlines_.emplace(task.deadline, id);
@@ -357,6 +379,7 @@ BatcherStats Batcher<Payload>::stats() const {
   BatcherStats stats;
   stats.accepted = accepted_;
   stats.refused_full = refused_full_;
+  stats.refused_deadline = refused_deadline_;
   stats.refused_closed = refused_closed_;
   stats.expired = expired_;
   stats.cancelled = cancelled_;

@@ -50,6 +50,8 @@ struct BatchingPlanner::Finishing {
   absl::Duration inference;  // its batch's Propose()
   absl::Duration executor_wait;  // of `queued`, its batch's wait for a free executor
   int batch_size = 0;
+  int bucket = -1;            // its batch's; -1 for an answer without a batch behind it
+  bool through_pool = false;  // finished on the refine pool, not in place
 };
 
 namespace {
@@ -80,7 +82,11 @@ absl::Status Refusal(const absl::Status& why, int stops, int largest_bucket,
                      bool none_in_service) {
   switch (why.code()) {
     case absl::StatusCode::kResourceExhausted:
-      return absl::ResourceExhaustedError("queue full");
+      // Admission by deadline says why in its own words; a full queue is just that.
+      if (absl::StartsWith(why.message(), "queue full")) {
+        return absl::ResourceExhaustedError("queue full");
+      }
+      return why;
     case absl::StatusCode::kUnavailable:
       if (none_in_service) {
         return absl::UnavailableError(
@@ -142,6 +148,12 @@ absl::StatusOr<std::unique_ptr<BatchingPlanner>> BatchingPlanner::Create(const C
   batcher_options.executors = executors;
   batcher_options.stuck_after = config.batching.executor_stuck_after;
   batcher_options.clock = planner->clock_;
+  if (config.batching.admit_by_deadline) {
+    batching::CompletionEstimate* const estimate = planner->estimate_.get();
+    batcher_options.completion_estimate = [estimate](int bucket, int ahead) {
+      return estimate->Estimate(bucket, ahead);
+    };
+  }
   BatchingPlanner* const self = planner.get();
   absl::StatusOr<std::unique_ptr<TaskBatcher>> batcher = TaskBatcher::Create(
       std::move(batcher_options),
@@ -163,7 +175,10 @@ BatchingPlanner::BatchingPlanner(const Config& config, Options options,
       stand_in_(config.solver, v1::ROUTE_SOURCE_FALLBACK_HEURISTIC),
       model_version_(proposer_->model_version()), clock_(options.clock),
       observer_(options.observer), on_executor_stuck_(std::move(options.on_executor_stuck)),
-      refine_(std::move(refine)), running_(ExecutorsFor(config)) {}
+      refine_(std::move(refine)), running_(ExecutorsFor(config)),
+      estimate_(std::make_unique<batching::CompletionEstimate>(
+          static_cast<int>(config.batching.buckets.size()), ExecutorsFor(config),
+          refine_->num_threads())) {}
 
 BatchingPlanner::~BatchingPlanner() { Shutdown(absl::ZeroDuration()); }
 
@@ -287,11 +302,13 @@ void BatchingPlanner::RunBatch(batching::Batch<Pending>& batch) {
   if (observer_ != nullptr) observer_->OnBatchStart(info);
   // The wall: an exception answers the tasks that have no answer yet, here on the executor.
   absl::Status failure;
+  const absl::Time start = clock_->Now();
   try {
     BuildAndPropose(batch, info);
   } catch (...) {
     failure = FromException("batch", std::current_exception());
   }
+  estimate_->OnBatch(batch.bucket, info.batch_size, clock_->Now() - start);
   if (!failure.ok()) {
     for (Pending& task : batch.payloads) {
       if (task.call->Claim()) std::exchange(task.call->done, nullptr)(failure);
@@ -355,6 +372,7 @@ void BatchingPlanner::BuildAndPropose(batching::Batch<Pending>& batch, const Bat
       finishing->inference = inference;
       finishing->executor_wait = batch.executor_wait;
       finishing->batch_size = batch_size;
+      finishing->bucket = batch.bucket;
     }
     Finish(std::move(finishing));
   }
@@ -362,6 +380,7 @@ void BatchingPlanner::BuildAndPropose(batching::Batch<Pending>& batch, const Bat
 
 void BatchingPlanner::Finish(std::shared_ptr<Finishing> task) {
   bool handed_on = false;
+  task->through_pool = true;  // before the job can run
   try {
     Job job;  // no deadline, no probe: a task whose batch ran is always finished
     job.run = [this, task](absl::Duration /*queued*/) { RunFinishing(*task); };
@@ -370,7 +389,12 @@ void BatchingPlanner::Finish(std::shared_ptr<Finishing> task) {
     // Out of memory on the way to the pool: finish here, as when it is full.
   }
   // The pool is full (the refused job is gone, `task` is not): finish here, slower but answered.
-  if (!handed_on) RunFinishing(*task);
+  if (handed_on) {
+    estimate_->OnFinishingQueued();  // may come after the job's OnFinished: a moment's skew
+  } else {
+    task->through_pool = false;
+    RunFinishing(*task);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -404,6 +428,7 @@ void BatchingPlanner::RunFinishing(Finishing& task) {
   }
   outcome.refine = clock_->Now() - start;
   outcome.status = result.status();
+  estimate_->OnFinished(result.ok() ? task.bucket : -1, outcome.refine, task.through_pool);
   if (result.ok()) result->mutable_timings()->set_refine_s(absl::ToDoubleSeconds(outcome.refine));
   if (observer_ != nullptr) observer_->OnFinished(outcome);
   std::exchange(task.call->done, nullptr)(std::move(result));

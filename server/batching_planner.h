@@ -15,7 +15,10 @@
 //   batch's start), inference_s (its batch's Propose()), refine_s (its finishing), batch_size
 //   (tasks in its batch, itself included).
 // OVERLOAD: Submit() never blocks. A bucket holding batching.max_queue_size tasks refuses the next
-//   with ResourceExhausted("queue full"); after Shutdown(), Unavailable; `done` is then destroyed
+//   with ResourceExhausted("queue full"); with batching.admit_by_deadline, a task whose deadline
+//   comes before the batcher's estimate of its answer (batching/completion_estimate.h, from the
+//   batches' and the finishing's measured times) with ResourceExhausted("deadline cannot be
+//   met: ..."); after Shutdown(), Unavailable; `done` is then destroyed
 //   without being called (RoutePlanner's contract). The refine pool holds
 //   executors x max_batch_size x 2 finishing jobs; when it is full, the executor finishes its
 //   batch's tasks itself rather than lose an answer (refine_stats().refused_full counts them):
@@ -67,6 +70,7 @@
 #include "absl/time/time.h"
 #include "batching/batcher.h"
 #include "batching/clock.h"
+#include "batching/completion_estimate.h"
 #include "routing/objective.h"
 #include "server/batch_proposer.h"
 #include "server/config.h"
@@ -213,6 +217,8 @@ class BatchingPlanner final : public RoutePlanner {
   mutable absl::Mutex running_mu_;
   std::vector<Running> running_ ABSL_GUARDED_BY(running_mu_);
   std::atomic<int64_t> stuck_fallbacks_{0};
+  // How long a task takes, for admission by deadline (batching.admit_by_deadline).
+  const std::unique_ptr<batching::CompletionEstimate> estimate_;
   // Declared after refine_: its executors hand their tasks to the pool.
   std::unique_ptr<TaskBatcher> batcher_;
 };

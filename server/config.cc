@@ -21,12 +21,14 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "api/request_decoder.h"
 #include "routing/validation.h"
 #include "server/config_keys.h"
 
 namespace routeserve::server {
 namespace {
 
+using config_keys::BoolKey;
 using config_keys::AddressKey;
 using config_keys::ConfigEntry;
 using config_keys::Describe;
@@ -102,7 +104,7 @@ const std::vector<ConfigEntry>& Schema() {
                   IntegerKey(
                       "max_message_bytes",
                       [](auto& c) -> auto& { return c.limits.max_message_bytes; },
-                      /*min=*/kMinMessageBytes),
+                      /*min=*/0),
                   IntegerKey(
                       "max_stream_messages",
                       [](auto& c) -> auto& { return c.limits.max_stream_messages; },
@@ -131,6 +133,8 @@ const std::vector<ConfigEntry>& Schema() {
                   IntegerKey(
                       "max_queue_size", [](auto& c) -> auto& { return c.batching.max_queue_size; },
                       /*min=*/1),
+                  BoolKey("admit_by_deadline",
+                          [](auto& c) -> auto& { return c.batching.admit_by_deadline; }),
                   IntegerKey(
                       "executors", [](auto& c) -> auto& { return c.batching.executors; },
                       /*min=*/0),
@@ -400,6 +404,11 @@ absl::Status ApplyOverride(absl::string_view override_text, YAML::Node& root,
 // Checks across keys, once every key is read.
 
 absl::Status CheckAcrossKeys(const Config& config) {
+  if (config.limits.max_message_bytes != 0 && config.limits.max_message_bytes < kMinMessageBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "limits.max_message_bytes: must be 0 (derived from limits.max_stops) or >= ",
+        kMinMessageBytes, ", got ", config.limits.max_message_bytes));
+  }
   const int largest_bucket = config.batching.buckets.empty() ? 0 : config.batching.buckets.back();
   if (largest_bucket < config.limits.max_stops) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -494,6 +503,11 @@ absl::StatusOr<Config> LoadConfig(const std::string& path,
         absl::StrCat("config file ", DoubleQuoted(path), ": read failed"));
   }
   return ParseConfigText(text, overrides, path);
+}
+
+int Config::Limits::MessageBytesLimit() const {
+  if (max_message_bytes > 0) return max_message_bytes;
+  return static_cast<int>(api::MaxRequestBytes(api::RequestLimits{.max_stops = max_stops}));
 }
 
 std::string ConfigToYaml(const Config& config) {

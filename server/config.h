@@ -54,9 +54,10 @@ struct Config {
 
   struct Limits {
     int max_stops = 128;  // stops per request
-    // Largest message the server reads, in bytes (gRPC's own default: 4 MiB); a larger one is
-    // refused by gRPC with RESOURCE_EXHAUSTED before any handler sees it.
-    int max_message_bytes = 4 * 1024 * 1024;
+    // Largest message the server reads, in bytes; a larger one is refused by gRPC with
+    // RESOURCE_EXHAUSTED before any handler sees it. 0: what a request of max_stops stops can
+    // need (api::MaxRequestBytes; see MessageBytesLimit()).
+    int max_message_bytes = 0;
     // Messages one SuggestStream call may send; the one past it is refused and the stream ends
     // with RESOURCE_EXHAUSTED (server/suggest_stream.h). 0: no limit.
     int64_t max_stream_messages = 0;
@@ -66,6 +67,8 @@ struct Config {
     // Calls (HTTP/2 streams, unary or streaming) open at once on one client connection; the
     // client holds further ones until one ends. 0: gRPC's default, no limit of our own.
     int max_concurrent_streams = 0;
+    // max_message_bytes as the server applies it: the configured value, or the derived one.
+    int MessageBytesLimit() const;
   } limits;
 
   // The dynamic batcher (DESIGN §4; batching/batcher.h).
@@ -75,6 +78,9 @@ struct Config {
     // How long a bucket's oldest task may wait for company; whole microseconds, 0..10 s.
     absl::Duration max_queue_delay = absl::Microseconds(500);
     int max_queue_size = 1024;  // tasks waiting per bucket, >= 1; more are refused
+    // Refuse at once a task whose deadline cannot be met given the work queued ahead of it
+    // (batching/batcher.h, ADMISSION BY DEADLINE), rather than queue it to expire.
+    bool admit_by_deadline = true;
     int executors = 0;          // threads running batches; 0 = one per core
     // A batch running this long takes its executor out of service (batching/batcher.h);
     // zero: never. 0..3600 s.

@@ -235,6 +235,15 @@ absl::StatusOr<std::string> ReadText(const YAML::Node& node) {
   return node.Scalar();
 }
 
+absl::StatusOr<bool> ReadBool(const YAML::Node& node) {
+  // YAML 1.2's booleans only: "yes", "on" and the like are refused rather than guessed at.
+  if (node.IsScalar() && node.Tag() != "!") {
+    if (node.Scalar() == "true") return true;
+    if (node.Scalar() == "false") return false;
+  }
+  return Expected("true or false", node);
+}
+
 absl::StatusOr<std::vector<int64_t>> ReadIntegerList(const YAML::Node& node, int64_t min,
                                                      int64_t max, ListOrder order) {
   if (!node.IsSequence()) return Expected("a list of integers, e.g. [8, 16, 32]", node);

@@ -79,6 +79,10 @@ ConfigEntry SecondsKey(std::string name, Field field, NumberRange range);
 template <typename Field>
 ConfigEntry MicrosecondsKey(std::string name, Field field, int64_t min_us, int64_t max_us);
 
+// A key whose value is true or false.
+template <typename Field>
+ConfigEntry BoolKey(std::string name, Field field);
+
 // How the elements of a list key must be ordered.
 enum class ListOrder { kAny, kStrictlyAscending };
 
@@ -129,6 +133,7 @@ absl::StatusOr<WideInt> ReadIntegerIn(const YAML::Node& node, WideInt min, WideI
 absl::StatusOr<double> ReadNumberIn(const YAML::Node& node, const NumberRange& range);
 absl::StatusOr<std::string> ReadAddress(const YAML::Node& node);
 absl::StatusOr<std::string> ReadText(const YAML::Node& node);
+absl::StatusOr<bool> ReadBool(const YAML::Node& node);
 absl::StatusOr<std::vector<int64_t>> ReadIntegerList(const YAML::Node& node, int64_t min,
                                                      int64_t max, ListOrder order);
 std::string FormatIntegerList(const std::vector<int64_t>& values);
@@ -191,6 +196,20 @@ ConfigEntry MicrosecondsKey(std::string name, Field field, int64_t min_us, int64
       [=](const Config& config) {
         return absl::StrCat(absl::ToInt64Microseconds(field(config)));
       });
+}
+
+template <typename Field>
+ConfigEntry BoolKey(std::string name, Field field) {
+  static_assert(std::is_same_v<FieldType<Field>, bool>);
+  return internal::Key(
+      std::move(name),
+      [=](const YAML::Node& node, Config& config) -> absl::Status {
+        const absl::StatusOr<bool> value = internal::ReadBool(node);
+        if (!value.ok()) return value.status();
+        field(config) = *value;
+        return absl::OkStatus();
+      },
+      [=](const Config& config) { return field(config) ? "true" : "false"; });
 }
 
 template <typename Field>

@@ -13,6 +13,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "absl/strings/match.h"
+
 namespace routeserve::batching {
 namespace {
 
@@ -364,6 +366,42 @@ TEST_CASE("a full bucket refuses at once, leaves the task with the caller, other
   CHECK(f.Submit(12, 16).ok());
   CHECK(f.batcher->stats().refused_full == 1);
   CHECK(f.batcher->stats().depth == std::vector<int64_t>{8, 1, 0});
+}
+
+TEST_CASE("admission by deadline: a task whose deadline comes before the estimate of its answer "
+          "is refused at once, one without a deadline or with time enough is queued") {
+  // The estimate: 10 ms per task queued ahead in the bucket, 5 ms for its own batch.
+  std::vector<std::pair<int, int>> asked;  // (bucket, ahead), under the batcher's lock
+  BatcherOptions options = Fixture::Defaults();
+  options.completion_estimate = [&asked](int bucket, int ahead) {
+    asked.emplace_back(bucket, ahead);
+    return absl::Milliseconds(10) * ahead + absl::Milliseconds(5);
+  };
+  Fixture f(options);
+  f.puppet.Hold();
+  const absl::Time now = f.clock.Now();
+  for (int id = 0; id < 4; ++id) REQUIRE(f.Submit(id, 5, now + absl::Seconds(1)).ok());
+  REQUIRE(f.puppet.AwaitRunning(1));  // the first four run: the bucket is empty again
+  REQUIRE(f.Submit(4, 5, now + absl::Milliseconds(5)).ok());   // 0 ahead: 5 ms, just in time
+  REQUIRE(f.Submit(5, 5, now + absl::Milliseconds(25)).ok());  // 1 ahead: 15 ms
+  // 2 ahead: 25 ms, 1 us too many.
+  Task<int> late{6, 5, now + absl::Milliseconds(25) - absl::Microseconds(1), {}};
+  const absl::Status refused = f.batcher->Submit(late);
+  CHECK(refused.code() == absl::StatusCode::kResourceExhausted);
+  CHECK(absl::StartsWith(refused.message(), "deadline cannot be met: about 25ms to its answer "
+                                            "with 2 tasks ahead in bucket 8"));
+  CHECK(late.payload == 6);  // left with the caller
+  CHECK(f.Submit(7, 5).ok());  // no deadline: never refused by it
+  CHECK(f.Submit(8, 20, now + absl::Milliseconds(5)).ok());  // another bucket, empty
+  CHECK(f.batcher->stats().refused_deadline == 1);
+  CHECK(f.batcher->stats().refused_full == 0);
+  std::string seen;
+  for (const auto& [bucket, ahead] : asked) absl::StrAppend(&seen, bucket, ":", ahead, " ");
+  INFO(seen);
+  // Asked only for tasks with a deadline, with the tasks queued ahead then: the first four
+  // filled a batch (0 to 3 ahead), which went; then 0, 1 and 2 ahead; and the other bucket.
+  CHECK(asked == std::vector<std::pair<int, int>>{{0, 0}, {0, 1}, {0, 2}, {0, 3}, {0, 0},
+                                                  {0, 1}, {0, 2}, {2, 0}});
 }
 
 TEST_CASE("a task larger than every bucket is refused by size") {

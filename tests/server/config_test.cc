@@ -34,6 +34,7 @@ void CheckSameConfig(const Config& actual, const Config& expected) {
   CHECK(actual.batching.buckets == expected.batching.buckets);
   CHECK(actual.batching.max_batch_size == expected.batching.max_batch_size);
   CHECK(actual.batching.max_queue_delay == expected.batching.max_queue_delay);
+  CHECK(actual.batching.admit_by_deadline == expected.batching.admit_by_deadline);
   CHECK(actual.batching.max_queue_size == expected.batching.max_queue_size);
   CHECK(actual.batching.executors == expected.batching.executors);
   CHECK(actual.batching.executor_stuck_after == expected.batching.executor_stuck_after);
@@ -182,6 +183,8 @@ std::vector<OverrideCase> EveryKeyOverridden() {
       {"batching.max_queue_delay_us=0",
        [](Config& c) { c.batching.max_queue_delay = absl::ZeroDuration(); }},
       {"batching.max_queue_size=1", [](Config& c) { c.batching.max_queue_size = 1; }},
+      {"batching.admit_by_deadline=false",
+       [](Config& c) { c.batching.admit_by_deadline = false; }},
       {"batching.executors=3", [](Config& c) { c.batching.executors = 3; }},
       {"batching.executor_stuck_after_s=0",
        [](Config& c) { c.batching.executor_stuck_after = absl::ZeroDuration(); }},
@@ -333,6 +336,12 @@ TEST_CASE("values of the wrong type are refused by key", "[config]") {
             {},
             "solver.max_moves: expected an integer, got \"5\" (quoted, so a string)"},
            {"solver:\n  seed: [1, 2]\n", {}, "solver.seed: expected an integer, got a list"},
+           {"batching:\n  admit_by_deadline: yes\n",
+            {},
+            "batching.admit_by_deadline: expected true or false, got \"yes\" (line 2)"},
+           {"batching:\n  admit_by_deadline: \"true\"\n",
+            {},
+            "batching.admit_by_deadline: expected true or false, got \"true\" (line 2)"},
            {"limits:\n  max_stops:\n",
             {},
             "limits.max_stops: expected an integer, got an empty value"},
@@ -414,7 +423,7 @@ TEST_CASE("every bounded key refuses values out of its range", "[config]") {
            {"", {"limits.max_stops=1025"}, "limits.max_stops: must be <= 1024, got 1025"},
            {"",
             {"limits.max_message_bytes=1023"},
-            "limits.max_message_bytes: must be >= 1024, got 1023"},
+            "limits.max_message_bytes: must be 0 (derived from limits.max_stops) or >= 1024, got 1023"},
            {"",
             {"limits.max_message_bytes=2147483648"},
             "limits.max_message_bytes: must be <= 2147483647, got 2147483648"},
