@@ -25,6 +25,8 @@
 #include <vector>
 
 #include "absl/strings/str_replace.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "absl/strings/strip.h"
 #include "server/config.h"
 #include "server/log.h"
@@ -103,7 +105,7 @@ void LogPhase(ServerPhase phase, const routeserve::server::Config& config) {
           absl::FormatDuration(config.shutdown.grace_period));
       break;
     case ServerPhase::kStopping:
-      Log("all calls finished; stopping the batcher and the refine threads");
+      Log("every call answered; stopping the batcher and the refine threads");
       break;
     case ServerPhase::kStopped:
       Log("stopped");
@@ -142,6 +144,23 @@ int AwaitShutdownSignal() {
   while (read(shutdown_pipe[0], &byte, 1) < 0 && errno == EINTR) {
   }
   return byte;
+}
+
+// What the shutdown may take beyond the drain delay and the grace period: gRPC's tail for
+// answers on their way (1 s, server/server.h), the planner's and the metrics endpoint's stop.
+constexpr absl::Duration kShutdownSlack = absl::Seconds(3);
+
+// The shutdown's bound, whatever any client does: a connection on either port that never
+// finishes its request, or never reads its answer, must not keep the process alive. Should the
+// phases not be done by `bound`, the process leaves at once (exit 0: every call was answered or
+// refused by then, or cut by the grace period's end).
+void ExitNoLaterThan(absl::Duration bound) {
+  std::thread([bound] {
+    absl::SleepFor(bound);
+    Log("shutdown not done after %s: exiting now", absl::FormatDuration(bound));
+    std::fflush(stderr);
+    std::_Exit(0);
+  }).detach();
 }
 
 }  // namespace
@@ -209,9 +228,11 @@ int main(int argc, char** argv) {
   // The dedicated signal thread: waits for the first shutdown signal and runs the phases.
   // Further signals are dropped: the phases are bounded by the drain delay and the grace
   // period.
-  std::thread signal_thread([&server] {
+  std::thread signal_thread([&server, &effective] {
     const int signal_number = AwaitShutdownSignal();
     Log("received %s; shutting down", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+    ExitNoLaterThan(effective.shutdown.drain_delay + effective.shutdown.grace_period +
+                    kShutdownSlack);
     (*server)->Shutdown();
   });
   signal_thread.join();

@@ -11,6 +11,7 @@
 #include "server/grpc_status.h"
 #include "server/log.h"
 #include "server/suggest_stream.h"
+#include "server/wire.h"
 
 namespace routeserve::server {
 
@@ -24,6 +25,20 @@ absl::string_view RouteMethodName(RouteMethod method) {
   return "unknown";
 }
 
+// One Suggest call until it is answered. Whoever claims it first answers it: the planner's
+// callback, a refusal in the handler, or AbortInFlight() at the end of the grace period; the
+// others leave it alone. Shared by the reactor, the planner's callback and the service's registry
+// of calls in flight: each may outlive the others.
+struct RouteServiceImpl::UnaryCall {
+  bool Claim() { return !claimed.exchange(true, std::memory_order_acq_rel); }
+
+  grpc::ServerUnaryReactor* reactor = nullptr;  // alive until it is finished, by the claimant
+  absl::Time arrival;                           // the service's clock
+  std::atomic<bool> claimed{false};
+  std::atomic<bool> cancelled{false};  // gRPC cancelled the call (deadline, client gone)
+  const std::shared_ptr<CallCancellation> cancellation = std::make_shared<CallCancellation>();
+};
+
 namespace {
 
 // Suggest's reactor: the default one's behaviour, plus OnCancel, which tells the planner that the
@@ -31,18 +46,19 @@ namespace {
 // freed at once. Deletes itself when the call is done.
 class SuggestReactor final : public grpc::ServerUnaryReactor {
  public:
-  explicit SuggestReactor(absl::Time deadline) : deadline_(deadline) {}
-  const std::shared_ptr<CallCancellation>& cancellation() const { return cancellation_; }
+  SuggestReactor(absl::Time deadline, std::shared_ptr<RouteServiceImpl::UnaryCall> call)
+      : deadline_(deadline), call_(std::move(call)) {}
   // gRPC cancels a call whose deadline passes too: that work is the planner's to drop at its
   // deadline, as DEADLINE_EXCEEDED.
   void OnCancel() override {
-    if (absl::Now() < deadline_) cancellation_->Cancel();
+    call_->cancelled.store(true, std::memory_order_release);
+    if (absl::Now() < deadline_) call_->cancellation->Cancel();
   }
   void OnDone() override { delete this; }
 
  private:
   const absl::Time deadline_;  // real time
-  const std::shared_ptr<CallCancellation> cancellation_ = std::make_shared<CallCancellation>();
+  const std::shared_ptr<RouteServiceImpl::UnaryCall> call_;
 };
 
 }  // namespace
@@ -61,66 +77,87 @@ RouteServiceImpl::RouteServiceImpl(RoutePlanner* planner, RouteServiceOptions op
 RouteServiceImpl::~RouteServiceImpl() = default;
 
 grpc::ServerUnaryReactor* RouteServiceImpl::Suggest(grpc::CallbackServerContext* context,
-                                                    const v1::SuggestRequest* request,
-                                                    v1::SuggestResponse* response) {
-  auto* const reactor = new SuggestReactor(CallDeadline(*context));
-  const absl::Time arrival = options_.clock->Now();
+                                                    const grpc::ByteBuffer* request_bytes,
+                                                    grpc::ByteBuffer* response_bytes) {
+  auto call = std::make_shared<UnaryCall>();
+  auto* const reactor = new SuggestReactor(CallDeadline(*context), call);
+  call->reactor = reactor;
+  call->arrival = options_.clock->Now();
   if (options_.observer != nullptr) options_.observer->OnArrived(RouteMethod::kSuggest);
   {
     absl::MutexLock lock(&mu_);
-    ++unary_in_flight_;
+    unary_.emplace(call.get(), call);
     last_activity_ = absl::Now();
   }
-  // Every path ends here, exactly once: the call is finished and nothing touches it after.
-  auto answer = [this, reactor, arrival](const absl::Status& status) {
-    if (IsServerFault(status.code())) {
-      // Callers see only "internal error"; the operator gets the original, once.
-      Log("Suggest: internal error: %s", status.ToString());
-    }
-    const grpc::Status mapped = ToGrpcStatus(status);
-    if (options_.observer != nullptr) {
-      options_.observer->OnAnswered(RouteMethod::kSuggest, mapped.error_code(),
-                                    options_.clock->Now() - arrival);
-    }
-    reactor->Finish(mapped);
-    absl::MutexLock lock(&mu_);
-    --unary_in_flight_;
-    last_activity_ = absl::Now();
-  };
 
   if (refusing()) {
-    answer(absl::UnavailableError("server is shutting down"));
+    Answer(*call, absl::UnavailableError("server is shutting down"));
+    return reactor;
+  }
+  // The parsed request lives in `arena` until this handler returns; the plan keeps what it needs.
+  google::protobuf::Arena arena;
+  absl::StatusOr<v1::SuggestRequest*> request =
+      DecodeRequest(*request_bytes, options_.limits, &arena, "request");
+  if (!request.ok()) {
+    Answer(*call, request.status());
     return reactor;
   }
   absl::StatusOr<routing::RouteProblem> problem =
-      api::ToRouteProblem(*request, options_.limits);
+      api::ToRouteProblem(**request, options_.limits);
   if (!problem.ok()) {
-    answer(problem.status());
+    Answer(*call, problem.status());
     return reactor;
   }
 
   PlanRequest plan;
   plan.problem = std::move(problem).value();
-  plan.num_alternatives = request->options().num_alternatives();
+  plan.num_alternatives = (*request)->options().num_alternatives();
   plan.deadline = CallDeadline(*context);
-  // The context lives until Finish, and Finish comes only after the probe's last use.
-  plan.is_cancelled = [context] { return context->IsCancelled(); };
-  plan.cancellation = reactor->cancellation();
+  // Not the context: a call answered by AbortInFlight() is finished, and its context gone,
+  // while the planner may still probe.
+  plan.is_cancelled = [call] {
+    return call->cancelled.load(std::memory_order_acquire) ||
+           call->claimed.load(std::memory_order_acquire);
+  };
+  plan.cancellation = call->cancellation;
   absl::Status submitted = planner_->Submit(
-      std::move(plan), [answer, response, id = request->request_id()](
+      std::move(plan), [this, call, response_bytes, id = (*request)->request_id()](
                            absl::StatusOr<v1::SuggestResponse> result) {
+        if (!call->Claim()) return;  // answered at the end of the grace period
         if (result.ok()) {
-          *response = std::move(result).value();
-          response->set_request_id(id);
+          result->set_request_id(id);
+          *response_bytes = EncodeResponse(*result);
         }
-        answer(result.status());
+        Finished(*call, result.status());
       });
-  if (!submitted.ok()) answer(submitted);
+  if (!submitted.ok()) Answer(*call, submitted);
   return reactor;
 }
 
-grpc::ServerBidiReactor<v1::SuggestRequest, v1::SuggestResponse>*
-RouteServiceImpl::SuggestStream(grpc::CallbackServerContext* context) {
+void RouteServiceImpl::Answer(UnaryCall& call, const absl::Status& status) {
+  if (call.Claim()) Finished(call, status);
+}
+
+void RouteServiceImpl::Finished(UnaryCall& call, const absl::Status& status) {
+  if (IsServerFault(status.code())) {
+    // Callers see only "internal error"; the operator gets the original, once.
+    Log("Suggest: internal error: %s", status.ToString());
+  }
+  const grpc::Status mapped = ToGrpcStatus(status);
+  if (options_.observer != nullptr) {
+    options_.observer->OnAnswered(RouteMethod::kSuggest, mapped.error_code(),
+                                  options_.clock->Now() - call.arrival);
+  }
+  std::shared_ptr<UnaryCall> keep;  // the registry's reference goes after Finish
+  {
+    absl::MutexLock lock(&mu_);
+    if (auto node = unary_.extract(&call)) keep = std::move(node.mapped());
+    last_activity_ = absl::Now();
+  }
+  call.reactor->Finish(mapped);
+}
+
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* RouteServiceImpl::SuggestStream(grpc::CallbackServerContext* context) {
   if (options_.observer != nullptr) options_.observer->OnStreamOpened();
   auto stream = std::make_shared<SuggestStreamReactor>(
       context, planner_, &options_,
@@ -171,7 +208,31 @@ bool RouteServiceImpl::AwaitQuiet(absl::Duration quiet, absl::Time deadline) {
   }
 }
 
-bool RouteServiceImpl::IdleLocked() const { return unary_in_flight_ == 0 && streams_.empty(); }
+bool RouteServiceImpl::IdleLocked() const { return unary_.empty() && streams_.empty(); }
+
+RouteServiceImpl::Aborted RouteServiceImpl::AbortInFlight() {
+  std::vector<std::shared_ptr<UnaryCall>> calls;
+  std::vector<std::shared_ptr<SuggestStreamReactor>> open;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [raw, call] : unary_) calls.push_back(call);
+    for (const auto& [raw, weak] : streams_) {
+      if (std::shared_ptr<SuggestStreamReactor> stream = weak.lock()) open.push_back(stream);
+    }
+  }
+  Aborted aborted;
+  const absl::Status gone = absl::UnavailableError("server shut down before the call was answered");
+  for (const std::shared_ptr<UnaryCall>& call : calls) {
+    if (call->Claim()) {
+      Finished(*call, gone);
+      ++aborted.calls;
+    }
+  }
+  for (const std::shared_ptr<SuggestStreamReactor>& stream : open) {
+    aborted.stream_messages += stream->Abort();
+  }
+  return aborted;
+}
 
 int RouteServiceImpl::open_streams() const {
   absl::MutexLock lock(&mu_);

@@ -1,6 +1,15 @@
 // RouteServiceImpl: routeserve.v1.RouteService on gRPC's callback API. Suggest answers one
-// courier; SuggestStream (server/suggest_stream.h) answers many over one stream. Both validate
-// with api::ToRouteProblem and hand the problem to a RoutePlanner (server/route_planner.h).
+// courier; SuggestStream (server/suggest_stream.h) answers many over one stream. Both decode
+// the request's bytes themselves (server/wire.h), validate with api::ToRouteProblem and hand the
+// problem to a RoutePlanner (server/route_planner.h).
+//
+// BYTES: the methods are registered raw: gRPC hands over each message's bytes, unparsed. So a
+//   message's cost in memory is bounded before it is parsed (api/request_decoder.h), and one
+//   that does not parse is answered like any bad request: INVALID_ARGUMENT "request is not a
+//   valid SuggestRequest: ..." on Suggest, and on a stream a response of its own carrying
+//   "message N is not a valid SuggestRequest: ..." (N counts the stream's messages from 1,
+//   with the request_id when it could be read), the stream going on. Both are counted as
+//   answers like any other.
 //
 // LATENCY: handlers validate, hand on and return; they never block and never solve. A call's
 //   answer comes from the planner's thread.
@@ -79,16 +88,20 @@ absl::Time CallDeadline(const grpc::CallbackServerContext& context);
 
 class SuggestStreamReactor;
 
-class RouteServiceImpl final : public v1::RouteService::CallbackService {
+// RouteService with both methods taking and giving bytes (see BYTES above).
+using RawRouteService = v1::RouteService::WithRawCallbackMethod_Suggest<
+    v1::RouteService::WithRawCallbackMethod_SuggestStream<v1::RouteService::Service>>;
+
+class RouteServiceImpl final : public RawRouteService {
  public:
   // `planner` is not owned and outlives the service.
   RouteServiceImpl(RoutePlanner* planner, RouteServiceOptions options);
   ~RouteServiceImpl() override;
 
   grpc::ServerUnaryReactor* Suggest(grpc::CallbackServerContext* context,
-                                    const v1::SuggestRequest* request,
-                                    v1::SuggestResponse* response) override;
-  grpc::ServerBidiReactor<v1::SuggestRequest, v1::SuggestResponse>* SuggestStream(
+                                    const grpc::ByteBuffer* request,
+                                    grpc::ByteBuffer* response) override;
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* SuggestStream(
       grpc::CallbackServerContext* context) override;
 
   // The refusing phase of shutdown (see SHUTDOWN above). Idempotent.
@@ -99,11 +112,27 @@ class RouteServiceImpl final : public v1::RouteService::CallbackService {
   // refusing phase: the calls in flight are done, and the clients that got their answers have
   // had time to send their next calls and be told UNAVAILABLE.
   bool AwaitQuiet(absl::Duration quiet, absl::Time deadline);
+  // The end of the grace period, before gRPC itself shuts down (which would cancel whatever is
+  // left, and clients would see CANCELLED): every Suggest call not yet answered is answered
+  // UNAVAILABLE "server shut down before the call was answered", and so is every message in
+  // flight on an open stream, which then ends with UNAVAILABLE. The planner's later answers to
+  // them are dropped.
+  struct Aborted {
+    int calls = 0;            // Suggest calls
+    int stream_messages = 0;  // SuggestStream messages
+  };
+  Aborted AbortInFlight();
   // Streams not yet done.
   int open_streams() const;
 
+  struct UnaryCall;  // a Suggest call in flight (route_service.cc)
+
   // Implementation details follow.
  private:
+  // Answers `call` unless somebody claimed it first.
+  void Answer(UnaryCall& call, const absl::Status& status);
+  // Answers `call`, which the caller has claimed.
+  void Finished(UnaryCall& call, const absl::Status& status);
   void StreamDone(SuggestStreamReactor* stream, grpc::StatusCode code);
   bool IdleLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool BusyLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !IdleLocked(); }
@@ -116,7 +145,8 @@ class RouteServiceImpl final : public v1::RouteService::CallbackService {
   // Open streams, to tell them when refusing starts. Weak: a stream owns itself until OnDone.
   absl::flat_hash_map<SuggestStreamReactor*, std::weak_ptr<SuggestStreamReactor>> streams_
       ABSL_GUARDED_BY(mu_);
-  int unary_in_flight_ ABSL_GUARDED_BY(mu_) = 0;  // Suggest calls not yet finished
+  // Suggest calls not yet answered.
+  absl::flat_hash_map<UnaryCall*, std::shared_ptr<UnaryCall>> unary_ ABSL_GUARDED_BY(mu_);
   absl::Time last_activity_ ABSL_GUARDED_BY(mu_);  // a call arrived or ended; real time
 };
 

@@ -14,6 +14,7 @@
 #include "grpc/grpc.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "server/listen_error.h"
 #include "server/log.h"
 #include "server/tls.h"
 
@@ -113,6 +114,9 @@ absl::StatusOr<std::unique_ptr<RouteServer>> RouteServer::Start(
 
   RouteServiceOptions service_options;
   service_options.limits.max_stops = config.limits.max_stops;
+  Log("limits: %d stops, messages of at most %d bytes%s", config.limits.max_stops,
+      config.limits.MessageBytesLimit(),
+      config.limits.max_message_bytes == 0 ? " (derived from limits.max_stops)" : "");
   service_options.max_stream_outstanding = config.limits.max_stream_outstanding;
   service_options.max_stream_messages = config.limits.max_stream_messages;
   service_options.clock = h.clock;
@@ -134,7 +138,7 @@ absl::StatusOr<std::unique_ptr<RouteServer>> RouteServer::Start(
                                MillisecondsArg(config.shutdown.grace_period));
   }
   // A larger message is refused by gRPC itself, RESOURCE_EXHAUSTED, before any handler.
-  builder.SetMaxReceiveMessageSize(config.limits.max_message_bytes);
+  builder.SetMaxReceiveMessageSize(config.limits.MessageBytesLimit());
   if (config.limits.max_concurrent_streams > 0) {
     // HTTP/2's SETTINGS_MAX_CONCURRENT_STREAMS: clients hold further calls until one ends.
     builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
@@ -146,10 +150,11 @@ absl::StatusOr<std::unique_ptr<RouteServer>> RouteServer::Start(
   builder.RegisterService(server->service_.get());
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || selected_port == 0) {
-    // gRPC says why only in its own log; the likely causes are these.
-    return absl::UnavailableError(
-        absl::StrCat("server.address: cannot listen on \"", config.server.address,
-                     "\" (in use, not a local address, or malformed)"));
+    // gRPC says why only in its own log: ask the system.
+    const std::string why = WhyCannotListen(config.server.address);
+    return absl::UnavailableError(absl::StrCat(
+        "server.address: cannot listen on \"", config.server.address, "\": ",
+        why.empty() ? "gRPC refused it (its log says why)" : why));
   }
   server->port_ = selected_port;
   server->address_ = BoundAddress(config.server.address, selected_port);
@@ -296,8 +301,19 @@ void RouteServer::Shutdown() {
   service_->StartRefusing();
   EnterPhase(ServerPhase::kRefusing);
   const absl::Time grace_end = absl::Now() + config_.shutdown.grace_period;
-  service_->AwaitQuiet(kRefusalQuietPeriod, grace_end);
-  server_->Shutdown(absl::ToChronoTime(std::min(grace_end, absl::Now() + kShutdownTail)));
+  absl::Time shutdown_deadline = std::min(grace_end, absl::Now() + kShutdownTail);
+  if (!service_->AwaitQuiet(kRefusalQuietPeriod, grace_end)) {
+    // The grace period is over. What is still in flight is answered UNAVAILABLE by us, not
+    // cancelled by gRPC, and those answers get the tail to reach their clients.
+    const RouteServiceImpl::Aborted aborted = service_->AbortInFlight();
+    if (aborted.calls > 0 || aborted.stream_messages > 0) {
+      Log("grace period over: %d call(s) and %d stream message(s) still in flight answered "
+          "UNAVAILABLE",
+          aborted.calls, aborted.stream_messages);
+      shutdown_deadline = absl::Now() + kShutdownTail;
+    }
+  }
+  server_->Shutdown(absl::ToChronoTime(shutdown_deadline));
 
   // 3. No call is left; the batcher holds at most work of cancelled streams, which is dropped
   //    as its batch forms, or answered UNAVAILABLE once the grace period is over.

@@ -32,8 +32,10 @@
 //      up to `shutdown.grace_period` to finish. Once they have, and no call has come for
 //      250 ms (the clients have had their UNAVAILABLE), grpc::Server shuts down: GOAWAY, a 1 s
 //      tail for responses on their way and other services' calls, then the remaining (idle)
-//      connections are closed. Past the grace period, what remains is cancelled (queued work
-//      of a cancelled call is dropped, never run).
+//      connections are closed. Past the grace period, every call and stream message still in
+//      flight is answered UNAVAILABLE by the service (RouteServiceImpl::AbortInFlight, logged
+//      with the counts), and those answers get the 1 s tail to leave; its queued work is
+//      dropped, never run.
 //   3. kStopping: the planner shuts down with what remains of the grace period: work still
 //      queued (that of cancelled streams, at most) runs or, past the grace, is answered
 //      UNAVAILABLE; the executors and the refine threads are joined.

@@ -8,6 +8,7 @@
 #include "api/request.h"
 #include "server/grpc_status.h"
 #include "server/log.h"
+#include "server/wire.h"
 
 namespace routeserve::server {
 
@@ -79,7 +80,7 @@ void SuggestStreamReactor::OnReadDone(bool ok) {
       // The client finished sending, or the call is gone (OnCancel says which).
       half_closed_ = true;
     } else if (!finished_ && !broken_) {
-      HandleRequestLocked(std::move(incoming_));
+      HandleRequestLocked(incoming_);
     }
     AdvanceLocked();
     answered.swap(unreported_);
@@ -87,10 +88,14 @@ void SuggestStreamReactor::OnReadDone(bool ok) {
   for (const Unreported& answer : answered) Answered(answer.status, answer.arrival);
 }
 
-void SuggestStreamReactor::HandleRequestLocked(v1::SuggestRequest request) {
+void SuggestStreamReactor::HandleRequestLocked(const grpc::ByteBuffer& bytes) {
   const absl::Time arrival = options_->clock->Now();
-  std::string id = request.request_id();
   if (options_->observer != nullptr) options_->observer->OnArrived(RouteMethod::kSuggestStream);
+  // The parsed message lives in `arena` until this returns; the plan keeps what it needs.
+  google::protobuf::Arena arena;
+  std::string id;
+  absl::StatusOr<v1::SuggestRequest*> decoded = DecodeRequest(
+      bytes, options_->limits, &arena, absl::StrCat("message ", received_ + 1), &id);
   if (refusing_) {
     QueueErrorLocked(id, absl::UnavailableError("server is shutting down"), arrival);
     return;
@@ -101,6 +106,11 @@ void SuggestStreamReactor::HandleRequestLocked(v1::SuggestRequest request) {
     QueueErrorLocked(id, absl::ResourceExhaustedError(StreamLimitMessage()), arrival);
     return;
   }
+  if (!decoded.ok()) {
+    QueueErrorLocked(id, decoded.status(), arrival);
+    return;
+  }
+  const v1::SuggestRequest& request = **decoded;
   if (id.empty()) {
     QueueErrorLocked(id, absl::InvalidArgumentError("request_id: required on SuggestStream"),
                      arrival);
@@ -145,7 +155,7 @@ void SuggestStreamReactor::HandleRequestLocked(v1::SuggestRequest request) {
     QueueErrorLocked(id, submitted, arrival);
     return;
   }
-  in_flight_.emplace(std::move(id), std::move(cancellation));
+  in_flight_.emplace(std::move(id), InFlight{std::move(cancellation), arrival});
 }
 
 std::string SuggestStreamReactor::StreamLimitMessage() const {
@@ -158,7 +168,7 @@ void SuggestStreamReactor::QueueErrorLocked(const std::string& request_id,
   v1::SuggestResponse response;
   response.set_request_id(request_id);
   *response.mutable_error() = ToRpcStatus(error);
-  to_write_.push_back(std::move(response));
+  to_write_.push_back(EncodeResponse(response));
   unreported_.push_back({error, arrival});  // reported by OnReadDone, without mu_
 }
 
@@ -167,7 +177,7 @@ void SuggestStreamReactor::OnPlanned(const std::string& request_id, absl::Time a
   absl::Status answered = result.status();
   {
     absl::MutexLock lock(&mu_);
-    in_flight_.erase(request_id);
+    if (in_flight_.erase(request_id) == 0) return;  // answered by Abort() already
     if (finished_ || broken_) {
       answered = absl::CancelledError("stream cancelled");  // nobody to write to
     } else {
@@ -178,7 +188,7 @@ void SuggestStreamReactor::OnPlanned(const std::string& request_id, absl::Time a
         *response.mutable_error() = ToRpcStatus(result.status());
       }
       response.set_request_id(request_id);
-      to_write_.push_back(std::move(response));
+      to_write_.push_back(EncodeResponse(response));
     }
     AdvanceLocked();
   }
@@ -197,6 +207,27 @@ void SuggestStreamReactor::Answered(const absl::Status& status, absl::Time arriv
   }
 }
 
+int SuggestStreamReactor::Abort() {
+  std::vector<Unreported> answered;
+  int aborted = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    refusing_ = true;
+    if (!finished_ && !broken_) {
+      aborted = static_cast<int>(in_flight_.size());
+      for (const auto& [id, message] : in_flight_) {
+        QueueErrorLocked(id, absl::UnavailableError("server shut down before it was answered"),
+                         message.arrival);
+      }
+      in_flight_.clear();
+    }
+    AdvanceLocked();
+    answered.swap(unreported_);
+  }
+  for (const Unreported& answer : answered) Answered(answer.status, answer.arrival);
+  return aborted;
+}
+
 void SuggestStreamReactor::OnWriteDone(bool ok) {
   absl::MutexLock lock(&mu_);
   writing_ = false;
@@ -211,7 +242,7 @@ void SuggestStreamReactor::OnCancel() {
     absl::MutexLock lock(&mu_);
     broken_ = true;
     to_write_.clear();
-    for (const auto& [id, cancellation] : in_flight_) queued.push_back(cancellation);
+    for (const auto& [id, message] : in_flight_) queued.push_back(message.cancellation);
     AdvanceLocked();
   }
   // Outside mu_: the planner drops what still waits in its queues, answering it later.

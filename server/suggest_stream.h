@@ -2,7 +2,10 @@
 // bad one at once with a response carrying its own `error`, hands the good ones to the
 // RoutePlanner and writes their responses in the order they complete.
 //
-// PER MESSAGE: `request_id` is required, and must not be that of a request of this stream still
+// PER MESSAGE: the message's bytes must decode (server/wire.h): one that does not gets the
+//   error "message N is not a valid SuggestRequest: ..." (N counting the stream's messages
+//   from 1; the response carries the request_id when it could be read) and the stream goes on.
+//   Then `request_id` is required, and must not be that of a request of this stream still
 //   in flight (INVALID_ARGUMENT naming `request_id`); then api::ToRouteProblem's checks (which
 //   include `timeout_s`). The work's deadline is the earlier of the stream's deadline and the
 //   message's arrival + timeout_s (0 or absent: no limit of its own).
@@ -15,6 +18,8 @@
 //   RESOURCE_EXHAUSTED. Messages the client sent after it are never read nor answered.
 // WRITES: one StartWrite outstanding at a time; completed responses wait in a FIFO.
 // ENDING: when the client has finished sending and every response is written: Finish(OK).
+//   Abort() (the end of the grace period): as Refuse(), and the messages in flight are answered
+//   UNAVAILABLE without waiting for the planner.
 //   Refuse() (shutdown): no more reads; a message already read gets a per-message UNAVAILABLE;
 //   once the in-flight ones are answered: Finish(UNAVAILABLE). Cancellation (or a failed write):
 //   pending responses are dropped and the call is finished (CANCELLED) as soon as no write is
@@ -51,7 +56,7 @@
 namespace routeserve::server {
 
 class SuggestStreamReactor final
-    : public grpc::ServerBidiReactor<v1::SuggestRequest, v1::SuggestResponse>,
+    : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>,
       public std::enable_shared_from_this<SuggestStreamReactor> {
  public:
   // `planner` and `options` outlive the reactor and every planner callback for it (RouteServer
@@ -68,6 +73,10 @@ class SuggestStreamReactor final
   void Start(Admission admission);
   // Shutdown's refusing phase (see ENDING). Thread-safe; idempotent.
   void Refuse();
+  // The end of the grace period: every message in flight is answered UNAVAILABLE at once (the
+  // planner's answer, should it come, is dropped) and the stream ends with UNAVAILABLE once
+  // those are written. Returns the messages so answered. Thread-safe.
+  int Abort();
 
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
@@ -76,7 +85,7 @@ class SuggestStreamReactor final
 
   // Implementation details follow.
  private:
-  void HandleRequestLocked(v1::SuggestRequest request) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void HandleRequestLocked(const grpc::ByteBuffer& bytes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void QueueErrorLocked(const std::string& request_id, const absl::Status& error,
                         absl::Time arrival) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnPlanned(const std::string& request_id, absl::Time arrival,
@@ -98,11 +107,11 @@ class SuggestStreamReactor final
 
   absl::Mutex mu_;
   std::shared_ptr<SuggestStreamReactor> self_ ABSL_GUARDED_BY(mu_);  // until OnDone
-  v1::SuggestRequest incoming_ ABSL_GUARDED_BY(mu_);  // gRPC fills it while reading_
+  grpc::ByteBuffer incoming_ ABSL_GUARDED_BY(mu_);  // gRPC fills it while reading_
   bool reading_ ABSL_GUARDED_BY(mu_) = false;      // a StartRead is outstanding
   bool half_closed_ ABSL_GUARDED_BY(mu_) = false;  // the client sent its last message
   bool refusing_ ABSL_GUARDED_BY(mu_) = false;     // shutdown: read no more
-  int64_t received_ ABSL_GUARDED_BY(mu_) = 0;      // messages read
+  int64_t received_ ABSL_GUARDED_BY(mu_) = 0;      // messages read while serving
   bool exhausted_ ABSL_GUARDED_BY(mu_) = false;    // past max_stream_messages: read no more
   // Cancelled, or a write failed. Written under mu_; read without it by Broken().
   std::atomic<bool> broken_{false};
@@ -110,16 +119,20 @@ class SuggestStreamReactor final
   grpc::StatusCode finish_code_ ABSL_GUARDED_BY(mu_) = grpc::StatusCode::OK;
   // The request_ids planned and not yet answered, each with what tells the planner its caller
   // has gone.
-  absl::flat_hash_map<std::string, std::shared_ptr<CallCancellation>> in_flight_
+  struct InFlight {
+    std::shared_ptr<CallCancellation> cancellation;
+    absl::Time arrival;
+  };
+  absl::flat_hash_map<std::string, InFlight> in_flight_
       ABSL_GUARDED_BY(mu_);
-  std::deque<v1::SuggestResponse> to_write_ ABSL_GUARDED_BY(mu_);
+  std::deque<grpc::ByteBuffer> to_write_ ABSL_GUARDED_BY(mu_);  // encoded responses
   struct Unreported {
     absl::Status status;
     absl::Time arrival;
   };
   std::vector<Unreported> unreported_ ABSL_GUARDED_BY(mu_);  // answers not yet observed
   bool writing_ ABSL_GUARDED_BY(mu_) = false;       // a StartWrite is outstanding
-  v1::SuggestResponse written_ ABSL_GUARDED_BY(mu_);  // the outstanding StartWrite's message
+  grpc::ByteBuffer written_ ABSL_GUARDED_BY(mu_);  // the outstanding StartWrite's message
 };
 
 }  // namespace routeserve::server

@@ -7,7 +7,9 @@
 // reflection client stubs (tests/server/CMakeLists.txt).
 #include <catch2/catch.hpp>
 
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -322,6 +324,60 @@ TEST_CASE("SIGTERM under load: every call is answered OK or UNAVAILABLE, readine
   CHECK(bad_routes == std::vector<std::string>{});
   CHECK(not_serving_seen.load());
   CHECK(ok_after_not_serving > 0);
+}
+
+// A client that connects to a loopback port and sends a byte every 100 ms, never a whole
+// request, until told to stop.
+class DrippingClient {
+ public:
+  explicit DrippingClient(int port) {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd_ >= 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) == 0);
+    thread_ = std::thread([this] {
+      while (!stop_.WaitForNotificationWithTimeout(absl::Milliseconds(100))) {
+        if (send(fd_, "G", 1, MSG_NOSIGNAL) != 1) break;  // the server closed it
+      }
+    });
+  }
+  ~DrippingClient() {
+    if (!stop_.HasBeenNotified()) stop_.Notify();
+    thread_.join();
+    close(fd_);
+  }
+
+ private:
+  int fd_ = -1;
+  absl::Notification stop_;
+  std::thread thread_;
+};
+
+TEST_CASE("SIGTERM ends the process within its bound while clients drip bytes into both ports",
+          "[process]") {
+  ServerProcess process(ROUTESERVE_BINARY,
+                        ServerArgs({"--set", "shutdown.grace_period_s=1", "--set",
+                                    "model.path="}));
+  const int port = process.WaitForPort();
+  const std::optional<std::string> metrics_line = process.WaitForLine("metrics on http://");
+  REQUIRE(metrics_line.has_value());
+  int metrics_port = 0;
+  REQUIRE(absl::SimpleAtoi(metrics_line->substr(metrics_line->rfind(':') + 1,
+                                                metrics_line->rfind("/metrics") -
+                                                    metrics_line->rfind(':') - 1),
+                           &metrics_port));
+  {
+    DrippingClient grpc_port(port), metrics(metrics_port);
+    absl::SleepFor(absl::Milliseconds(300));  // both are in the middle of their requests
+    process.Signal(SIGTERM);
+    // The clients drip on until the process has exited: it must not wait for them.
+    CHECK(process.WaitForExit() == 0);
+  }
+  INFO(process.Stderr());
+  CHECK(absl::StrContains(process.Stderr(), "received SIGTERM"));
 }
 
 }  // namespace
