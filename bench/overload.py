@@ -54,6 +54,8 @@ def parse_args(argv=None):
     parser.add_argument("--stops", default="20")
     parser.add_argument("--windows", default="loose")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--deadline_ms", type=float, default=None,
+                        help="every call's deadline (routeserve-bench's default when absent)")
     parser.add_argument("--set", action="append", default=[], dest="overrides",
                         metavar="K=V", help="config override for the server")
     parser.add_argument("--soak", type=float, default=None, metavar="MINUTES",
@@ -130,6 +132,10 @@ class Sampler:
                              "queue_depth": depth})
 
 
+def deadline_flags(args):
+    return ["--deadline_ms", str(args.deadline_ms)] if args.deadline_ms else []
+
+
 def measured_run(rate, args, seconds):
     """A fresh server, one open-loop run at `rate` for `seconds` counted, sampled throughout."""
     bench_args = argparse.Namespace(duration=seconds, warmup=args.warmup, stops=args.stops,
@@ -137,7 +143,7 @@ def measured_run(rate, args, seconds):
     server = start_routeserve(args.overrides)
     try:
         with Sampler(server, args.sample_s) as sampler:
-            report = run_bench(server.target, ["--rate", rate], bench_args)
+            report = run_bench(server.target, ["--rate", rate], bench_args, deadline_flags(args))
     finally:
         server.stop()
     return summarize(report, sampler.samples)

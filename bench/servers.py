@@ -22,10 +22,12 @@ PYTHON_SERVER = os.path.join(ROOT, "bench", "python_server.py")
 
 
 class Server:
-    """A running server: its process, gRPC port and, for routeserve, its metrics port."""
+    """A running server: its process, gRPC port and, for routeserve, its metrics port, and the
+    lines it logged up to "listening on"."""
 
-    def __init__(self, process, port, metrics_port=None):
+    def __init__(self, process, port, metrics_port=None, log_lines=()):
         self.process, self.port, self.metrics_port = process, port, metrics_port
+        self.log_lines = list(log_lines)
 
     @property
     def target(self):
@@ -37,9 +39,12 @@ class Server:
 
 
 def _await_listening(process, name):
-    """The gRPC port (and the metrics port, when logged first) from the server's log."""
+    """The gRPC port (and the metrics port, when logged first) from the server's log, and the
+    lines it logged until then."""
     metrics_port = None
+    lines = []
     for line in process.stderr:
+        lines.append(line)
         match = re.search(r"metrics on http://[^ ]*:(\d+)/metrics", line)
         if match:
             metrics_port = int(match.group(1))
@@ -47,7 +52,7 @@ def _await_listening(process, name):
         if match:
             # Keep draining its log so that it never blocks on a full pipe.
             threading.Thread(target=process.stderr.read, daemon=True).start()
-            return int(match.group(1)), metrics_port
+            return int(match.group(1)), metrics_port, lines
     raise RuntimeError(f"{name} exited before listening")
 
 

@@ -26,6 +26,11 @@ namespace {
 constexpr absl::Duration kRefusalQuietPeriod = absl::Milliseconds(250);
 constexpr absl::Duration kShutdownTail = absl::Seconds(1);
 
+// Memory freed after a burst goes back to the system once this much of it lies free
+// (server/memory_trimmer.h): about 64 messages at the default limit.
+constexpr absl::Duration kMemoryTrimPeriod = absl::Seconds(1);
+constexpr int64_t kMemoryTrimThresholdBytes = 16 << 20;
+
 // The empty service name: liveness of the whole process, by gRPC health-checking convention.
 constexpr char kLivenessService[] = "";
 
@@ -125,6 +130,8 @@ absl::StatusOr<std::unique_ptr<RouteServer>> RouteServer::Start(
       std::make_unique<RouteServiceImpl>(server->planner_.get(), std::move(service_options));
 
   if (absl::Status status = server->StartMetrics(); !status.ok()) return status;
+  server->memory_trimmer_ =
+      std::make_unique<MemoryTrimmer>(kMemoryTrimPeriod, kMemoryTrimThresholdBytes);
 
   EnableHealthAndReflection();
   grpc::ServerBuilder builder;

@@ -10,6 +10,10 @@
 //   RESOURCE_EXHAUSTED before any handler sees it) and `limits.max_concurrent_streams` (HTTP/2's
 //   SETTINGS_MAX_CONCURRENT_STREAMS: clients hold further calls); the service enforces the
 //   others (server/route_service.h, server/suggest_stream.h).
+// MEMORY: what one message can make the process allocate is bounded before it is parsed
+//   (server/wire.h, api/request_decoder.h) and by `limits.max_message_bytes`, which defaults to
+//   what `limits.max_stops` stops need; what a burst leaves free in glibc's arenas goes back to
+//   the system within a second or so (server/memory_trimmer.h).
 // METRICS: Start() serves GET /metrics on `config.metrics.address` (metrics/, DESIGN §6) for
 //   the server's life: the handlers', the batcher's, the model's and the finishing stage's
 //   families, model_info and build_info, and the GPUs' (sampled every
@@ -61,6 +65,7 @@
 #include "metrics/metrics_server.h"
 #include "metrics/serving_metrics.h"
 #include "server/config.h"
+#include "server/memory_trimmer.h"
 #include "server/metrics_observer.h"
 #include "server/model_proposer.h"
 #include "server/route_service.h"
@@ -143,6 +148,8 @@ class RouteServer {
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::string address_;
+  // Gives freed memory back to the system once a second, when much of it lies free.
+  std::unique_ptr<MemoryTrimmer> memory_trimmer_;
   // Destroyed first: scrapes read the planner's counters, the sampler may read the model's.
   std::unique_ptr<metrics::GpuSampler> gpu_sampler_;
   std::unique_ptr<metrics::MetricsServer> metrics_server_;
