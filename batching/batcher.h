@@ -14,11 +14,17 @@
 //   batch as `executor_wait`), plus its batch's run time.
 // OVERLOAD: Submit() never blocks. A bucket holding max_queue_size tasks refuses the next with
 //   ResourceExhausted ("queue full: ...") at once; the task stays with the caller (Submit()
-//   moves from it only when it accepts it). ADMISSION BY DEADLINE: with a completion_estimate,
-//   a task whose deadline comes before the estimate of its completion (given the tasks queued
-//   ahead of it in its bucket) is refused at once with ResourceExhausted ("deadline cannot be
-//   met: ..."), rather than queued to expire: under overload the queue holds only work that can
-//   still be done in time, and the caller learns at once that it should go elsewhere.
+//   moves from it only when it accepts it).
+// ADMISSION BY DEADLINE: with time_after_start set, a task whose deadline comes before the
+//   estimate of its answer is refused at once with ResourceExhausted ("deadline cannot be met:
+//   ..."), rather than queued to expire: under overload the queue holds only work that can still
+//   be done in time, and the caller learns at once to go elsewhere. The estimate: the tasks
+//   queued ahead of it in its bucket times the bucket's drain time per task, plus
+//   time_after_start(bucket). The drain time is measured here: each batch formed while its
+//   bucket still held tasks at the previous formation gives the time since that formation over
+//   the batch's size (a moving average, so it follows the load, the other buckets' share of the
+//   executors and whatever slows the executors down); until a bucket has had a backlog it is
+//   zero, and nothing is refused for the queue ahead.
 // DEADLINES: a task whose deadline passes while it waits is dropped and handed to `drop` with
 //   DeadlineExceeded when its deadline passes, not when an executor frees up; a task whose
 //   cancellation probe says its caller has gone is dropped with Cancelled when it would have
@@ -69,6 +75,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "batching/clock.h"
+#include "batching/moving_average.h"
 #include "batching/policy.h"
 
 namespace routeserve::batching {
@@ -82,10 +89,11 @@ struct BatcherOptions {
   // How long a batch may run before its executor is taken out of service (STUCK EXECUTORS
   // above); zero: never. Set it well above the slowest batch expected.
   absl::Duration stuck_after = absl::ZeroDuration();
-  // How long a task of `bucket` submitted now, with `ahead` tasks queued before it there, takes
-  // until it is done (e.g. a CompletionEstimate's). Empty: no admission by deadline. Called
-  // with the batcher's lock held: quick, and never calling back into the batcher.
-  std::function<absl::Duration(int bucket, int ahead)> completion_estimate;
+  // How long a task of `bucket` takes once its batch has started, to its answer: the batch's
+  // run and whatever `run` leaves to be done after it (e.g. a moving average of measured
+  // times). Empty: no admission by deadline (ADMISSION BY DEADLINE above). Called with the
+  // batcher's lock held: quick, and never calling back into the batcher.
+  std::function<absl::Duration(int bucket)> time_after_start;
 
   // Affect testing and metrics.
   const Clock* clock = Clock::Real();  // never null
@@ -116,6 +124,8 @@ struct BatcherStats {
   int64_t accepted = 0;
   int64_t refused_full = 0;
   int64_t refused_deadline = 0;  // admission by deadline: it could not be met
+  // Per bucket, the drain time per task measured under a backlog (ADMISSION BY DEADLINE).
+  std::vector<absl::Duration> drain_per_task;
   int64_t refused_closed = 0;
   int64_t expired = 0;    // dropped: the deadline passed while queued
   int64_t cancelled = 0;  // dropped: the caller went away
@@ -188,6 +198,9 @@ class Batcher {
   Batcher(BatcherOptions options, RunBatch run, DropTask drop, ExecutorStuck on_stuck)
       : options_(std::move(options)), run_(std::move(run)), drop_(std::move(drop)),
         on_stuck_(std::move(on_stuck)), queues_(options_.bucket_sizes.size()),
+        drain_(options_.bucket_sizes.size()),
+        last_formed_(options_.bucket_sizes.size(), absl::InfinitePast()),
+        backlog_left_(options_.bucket_sizes.size(), false),
         idle_executors_(options_.executors), in_service_(options_.executors),
         running_since_(options_.executors, absl::InfiniteFuture()),
         stuck_(options_.executors, false) {}
@@ -218,6 +231,11 @@ class Batcher {
   std::condition_variable schedule_cv_;  // the scheduler waits on it: a task came, an executor freed
   std::condition_variable executor_cv_;  // executors wait on it: a batch is ready, or exit
   std::vector<std::deque<Entry>> queues_ ABSL_GUARDED_BY(mu_);  // per bucket, oldest first
+  // Per bucket, for admission by deadline: the drain time per task, when the last batch formed
+  // and whether tasks were left behind then.
+  std::vector<MovingAverage> drain_;
+  std::vector<absl::Time> last_formed_ ABSL_GUARDED_BY(mu_);
+  std::vector<bool> backlog_left_ ABSL_GUARDED_BY(mu_);
   // Finite deadlines of queued tasks, soonest first; entries of tasks gone already are skipped.
   DeadlineHeap deadlines_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<uint64_t, int> bucket_of_ ABSL_GUARDED_BY(mu_);  // queued task id -> bucket
@@ -311,9 +329,9 @@ absl::Status Batcher<Payload>::Submit(Task<Payload>& task, TaskId* id_out) {
                      options_.bucket_sizes[bucket]));
   }
   const absl::Time now = options_.clock->Now();
-  if (options_.completion_estimate && task.deadline != absl::InfiniteFuture()) {
-    const absl::Duration needed =
-        options_.completion_estimate(bucket, static_cast<int>(queue.size()));
+  if (options_.time_after_start && task.deadline != absl::InfiniteFuture()) {
+    const absl::Duration needed = static_cast<int64_t>(queue.size()) * drain_[bucket].value() +
+                                  options_.time_after_start(bucket);
     if (now + needed > task.deadline) {
       ++refused_deadline_;
       return absl::ResourceExhaustedError(absl::StrCat(
@@ -391,6 +409,7 @@ BatcherStats Batcher<Payload>::stats() const {
   stats.late_returns = late_returns_;
   std::lock_guard lock(mu_);
   for (const std::deque<Entry>& queue : queues_) stats.depth.push_back(queue.size());
+  for (const MovingAverage& drain : drain_) stats.drain_per_task.push_back(drain.value());
   return stats;
 }
 
@@ -453,6 +472,15 @@ Batch<Payload> Batcher<Payload>::FormBatch(int bucket, absl::Time now,
     }
     batch.payloads.push_back(std::move(entry.payload));
     batch.queued.push_back(now - entry.enqueued);
+  }
+  if (!batch.payloads.empty()) {
+    // Under a backlog, formations come as fast as the bucket drains.
+    if (backlog_left_[bucket]) {
+      drain_[bucket].Add((now - last_formed_[bucket]) /
+                         static_cast<int64_t>(batch.payloads.size()));
+    }
+    last_formed_[bucket] = now;
+    backlog_left_[bucket] = !queue.empty();
   }
   // The heap keeps the deadlines of batched tasks until they pass; when those outnumber the
   // queued ones, rebuild it so that memory follows the queues, not the traffic.

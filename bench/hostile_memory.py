@@ -156,12 +156,21 @@ def run_limit(limit, args):
     }
 
 
+def commit():
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, cwd=ROOT, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
 def main():
     args = parse_args()
     runs = [run_limit(limit, args) for limit in args.limit]
     os.makedirs(args.out, exist_ok=True)
+    settings = {k: v for k, v in vars(args).items() if k != "out"}  # no paths of this machine
     report = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-              "nproc": os.cpu_count(), "args": vars(args), "runs": runs}
+              "nproc": os.cpu_count(), "commit": commit(), "args": settings, "runs": runs}
     with open(os.path.join(args.out, "hostile_memory.json"), "w", encoding="utf-8") as f:
         json.dump(report, f, indent=1)
     mib = lambda kib: f"{kib / 1024:.0f}" if kib is not None else "-"

@@ -50,8 +50,10 @@ struct BatchingPlanner::Finishing {
   absl::Duration inference;  // its batch's Propose()
   absl::Duration executor_wait;  // of `queued`, its batch's wait for a free executor
   int batch_size = 0;
-  int bucket = -1;            // its batch's; -1 for an answer without a batch behind it
-  bool through_pool = false;  // finished on the refine pool, not in place
+  // Its batch's bucket and start, for admission by deadline; -1 for an answer without a
+  // batch behind it.
+  int bucket = -1;
+  absl::Time batch_started;
 };
 
 namespace {
@@ -149,9 +151,8 @@ absl::StatusOr<std::unique_ptr<BatchingPlanner>> BatchingPlanner::Create(const C
   batcher_options.stuck_after = config.batching.executor_stuck_after;
   batcher_options.clock = planner->clock_;
   if (config.batching.admit_by_deadline) {
-    batching::CompletionEstimate* const estimate = planner->estimate_.get();
-    batcher_options.completion_estimate = [estimate](int bucket, int ahead) {
-      return estimate->Estimate(bucket, ahead);
+    batcher_options.time_after_start = [self = planner.get()](int bucket) {
+      return self->after_start_[bucket].value();
     };
   }
   BatchingPlanner* const self = planner.get();
@@ -176,9 +177,7 @@ BatchingPlanner::BatchingPlanner(const Config& config, Options options,
       model_version_(proposer_->model_version()), clock_(options.clock),
       observer_(options.observer), on_executor_stuck_(std::move(options.on_executor_stuck)),
       refine_(std::move(refine)), running_(ExecutorsFor(config)),
-      estimate_(std::make_unique<batching::CompletionEstimate>(
-          static_cast<int>(config.batching.buckets.size()), ExecutorsFor(config),
-          refine_->num_threads())) {}
+      after_start_(config.batching.buckets.size()) {}
 
 BatchingPlanner::~BatchingPlanner() { Shutdown(absl::ZeroDuration()); }
 
@@ -302,13 +301,11 @@ void BatchingPlanner::RunBatch(batching::Batch<Pending>& batch) {
   if (observer_ != nullptr) observer_->OnBatchStart(info);
   // The wall: an exception answers the tasks that have no answer yet, here on the executor.
   absl::Status failure;
-  const absl::Time start = clock_->Now();
   try {
     BuildAndPropose(batch, info);
   } catch (...) {
     failure = FromException("batch", std::current_exception());
   }
-  estimate_->OnBatch(batch.bucket, info.batch_size, clock_->Now() - start);
   if (!failure.ok()) {
     for (Pending& task : batch.payloads) {
       if (task.call->Claim()) std::exchange(task.call->done, nullptr)(failure);
@@ -319,6 +316,7 @@ void BatchingPlanner::RunBatch(batching::Batch<Pending>& batch) {
 }
 
 void BatchingPlanner::BuildAndPropose(batching::Batch<Pending>& batch, const BatchInfo& info) {
+  const absl::Time started = clock_->Now();
   const int batch_size = info.batch_size;
   // A failed Build is answered at once; the others go to the proposer together.
   std::vector<std::optional<routing::Instance>> instances(batch_size);
@@ -373,6 +371,7 @@ void BatchingPlanner::BuildAndPropose(batching::Batch<Pending>& batch, const Bat
       finishing->executor_wait = batch.executor_wait;
       finishing->batch_size = batch_size;
       finishing->bucket = batch.bucket;
+      finishing->batch_started = started;
     }
     Finish(std::move(finishing));
   }
@@ -380,7 +379,6 @@ void BatchingPlanner::BuildAndPropose(batching::Batch<Pending>& batch, const Bat
 
 void BatchingPlanner::Finish(std::shared_ptr<Finishing> task) {
   bool handed_on = false;
-  task->through_pool = true;  // before the job can run
   try {
     Job job;  // no deadline, no probe: a task whose batch ran is always finished
     job.run = [this, task](absl::Duration /*queued*/) { RunFinishing(*task); };
@@ -389,12 +387,7 @@ void BatchingPlanner::Finish(std::shared_ptr<Finishing> task) {
     // Out of memory on the way to the pool: finish here, as when it is full.
   }
   // The pool is full (the refused job is gone, `task` is not): finish here, slower but answered.
-  if (handed_on) {
-    estimate_->OnFinishingQueued();  // may come after the job's OnFinished: a moment's skew
-  } else {
-    task->through_pool = false;
-    RunFinishing(*task);
-  }
+  if (!handed_on) RunFinishing(*task);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -428,7 +421,9 @@ void BatchingPlanner::RunFinishing(Finishing& task) {
   }
   outcome.refine = clock_->Now() - start;
   outcome.status = result.status();
-  estimate_->OnFinished(result.ok() ? task.bucket : -1, outcome.refine, task.through_pool);
+  if (result.ok() && task.bucket >= 0) {
+    after_start_[task.bucket].Add(clock_->Now() - task.batch_started);
+  }
   if (result.ok()) result->mutable_timings()->set_refine_s(absl::ToDoubleSeconds(outcome.refine));
   if (observer_ != nullptr) observer_->OnFinished(outcome);
   std::exchange(task.call->done, nullptr)(std::move(result));

@@ -40,6 +40,12 @@ class Puppet {
     holding_ = false;
     changed_.notify_all();
   }
+  // While holding, lets one held batch return.
+  void Step() {
+    std::lock_guard lock(mu_);
+    ++steps_;
+    changed_.notify_all();
+  }
 
   void Run(Batch<int>& batch) {
     std::unique_lock lock(mu_);
@@ -47,7 +53,8 @@ class Puppet {
     ++running_;
     max_running_ = std::max(max_running_, running_);
     changed_.notify_all();
-    changed_.wait(lock, [this] { return !holding_; });
+    changed_.wait(lock, [this] { return !holding_ || steps_ > 0; });
+    if (holding_) --steps_;
     --running_;
   }
 
@@ -103,6 +110,7 @@ class Puppet {
   std::mutex mu_;
   std::condition_variable changed_;
   bool holding_ = false;
+  int steps_ = 0;  // held batches allowed to return
   int running_ = 0;
   int max_running_ = 0;
   std::vector<RanBatch> batches_;
@@ -368,40 +376,50 @@ TEST_CASE("a full bucket refuses at once, leaves the task with the caller, other
   CHECK(f.batcher->stats().depth == std::vector<int64_t>{8, 1, 0});
 }
 
-TEST_CASE("admission by deadline: a task whose deadline comes before the estimate of its answer "
-          "is refused at once, one without a deadline or with time enough is queued") {
-  // The estimate: 10 ms per task queued ahead in the bucket, 5 ms for its own batch.
-  std::vector<std::pair<int, int>> asked;  // (bucket, ahead), under the batcher's lock
+TEST_CASE("admission by deadline: the bucket's drain time is measured under a backlog, and a task "
+          "whose deadline comes before its estimate is refused at once") {
+  std::vector<int> asked;  // buckets, under the batcher's lock
   BatcherOptions options = Fixture::Defaults();
-  options.completion_estimate = [&asked](int bucket, int ahead) {
-    asked.emplace_back(bucket, ahead);
-    return absl::Milliseconds(10) * ahead + absl::Milliseconds(5);
+  options.time_after_start = [&asked](int bucket) {
+    asked.push_back(bucket);
+    return absl::Milliseconds(5);
   };
   Fixture f(options);
   f.puppet.Hold();
+  const absl::Time t0 = f.clock.Now();
+  const absl::Time far = t0 + absl::Seconds(10);
+  for (int id = 0; id < 4; ++id) REQUIRE(f.Submit(id, 5, far).ok());
+  REQUIRE(f.puppet.AwaitBatches(1));  // formed at t0, nothing left behind
+  for (int id = 4; id < 12; ++id) REQUIRE(f.Submit(id, 5, far).ok());
+  f.clock.Advance(absl::Milliseconds(40));
+  f.puppet.Step();  // the first returns; the second forms at t0 + 40 ms, leaving 4
+  REQUIRE(f.puppet.AwaitBatches(2));
+  CHECK(f.batcher->stats().drain_per_task[0] == absl::ZeroDuration());  // no backlog before
+  f.clock.Advance(absl::Milliseconds(40));
+  f.puppet.Step();  // the third forms at t0 + 80 ms: 40 ms for 4 tasks under a backlog
+  REQUIRE(f.puppet.AwaitBatches(3));
+  CHECK(f.batcher->stats().drain_per_task[0] == absl::Milliseconds(10));
+
+  // Two tasks queued ahead: 2 x 10 ms + 5 ms after the start = 25 ms.
   const absl::Time now = f.clock.Now();
-  for (int id = 0; id < 4; ++id) REQUIRE(f.Submit(id, 5, now + absl::Seconds(1)).ok());
-  REQUIRE(f.puppet.AwaitRunning(1));  // the first four run: the bucket is empty again
-  REQUIRE(f.Submit(4, 5, now + absl::Milliseconds(5)).ok());   // 0 ahead: 5 ms, just in time
-  REQUIRE(f.Submit(5, 5, now + absl::Milliseconds(25)).ok());  // 1 ahead: 15 ms
-  // 2 ahead: 25 ms, 1 us too many.
-  Task<int> late{6, 5, now + absl::Milliseconds(25) - absl::Microseconds(1), {}};
+  REQUIRE(f.Submit(20, 5).ok());  // no deadline: never refused by it
+  REQUIRE(f.Submit(21, 5, now + absl::Milliseconds(15)).ok());  // 1 ahead: 15 ms, in time
+  Task<int> late{22, 5, now + absl::Milliseconds(25) - absl::Microseconds(1), {}};
   const absl::Status refused = f.batcher->Submit(late);
   CHECK(refused.code() == absl::StatusCode::kResourceExhausted);
-  CHECK(absl::StartsWith(refused.message(), "deadline cannot be met: about 25ms to its answer "
-                                            "with 2 tasks ahead in bucket 8"));
-  CHECK(late.payload == 6);  // left with the caller
-  CHECK(f.Submit(7, 5).ok());  // no deadline: never refused by it
-  CHECK(f.Submit(8, 20, now + absl::Milliseconds(5)).ok());  // another bucket, empty
-  CHECK(f.batcher->stats().refused_deadline == 1);
-  CHECK(f.batcher->stats().refused_full == 0);
-  std::string seen;
-  for (const auto& [bucket, ahead] : asked) absl::StrAppend(&seen, bucket, ":", ahead, " ");
-  INFO(seen);
-  // Asked only for tasks with a deadline, with the tasks queued ahead then: the first four
-  // filled a batch (0 to 3 ahead), which went; then 0, 1 and 2 ahead; and the other bucket.
-  CHECK(asked == std::vector<std::pair<int, int>>{{0, 0}, {0, 1}, {0, 2}, {0, 3}, {0, 0},
-                                                  {0, 1}, {0, 2}, {2, 0}});
+  CHECK(refused.message() == "deadline cannot be met: about 25ms to its answer with 2 tasks "
+                             "ahead in bucket 8, 24.999ms left");
+  CHECK(late.payload == 22);  // left with the caller
+  CHECK(f.Submit(23, 5, now + absl::Milliseconds(25)).ok());  // just in time
+  CHECK(f.Submit(24, 20, now + absl::Milliseconds(5)).ok());  // another bucket: no drain yet
+  const BatcherStats stats = f.batcher->stats();
+  CHECK(stats.refused_deadline == 1);
+  CHECK(stats.refused_full == 0);
+  // Asked for every task with a deadline (15 in bucket 0, then the one in bucket 2), refused
+  // or not.
+  std::vector<int> expected(15, 0);
+  expected.push_back(2);
+  CHECK(asked == expected);
 }
 
 TEST_CASE("a task larger than every bucket is refused by size") {
