@@ -13,18 +13,8 @@
 // LATENCY: a task waits at most max_queue_delay, plus the wait for a free executor (reported per
 //   batch as `executor_wait`), plus its batch's run time.
 // OVERLOAD: Submit() never blocks. A bucket holding max_queue_size tasks refuses the next with
-//   ResourceExhausted ("queue full: ...") at once; the task stays with the caller (Submit()
-//   moves from it only when it accepts it).
-// ADMISSION BY DEADLINE: with time_after_start set, a task whose deadline comes before the
-//   estimate of its answer is refused at once with ResourceExhausted ("deadline cannot be met:
-//   ..."), rather than queued to expire: under overload the queue holds only work that can still
-//   be done in time, and the caller learns at once to go elsewhere. The estimate: the tasks
-//   queued ahead of it in its bucket times the bucket's drain time per task, plus
-//   time_after_start(bucket). The drain time is measured here: each batch formed while its
-//   bucket still held tasks at the previous formation gives the time since that formation over
-//   the batch's size (a moving average, so it follows the load, the other buckets' share of the
-//   executors and whatever slows the executors down); until a bucket has had a backlog it is
-//   zero, and nothing is refused for the queue ahead.
+//   ResourceExhausted at once; the task stays with the caller (Submit() moves from it only when
+//   it accepts it).
 // DEADLINES: a task whose deadline passes while it waits is dropped and handed to `drop` with
 //   DeadlineExceeded when its deadline passes, not when an executor frees up; a task whose
 //   cancellation probe says its caller has gone is dropped with Cancelled when it would have
@@ -75,7 +65,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "batching/clock.h"
-#include "batching/moving_average.h"
 #include "batching/policy.h"
 
 namespace routeserve::batching {
@@ -89,11 +78,6 @@ struct BatcherOptions {
   // How long a batch may run before its executor is taken out of service (STUCK EXECUTORS
   // above); zero: never. Set it well above the slowest batch expected.
   absl::Duration stuck_after = absl::ZeroDuration();
-  // How long a task of `bucket` takes once its batch has started, to its answer: the batch's
-  // run and whatever `run` leaves to be done after it (e.g. a moving average of measured
-  // times). Empty: no admission by deadline (ADMISSION BY DEADLINE above). Called with the
-  // batcher's lock held: quick, and never calling back into the batcher.
-  std::function<absl::Duration(int bucket)> time_after_start;
 
   // Affect testing and metrics.
   const Clock* clock = Clock::Real();  // never null
@@ -123,9 +107,6 @@ struct Batch {
 struct BatcherStats {
   int64_t accepted = 0;
   int64_t refused_full = 0;
-  int64_t refused_deadline = 0;  // admission by deadline: it could not be met
-  // Per bucket, the drain time per task measured under a backlog (ADMISSION BY DEADLINE).
-  std::vector<absl::Duration> drain_per_task;
   int64_t refused_closed = 0;
   int64_t expired = 0;    // dropped: the deadline passed while queued
   int64_t cancelled = 0;  // dropped: the caller went away
@@ -198,9 +179,6 @@ class Batcher {
   Batcher(BatcherOptions options, RunBatch run, DropTask drop, ExecutorStuck on_stuck)
       : options_(std::move(options)), run_(std::move(run)), drop_(std::move(drop)),
         on_stuck_(std::move(on_stuck)), queues_(options_.bucket_sizes.size()),
-        drain_(options_.bucket_sizes.size()),
-        last_formed_(options_.bucket_sizes.size(), absl::InfinitePast()),
-        backlog_left_(options_.bucket_sizes.size(), false),
         idle_executors_(options_.executors), in_service_(options_.executors),
         running_since_(options_.executors, absl::InfiniteFuture()),
         stuck_(options_.executors, false) {}
@@ -231,11 +209,6 @@ class Batcher {
   std::condition_variable schedule_cv_;  // the scheduler waits on it: a task came, an executor freed
   std::condition_variable executor_cv_;  // executors wait on it: a batch is ready, or exit
   std::vector<std::deque<Entry>> queues_ ABSL_GUARDED_BY(mu_);  // per bucket, oldest first
-  // Per bucket, for admission by deadline: the drain time per task, when the last batch formed
-  // and whether tasks were left behind then.
-  std::vector<MovingAverage> drain_;
-  std::vector<absl::Time> last_formed_ ABSL_GUARDED_BY(mu_);
-  std::vector<bool> backlog_left_ ABSL_GUARDED_BY(mu_);
   // Finite deadlines of queued tasks, soonest first; entries of tasks gone already are skipped.
   DeadlineHeap deadlines_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<uint64_t, int> bucket_of_ ABSL_GUARDED_BY(mu_);  // queued task id -> bucket
@@ -257,8 +230,7 @@ class Batcher {
   std::vector<std::thread> executor_threads_ ABSL_GUARDED_BY(join_mu_);
   bool joined_ ABSL_GUARDED_BY(join_mu_) = false;
 
-  std::atomic<int64_t> accepted_{0}, refused_full_{0}, refused_deadline_{0}, refused_closed_{0},
-      expired_{0},
+  std::atomic<int64_t> accepted_{0}, refused_full_{0}, refused_closed_{0}, expired_{0},
       cancelled_{0}, shut_down_{0}, batches_{0}, executed_{0}, refused_no_executor_{0},
       stuck_executors_{0}, late_returns_{0};
 };
@@ -328,20 +300,8 @@ absl::Status Batcher<Payload>::Submit(Task<Payload>& task, TaskId* id_out) {
         absl::StrCat("queue full: ", queue.size(), " tasks wait in bucket ",
                      options_.bucket_sizes[bucket]));
   }
-  const absl::Time now = options_.clock->Now();
-  if (options_.time_after_start && task.deadline != absl::InfiniteFuture()) {
-    const absl::Duration needed = static_cast<int64_t>(queue.size()) * drain_[bucket].value() +
-                                  options_.time_after_start(bucket);
-    if (now + needed > task.deadline) {
-      ++refused_deadline_;
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "deadline cannot be met: about ", absl::FormatDuration(needed), " to its answer with ",
-          queue.size(), " tasks ahead in bucket ", options_.bucket_sizes[bucket], ", ",
-          absl::FormatDuration(std::max(absl::ZeroDuration(), task.deadline - now)), " left"));
-    }
-  }
   const uint64_t id = next_id_++;
-  queue.push_back(Entry{std::move(task.payload), now, task.deadline,
+  queue.push_back(Entry{std::move(task.payload), options_.clock->Now(), task.deadline,
                         std::move(task.is_cancelled), id});
   bucket_of_[id] = bucket;
   if (task.deadline != absl::InfiniteFuture()) deadlines_.emplace(task.deadline, id);
@@ -397,7 +357,6 @@ BatcherStats Batcher<Payload>::stats() const {
   BatcherStats stats;
   stats.accepted = accepted_;
   stats.refused_full = refused_full_;
-  stats.refused_deadline = refused_deadline_;
   stats.refused_closed = refused_closed_;
   stats.expired = expired_;
   stats.cancelled = cancelled_;
@@ -409,7 +368,6 @@ BatcherStats Batcher<Payload>::stats() const {
   stats.late_returns = late_returns_;
   std::lock_guard lock(mu_);
   for (const std::deque<Entry>& queue : queues_) stats.depth.push_back(queue.size());
-  for (const MovingAverage& drain : drain_) stats.drain_per_task.push_back(drain.value());
   return stats;
 }
 
@@ -472,15 +430,6 @@ Batch<Payload> Batcher<Payload>::FormBatch(int bucket, absl::Time now,
     }
     batch.payloads.push_back(std::move(entry.payload));
     batch.queued.push_back(now - entry.enqueued);
-  }
-  if (!batch.payloads.empty()) {
-    // Under a backlog, formations come as fast as the bucket drains.
-    if (backlog_left_[bucket]) {
-      drain_[bucket].Add((now - last_formed_[bucket]) /
-                         static_cast<int64_t>(batch.payloads.size()));
-    }
-    last_formed_[bucket] = now;
-    backlog_left_[bucket] = !queue.empty();
   }
   // The heap keeps the deadlines of batched tasks until they pass; when those outnumber the
   // queued ones, rebuild it so that memory follows the queues, not the traffic.

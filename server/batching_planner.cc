@@ -50,10 +50,6 @@ struct BatchingPlanner::Finishing {
   absl::Duration inference;  // its batch's Propose()
   absl::Duration executor_wait;  // of `queued`, its batch's wait for a free executor
   int batch_size = 0;
-  // Its batch's bucket and start, for admission by deadline; -1 for an answer without a
-  // batch behind it.
-  int bucket = -1;
-  absl::Time batch_started;
 };
 
 namespace {
@@ -84,11 +80,7 @@ absl::Status Refusal(const absl::Status& why, int stops, int largest_bucket,
                      bool none_in_service) {
   switch (why.code()) {
     case absl::StatusCode::kResourceExhausted:
-      // Admission by deadline says why in its own words; a full queue is just that.
-      if (absl::StartsWith(why.message(), "queue full")) {
-        return absl::ResourceExhaustedError("queue full");
-      }
-      return why;
+      return absl::ResourceExhaustedError("queue full");
     case absl::StatusCode::kUnavailable:
       if (none_in_service) {
         return absl::UnavailableError(
@@ -150,11 +142,6 @@ absl::StatusOr<std::unique_ptr<BatchingPlanner>> BatchingPlanner::Create(const C
   batcher_options.executors = executors;
   batcher_options.stuck_after = config.batching.executor_stuck_after;
   batcher_options.clock = planner->clock_;
-  if (config.batching.admit_by_deadline) {
-    batcher_options.time_after_start = [self = planner.get()](int bucket) {
-      return self->after_start_[bucket].value();
-    };
-  }
   BatchingPlanner* const self = planner.get();
   absl::StatusOr<std::unique_ptr<TaskBatcher>> batcher = TaskBatcher::Create(
       std::move(batcher_options),
@@ -177,7 +164,7 @@ BatchingPlanner::BatchingPlanner(const Config& config, Options options,
       model_version_(proposer_->model_version()), clock_(options.clock),
       observer_(options.observer), on_executor_stuck_(std::move(options.on_executor_stuck)),
       refine_(std::move(refine)), running_(ExecutorsFor(config)),
-      after_start_(config.batching.buckets.size()) {}
+      admit_by_deadline_(config.batching.admit_by_deadline) {}
 
 BatchingPlanner::~BatchingPlanner() { Shutdown(absl::ZeroDuration()); }
 
@@ -205,17 +192,30 @@ absl::Status BatchingPlanner::Submit(PlanRequest request, PlanCallback done) {
     auto probe = std::make_shared<absl::AnyInvocable<bool()>>(std::move(request.is_cancelled));
     task.is_cancelled = [probe] { return (*probe)(); };
   }
+  const absl::Time now = clock_->Now();
+  if (admit_by_deadline_) {
+    if (absl::Status admitted = admission_.Check(request.deadline, now); !admitted.ok()) {
+      if (observer_ != nullptr) observer_->OnRefused(admitted);
+      return admitted;
+    }
+  }
   auto call = std::make_shared<Call>();
   call->problem = std::move(request.problem);
   call->num_alternatives = request.num_alternatives;
   call->deadline = request.deadline;
-  call->submitted = clock_->Now();
-  call->done = std::move(done);
+  call->submitted = now;
+  // Every answer, whichever path gives it, passes here once: admission counts it.
+  call->done = [this, done = std::move(done)](absl::StatusOr<v1::SuggestResponse> result) mutable {
+    admission_.OnAnswered(clock_->Now());
+    done(std::move(result));
+  };
   task.payload = Pending{std::move(call)};
   const int stops = task.size;
   TaskBatcher::TaskId id = 0;
+  admission_.OnAccepted();  // before its answer can come
   const absl::Status submitted = batcher_->Submit(task, &id);
   if (!submitted.ok()) {
+    admission_.OnNotAccepted();
     // `task`, and `done` with it, is destroyed on return without being called.
     const bool none_in_service = executors_stuck() >= executors();
     const absl::Status refusal =
@@ -316,7 +316,6 @@ void BatchingPlanner::RunBatch(batching::Batch<Pending>& batch) {
 }
 
 void BatchingPlanner::BuildAndPropose(batching::Batch<Pending>& batch, const BatchInfo& info) {
-  const absl::Time started = clock_->Now();
   const int batch_size = info.batch_size;
   // A failed Build is answered at once; the others go to the proposer together.
   std::vector<std::optional<routing::Instance>> instances(batch_size);
@@ -370,8 +369,6 @@ void BatchingPlanner::BuildAndPropose(batching::Batch<Pending>& batch, const Bat
       finishing->inference = inference;
       finishing->executor_wait = batch.executor_wait;
       finishing->batch_size = batch_size;
-      finishing->bucket = batch.bucket;
-      finishing->batch_started = started;
     }
     Finish(std::move(finishing));
   }
@@ -421,9 +418,6 @@ void BatchingPlanner::RunFinishing(Finishing& task) {
   }
   outcome.refine = clock_->Now() - start;
   outcome.status = result.status();
-  if (result.ok() && task.bucket >= 0) {
-    after_start_[task.bucket].Add(clock_->Now() - task.batch_started);
-  }
   if (result.ok()) result->mutable_timings()->set_refine_s(absl::ToDoubleSeconds(outcome.refine));
   if (observer_ != nullptr) observer_->OnFinished(outcome);
   std::exchange(task.call->done, nullptr)(std::move(result));

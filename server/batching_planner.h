@@ -15,11 +15,10 @@
 //   batch's start), inference_s (its batch's Propose()), refine_s (its finishing), batch_size
 //   (tasks in its batch, itself included).
 // OVERLOAD: Submit() never blocks. A bucket holding batching.max_queue_size tasks refuses the next
-//   with ResourceExhausted("queue full"); with batching.admit_by_deadline, a task whose deadline
-//   comes before the batcher's estimate of its answer (batching/batcher.h, ADMISSION BY
-//   DEADLINE: the bucket's measured drain time for the tasks ahead, plus the measured time from
-//   a batch's start to its tasks' answers) with ResourceExhausted("deadline cannot be met:
-//   ..."); after Shutdown(), Unavailable; `done` is then destroyed
+//   with ResourceExhausted("queue full"); with batching.admit_by_deadline, before that, a task
+//   whose deadline the calls ahead of it would outlast (server/deadline_admission.h: the calls
+//   accepted and not yet answered, times the measured time between two answers) with
+//   ResourceExhausted("deadline cannot be met: ..."); after Shutdown(), Unavailable; `done` is then destroyed
 //   without being called (RoutePlanner's contract). The refine pool holds
 //   executors x max_batch_size x 2 finishing jobs; when it is full, the executor finishes its
 //   batch's tasks itself rather than lose an answer (refine_stats().refused_full counts them):
@@ -71,10 +70,10 @@
 #include "absl/time/time.h"
 #include "batching/batcher.h"
 #include "batching/clock.h"
-#include "batching/moving_average.h"
 #include "routing/objective.h"
 #include "server/batch_proposer.h"
 #include "server/config.h"
+#include "server/deadline_admission.h"
 #include "server/route_planner.h"
 #include "server/work_queue.h"
 
@@ -218,9 +217,10 @@ class BatchingPlanner final : public RoutePlanner {
   mutable absl::Mutex running_mu_;
   std::vector<Running> running_ ABSL_GUARDED_BY(running_mu_);
   std::atomic<int64_t> stuck_fallbacks_{0};
-  // Per bucket, how long a task takes from its batch's start to its answer: what the batcher's
-  // admission by deadline adds to the wait for the tasks ahead (batching.admit_by_deadline).
-  std::vector<batching::MovingAverage> after_start_;
+  // Admission by deadline (batching.admit_by_deadline): the calls in the system and the pace of
+  // their answers.
+  const bool admit_by_deadline_;
+  DeadlineAdmission admission_;
   // Declared after refine_: its executors hand their tasks to the pool.
   std::unique_ptr<TaskBatcher> batcher_;
 };

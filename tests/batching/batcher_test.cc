@@ -13,8 +13,6 @@
 
 #include <catch2/catch.hpp>
 
-#include "absl/strings/match.h"
-
 namespace routeserve::batching {
 namespace {
 
@@ -40,12 +38,6 @@ class Puppet {
     holding_ = false;
     changed_.notify_all();
   }
-  // While holding, lets one held batch return.
-  void Step() {
-    std::lock_guard lock(mu_);
-    ++steps_;
-    changed_.notify_all();
-  }
 
   void Run(Batch<int>& batch) {
     std::unique_lock lock(mu_);
@@ -53,8 +45,7 @@ class Puppet {
     ++running_;
     max_running_ = std::max(max_running_, running_);
     changed_.notify_all();
-    changed_.wait(lock, [this] { return !holding_ || steps_ > 0; });
-    if (holding_) --steps_;
+    changed_.wait(lock, [this] { return !holding_; });
     --running_;
   }
 
@@ -110,7 +101,6 @@ class Puppet {
   std::mutex mu_;
   std::condition_variable changed_;
   bool holding_ = false;
-  int steps_ = 0;  // held batches allowed to return
   int running_ = 0;
   int max_running_ = 0;
   std::vector<RanBatch> batches_;
@@ -374,52 +364,6 @@ TEST_CASE("a full bucket refuses at once, leaves the task with the caller, other
   CHECK(f.Submit(12, 16).ok());
   CHECK(f.batcher->stats().refused_full == 1);
   CHECK(f.batcher->stats().depth == std::vector<int64_t>{8, 1, 0});
-}
-
-TEST_CASE("admission by deadline: the bucket's drain time is measured under a backlog, and a task "
-          "whose deadline comes before its estimate is refused at once") {
-  std::vector<int> asked;  // buckets, under the batcher's lock
-  BatcherOptions options = Fixture::Defaults();
-  options.time_after_start = [&asked](int bucket) {
-    asked.push_back(bucket);
-    return absl::Milliseconds(5);
-  };
-  Fixture f(options);
-  f.puppet.Hold();
-  const absl::Time t0 = f.clock.Now();
-  const absl::Time far = t0 + absl::Seconds(10);
-  for (int id = 0; id < 4; ++id) REQUIRE(f.Submit(id, 5, far).ok());
-  REQUIRE(f.puppet.AwaitBatches(1));  // formed at t0, nothing left behind
-  for (int id = 4; id < 12; ++id) REQUIRE(f.Submit(id, 5, far).ok());
-  f.clock.Advance(absl::Milliseconds(40));
-  f.puppet.Step();  // the first returns; the second forms at t0 + 40 ms, leaving 4
-  REQUIRE(f.puppet.AwaitBatches(2));
-  CHECK(f.batcher->stats().drain_per_task[0] == absl::ZeroDuration());  // no backlog before
-  f.clock.Advance(absl::Milliseconds(40));
-  f.puppet.Step();  // the third forms at t0 + 80 ms: 40 ms for 4 tasks under a backlog
-  REQUIRE(f.puppet.AwaitBatches(3));
-  CHECK(f.batcher->stats().drain_per_task[0] == absl::Milliseconds(10));
-
-  // Two tasks queued ahead: 2 x 10 ms + 5 ms after the start = 25 ms.
-  const absl::Time now = f.clock.Now();
-  REQUIRE(f.Submit(20, 5).ok());  // no deadline: never refused by it
-  REQUIRE(f.Submit(21, 5, now + absl::Milliseconds(15)).ok());  // 1 ahead: 15 ms, in time
-  Task<int> late{22, 5, now + absl::Milliseconds(25) - absl::Microseconds(1), {}};
-  const absl::Status refused = f.batcher->Submit(late);
-  CHECK(refused.code() == absl::StatusCode::kResourceExhausted);
-  CHECK(refused.message() == "deadline cannot be met: about 25ms to its answer with 2 tasks "
-                             "ahead in bucket 8, 24.999ms left");
-  CHECK(late.payload == 22);  // left with the caller
-  CHECK(f.Submit(23, 5, now + absl::Milliseconds(25)).ok());  // just in time
-  CHECK(f.Submit(24, 20, now + absl::Milliseconds(5)).ok());  // another bucket: no drain yet
-  const BatcherStats stats = f.batcher->stats();
-  CHECK(stats.refused_deadline == 1);
-  CHECK(stats.refused_full == 0);
-  // Asked for every task with a deadline (15 in bucket 0, then the one in bucket 2), refused
-  // or not.
-  std::vector<int> expected(15, 0);
-  expected.push_back(2);
-  CHECK(asked == expected);
 }
 
 TEST_CASE("a task larger than every bucket is refused by size") {

@@ -1,13 +1,13 @@
-// MovingAverage: an exponentially weighted moving average of durations, lock-free, for the
-// batcher's admission by deadline: the newest sample moves it by a fifth of its difference; the
-// first sample stands alone; until then it is zero.
+// MovingAverage: an exponentially weighted moving average of durations, lock-free (admission by
+// deadline, server/deadline_admission.h): the newest sample moves it by a fifth of its
+// difference; the first sample stands alone; until then it is zero.
 #pragma once
 
 #include <atomic>
 
 #include "absl/time/time.h"
 
-namespace routeserve::batching {
+namespace routeserve::server {
 
 class MovingAverage {
  public:
@@ -29,4 +29,4 @@ class MovingAverage {
   std::atomic<bool> seen_{false};
 };
 
-}  // namespace routeserve::batching
+}  // namespace routeserve::server
