@@ -122,20 +122,6 @@ TEST_CASE("without a sampler the sampled families are left out, without a model 
   CHECK(names.count("routeserve_model_info") == 0);
 }
 
-TEST_CASE("a metrics address that is taken is an error naming metrics.address", "[metrics]") {
-  std::shared_ptr<ServingMetrics> metrics = MakeMetrics();
-  absl::StatusOr<std::unique_ptr<MetricsServer>> first =
-      MetricsServer::Start("127.0.0.1:0", metrics);
-  REQUIRE(first.ok());
-  absl::StatusOr<std::unique_ptr<MetricsServer>> second =
-      MetricsServer::Start((*first)->address(), metrics);
-  REQUIRE_FALSE(second.ok());
-  CHECK(second.status().code() == absl::StatusCode::kUnavailable);
-  CHECK(absl::StartsWith(second.status().message(), "metrics.address"));
-  CHECK(MetricsServer::Start("no-port", metrics).status().code() ==
-        absl::StatusCode::kInvalidArgument);
-}
-
 TEST_CASE("without NVML the GPU sampler samples nothing and exports no GPU family",
           "[metrics]") {
   std::shared_ptr<ServingMetrics> metrics = MakeMetrics();

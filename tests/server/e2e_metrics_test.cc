@@ -2,8 +2,9 @@
 // Suggest calls and SuggestStream messages, good and bad, over loopback gRPC; its /metrics is
 // scraped over HTTP and must count each of them, pass `promtool check metrics`, and hold every
 // metric name the Grafana dashboard and the alert rules use. Then a real Prometheus server
-// scrapes it and answers the same counts through its query API, and parses every expression
-// of the dashboard and the rules.
+// scrapes it every second, beside a silent and a dripping client, succeeds at every scrape,
+// answers the same counts through its query API, and parses every expression of the dashboard
+// and the rules.
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -24,6 +25,8 @@
 #include "route_checks.h"
 #include "scrape.h"
 #include "server_process.h"
+#include "test_clients.h"
+#include "tests/eventually.h"
 #include "yaml-cpp/yaml.h"
 
 namespace routeserve::testing {
@@ -295,9 +298,22 @@ CallCounts CountsInPrometheus(int port) {
   return counts;
 }
 
+// The value of the first series `promql` answers with; -1 with none.
+double QueryValue(int port, const std::string& promql) {
+  const google::protobuf::Struct answer = Query(port, promql);
+  const auto& fields = answer.fields();
+  if (fields.at("status").string_value() != "success") return -1;
+  const auto& result = fields.at("data").struct_value().fields().at("result").list_value();
+  if (result.values_size() == 0) return -1;
+  const std::string value =
+      result.values(0).struct_value().fields().at("value").list_value().values(1).string_value();
+  return std::atof(value.c_str());
+}
+
 TEST_CASE(
-    "a Prometheus server scraping the service counts the calls made by code, and parses every "
-    "expression of the dashboard and the rules",
+    "a Prometheus server scraping the service counts the calls made by code, succeeds at every "
+    "scrape beside a silent and a dripping client, and parses every expression of the dashboard "
+    "and the rules",
     "[metrics][e2e]") {
   TestServer t = StartServer(MetricsConfig());
   const CallCounts calls = MakeCalls(t);
@@ -324,6 +340,15 @@ TEST_CASE(
         prometheus.WaitForLine("Server is ready to receive web requests").has_value();
     INFO(prometheus.Stderr());
     REQUIRE(ready);
+    // Beside Prometheus's scrapes, from addresses of their own (the silent one until the idle
+    // timeout closes it; the dripping one all along).
+    absl::StatusOr<TestConnection> silent =
+        TestConnection::Open(t.server->metrics_port(), "127.0.0.11");
+    absl::StatusOr<TestConnection> drip =
+        TestConnection::Open(t.server->metrics_port(), "127.0.0.12");
+    REQUIRE(silent.ok());
+    REQUIRE(drip.ok());
+    DrippingClient dripping(*std::move(drip), /*period_ms=*/100);
 
     // Polled until the first scrapes are in; a broken setup gives up after the guard.
     CallCounts counted;
@@ -336,6 +361,13 @@ TEST_CASE(
       CHECK(counted[key] == count);
     }
     CHECK(counted.size() == calls.size());
+
+    // Three scrapes or more, each a success (up == 1).
+    const std::string up = R"(up{job="routeserve"}[1h])";
+    CHECK(Eventually([&] { return QueryValue(port, "count_over_time(" + up + ")") >= 3; },
+                     kGuard));
+    CHECK(QueryValue(port, "min_over_time(" + up + ")") == 1);
+    CHECK_FALSE(dripping.failed());
 
     for (std::string expr : DashboardAndRuleExprs()) {
       for (const auto& [variable, value] : std::vector<std::pair<std::string, std::string>>{
