@@ -180,6 +180,7 @@ void ServingMetrics::SetSampler(std::function<ScrapeSample()> sampler) {
 
 std::vector<MetricFamily> ServingMetrics::Collect() const {
   std::vector<MetricFamily> families = registry_->Collect();
+  for (MetricFamily& family : process_.Collect()) families.push_back(std::move(family));
   std::lock_guard lock(sampler_mu_);
   if (!sampler_) return families;
   const ScrapeSample sample = sampler_();

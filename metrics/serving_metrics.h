@@ -1,9 +1,10 @@
-// ServingMetrics: routeserve's Prometheus metric families (DESIGN §6; each one is described in
-// docs/METRICS.md) in one registry, recorded through methods named for what happened; and the
-// families whose values live elsewhere (queue depth, fallbacks), read when scraped.
+// ServingMetrics: routeserve's Prometheus metric families (each one is described in
+// docs/METRICS.md) in one registry, recorded through methods named for what happened; the
+// families whose values live elsewhere (queue depth, fallbacks), read when scraped; and the
+// process_* families (metrics/process_collector.h).
 //
-// NAMES: every family is prefixed "routeserve_". Labels are few-valued: method (2), code (the
-//   17 gRPC codes), bucket (the configured bucket sizes), reason (4); never ids.
+// NAMES: routeserve's own families are prefixed "routeserve_". Labels are few-valued: method
+//   (2), code (the 17 gRPC codes), bucket (the configured bucket sizes), reason (4); never ids.
 // BUCKETS: latencies 100 µs .. 10 s (1-2.5-5 per decade); batch sizes the powers of two up to
 //   the largest batch; padding in tenths; the refine gain finer near 0; lateness 0 .. 1 h.
 //   docs/METRICS.md lists them.
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "metrics/process_collector.h"
 #include "prometheus/collectable.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
@@ -100,6 +102,8 @@ class ServingMetrics final : public prometheus::Collectable {
   prometheus::Histogram& cost_improvement_;
   prometheus::Histogram& lateness_;
   prometheus::Family<prometheus::Gauge>& model_info_;
+
+  const ProcessCollector process_;
 
   mutable std::mutex sampler_mu_;
   std::function<ScrapeSample()> sampler_;  // guarded by sampler_mu_

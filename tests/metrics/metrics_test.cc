@@ -105,6 +105,13 @@ TEST_CASE("the recorded stages appear in a scrape that promtool accepts", "[metr
                  R"(routeserve_model_info{device="cpu",name="nearest",precision="fp32",)"
                  R"(version="nearest-0123456789ab"})") == 1);
   CHECK(SampleOf(samples, R"(routeserve_build_info{version="1.2.3"})") == 1);
+  for (const std::string family :
+       {"process_cpu_seconds_total", "process_resident_memory_bytes",
+        "process_virtual_memory_bytes", "process_open_fds", "process_max_fds",
+        "process_start_time_seconds"}) {
+    INFO(family);  // present (a short-lived process may not have a tick of CPU time yet)
+    CHECK(SampleOf(samples, family) >= 0);
+  }
 
   const CommandResult check = RunCommand("/usr/bin/promtool check metrics", text);
   INFO(check.output);

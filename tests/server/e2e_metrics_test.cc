@@ -208,6 +208,7 @@ TEST_CASE("the scrape counts every call by method and code, and promtool accepts
                               R"(precision="fp32",version=")", t.server->model()->model_version(),
                               "\"}")) == 1);
   CHECK(absl::StrContains(text, "routeserve_build_info{version=\""));
+  CHECK(SampleOf(samples, "process_open_fds") > 0);
 
   const CommandResult check = RunCommand("/usr/bin/promtool check metrics", text);
   INFO(check.output);
