@@ -23,6 +23,8 @@ WORKDIR /src
 COPY scripts/install-deps.sh scripts/install-deps.sh
 RUN scripts/install-deps.sh && rm -rf /var/lib/apt/lists/*
 COPY . .
+# build_info's revision label (docs/DEPLOY.md): the context has no .git to read it from.
+ARG ROUTESERVE_REVISION=unknown
 # `make configure` is what `make build` runs first; then only the server's target.
 RUN make configure BUILD_DIR=build BUILD_TYPE=Release \
     && cmake --build build -j "$(nproc)" --target routeserve
@@ -79,6 +81,7 @@ RUN git clone --depth 1 --branch "${CATCH2_VERSION}" https://github.com/catchorg
     && cmake --build /tmp/catch2/build --target install && rm -rf /tmp/catch2
 WORKDIR /src
 COPY . .
+ARG ROUTESERVE_REVISION=unknown
 RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH=/opt/libtorch \
     && cmake --build build -j "$(nproc)" --target routeserve
 # The Ubuntu packages that own the system libraries the binary loads (LibTorch's, under

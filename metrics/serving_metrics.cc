@@ -123,9 +123,13 @@ ServingMetrics::ServingMetrics(ServingMetricsOptions options)
   }
   BuildGauge()
       .Name(Name("build_info"))
-      .Help("The routeserve build (value 1).")
+      .Help("The routeserve build (value 1): its version, git revision, and the LibTorch it "
+            "links, with or without CUDA.")
       .Register(*registry_)
-      .Add({{"version", options_.version}})
+      .Add({{"version", options_.version},
+            {"revision", options_.revision},
+            {"libtorch", options_.libtorch},
+            {"cuda", options_.cuda ? "true" : "false"}})
       .Set(1);
 }
 

@@ -39,7 +39,12 @@ inline constexpr char kPrefix[] = "routeserve_";
 struct ServingMetricsOptions {
   std::vector<int> bucket_sizes;  // the batcher's buckets, in stops: the {bucket} label values
   int max_batch_size = 64;        // the largest batch: batch_size's top bucket
-  std::string version;            // build_info{version}
+  // build_info's labels: the release, the source's git revision ("unknown" outside a git
+  // checkout), the LibTorch linked and whether it was built with CUDA.
+  std::string version;
+  std::string revision = "unknown";
+  std::string libtorch = "unknown";
+  bool cuda = false;
 };
 
 // Values kept by others, read at each scrape.

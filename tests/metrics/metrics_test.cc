@@ -22,8 +22,12 @@ using metrics::MetricsServer;
 using metrics::ServingMetrics;
 
 std::shared_ptr<ServingMetrics> MakeMetrics() {
-  return std::make_shared<ServingMetrics>(metrics::ServingMetricsOptions{
-      .bucket_sizes = {8, 16}, .max_batch_size = 8, .version = "1.2.3"});
+  return std::make_shared<ServingMetrics>(metrics::ServingMetricsOptions{.bucket_sizes = {8, 16},
+                                                                         .max_batch_size = 8,
+                                                                         .version = "1.2.3",
+                                                                         .revision = "0123abcd",
+                                                                         .libtorch = "1.13.0",
+                                                                         .cuda = false});
 }
 
 std::string Scrape(const MetricsServer& server) {
@@ -104,7 +108,8 @@ TEST_CASE("the recorded stages appear in a scrape that promtool accepts", "[metr
   CHECK(SampleOf(samples,
                  R"(routeserve_model_info{device="cpu",name="nearest",precision="fp32",)"
                  R"(version="nearest-0123456789ab"})") == 1);
-  CHECK(SampleOf(samples, R"(routeserve_build_info{version="1.2.3"})") == 1);
+  CHECK(SampleOf(samples, R"(routeserve_build_info{cuda="false",libtorch="1.13.0",)"
+                          R"(revision="0123abcd",version="1.2.3"})") == 1);
   for (const std::string family :
        {"process_cpu_seconds_total", "process_resident_memory_bytes",
         "process_virtual_memory_bytes", "process_open_fds", "process_max_fds",

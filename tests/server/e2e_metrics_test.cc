@@ -22,6 +22,7 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "http_client.h"
+#include "model/torch_build.h"
 #include "route_checks.h"
 #include "scrape.h"
 #include "server_process.h"
@@ -207,7 +208,13 @@ TEST_CASE("the scrape counts every call by method and code, and promtool accepts
                  absl::StrCat(R"(routeserve_model_info{device="cpu",name="nearest_max16",)",
                               R"(precision="fp32",version=")", t.server->model()->model_version(),
                               "\"}")) == 1);
-  CHECK(absl::StrContains(text, "routeserve_build_info{version=\""));
+  // build_info: the LibTorch linked, and a git revision (12 hex digits) or "unknown".
+  const model::TorchBuild torch = model::LinkedTorch();
+  const std::regex build_info(absl::StrCat(
+      R"re(routeserve_build_info\{cuda=")re", torch.cuda ? "true" : "false",
+      R"re(",libtorch=")re", torch.version,
+      R"re(",revision="([0-9a-f]{12}|unknown)",version="[0-9.]+"\} 1)re"));
+  CHECK(std::regex_search(text, build_info));
   CHECK(SampleOf(samples, "process_open_fds") > 0);
 
   const CommandResult check = RunCommand("/usr/bin/promtool check metrics", text);
