@@ -86,10 +86,6 @@ ServingMetrics::ServingMetrics(ServingMetricsOptions options)
                     .Help("Requests arrived and not yet answered.")
                     .Register(*registry_)
                     .Add({})),
-      queue_duration_(AddHistogram(*registry_, "queue_duration_seconds",
-                                   "Time a task waited in the batcher's queue before its batch "
-                                   "started (or it was dropped), in seconds.",
-                                   LatencyBuckets())),
       refine_duration_(AddHistogram(*registry_, "refine_duration_seconds",
                                     "Time a task spent in the finishing stage (refinement, "
                                     "evaluation, the response), in seconds.",
@@ -112,14 +108,20 @@ ServingMetrics::ServingMetrics(ServingMetricsOptions options)
                       .Name(Name("model_info"))
                       .Help("The route model serving (value 1); absent without a model.")
                       .Register(*registry_)) {
+  auto& queued = BuildHistogram()
+                     .Name(Name("queue_duration_seconds"))
+                     .Help("Time a task waited in the batcher's queue before its batch started "
+                           "(or it was dropped), in seconds, by bucket.")
+                     .Register(*registry_);
   auto& inference = BuildHistogram()
                         .Name(Name("inference_duration_seconds"))
                         .Help("Time of one batch's proposal (the model's forward pass, or the "
                               "classical solver's insertion), in seconds, by bucket.")
                         .Register(*registry_);
   for (const int size : options_.bucket_sizes) {
-    inference_duration_.push_back(&inference.Add({{"bucket", std::to_string(size)}},
-                                                 LatencyBuckets()));
+    const prometheus::Labels bucket = {{"bucket", std::to_string(size)}};
+    queue_duration_.push_back(&queued.Add(bucket, LatencyBuckets()));
+    inference_duration_.push_back(&inference.Add(bucket, LatencyBuckets()));
   }
   BuildGauge()
       .Name(Name("build_info"))
@@ -146,8 +148,9 @@ void ServingMetrics::RequestAnswered(std::string_view method, std::string_view c
       .Observe(absl::ToDoubleSeconds(latency));
 }
 
-void ServingMetrics::TaskQueued(absl::Duration queued) {
-  queue_duration_.Observe(absl::ToDoubleSeconds(queued));
+void ServingMetrics::TaskQueued(int bucket, absl::Duration queued) {
+  if (bucket < 0 || bucket >= static_cast<int>(queue_duration_.size())) return;
+  queue_duration_[bucket]->Observe(absl::ToDoubleSeconds(queued));
 }
 
 void ServingMetrics::BatchFormed(int batch_size, double padding_ratio) {

@@ -66,11 +66,11 @@ class ServingMetrics final : public prometheus::Collectable {
   void RequestArrived();
   void RequestAnswered(std::string_view method, std::string_view code, absl::Duration latency);
 
-  // The batcher: a task waited `queued` in its queue (run or dropped); a batch of `batch_size`
-  // tasks formed, with `padding_ratio` of its padded stops (batch_size x bucket size) being
-  // padding; the proposal of a batch of bucket `bucket` (an index into bucket_sizes) took
-  // `inference`.
-  void TaskQueued(absl::Duration queued);
+  // The batcher: a task of bucket `bucket` (an index into bucket_sizes) waited `queued` in its
+  // queue (run or dropped); a batch of `batch_size` tasks formed, with `padding_ratio` of its
+  // padded stops (batch_size x bucket size) being padding; the proposal of a batch of bucket
+  // `bucket` took `inference`.
+  void TaskQueued(int bucket, absl::Duration queued);
   void BatchFormed(int batch_size, double padding_ratio);
   void BatchInferred(int bucket, absl::Duration inference);
 
@@ -99,7 +99,7 @@ class ServingMetrics final : public prometheus::Collectable {
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Histogram>& request_duration_;
   prometheus::Gauge& inflight_;
-  prometheus::Histogram& queue_duration_;
+  std::vector<prometheus::Histogram*> queue_duration_;      // per bucket
   std::vector<prometheus::Histogram*> inference_duration_;  // per bucket
   prometheus::Histogram& refine_duration_;
   prometheus::Histogram& batch_size_;

@@ -62,7 +62,9 @@ TEST_CASE("the recorded stages appear in a scrape that promtool accepts", "[metr
   metrics->RequestArrived();
   metrics->RequestAnswered("SuggestStream", "INVALID_ARGUMENT", absl::Microseconds(50));
   metrics->RequestArrived();  // still in flight
-  metrics->TaskQueued(absl::Microseconds(700));
+  metrics->TaskQueued(/*bucket=*/0, absl::Microseconds(700));
+  metrics->TaskQueued(/*bucket=*/1, absl::Microseconds(300));
+  metrics->TaskQueued(/*bucket=*/1, absl::Milliseconds(30));
   metrics->BatchFormed(/*batch_size=*/3, /*padding_ratio=*/0.25);
   metrics->BatchInferred(/*bucket=*/1, absl::Milliseconds(12));
   metrics->TaskFinished(absl::Milliseconds(2));
@@ -90,7 +92,10 @@ TEST_CASE("the recorded stages appear in a scrape that promtool accepts", "[metr
                  R"(routeserve_request_duration_seconds_bucket{method="Suggest",le="0.005"})") ==
         3);
   CHECK(SampleOf(samples, "routeserve_inflight_requests") == 1);
-  CHECK(SampleOf(samples, "routeserve_queue_duration_seconds_count") == 1);
+  CHECK(SampleOf(samples, R"(routeserve_queue_duration_seconds_count{bucket="8"})") == 1);
+  CHECK(SampleOf(samples, R"(routeserve_queue_duration_seconds_count{bucket="16"})") == 2);
+  CHECK(SampleOf(samples,
+                 R"(routeserve_queue_duration_seconds_bucket{bucket="16",le="0.0005"})") == 1);
   CHECK(SampleOf(samples, R"(routeserve_inference_duration_seconds_count{bucket="16"})") == 1);
   CHECK(SampleOf(samples, R"(routeserve_inference_duration_seconds_count{bucket="8"})") == 0);
   CHECK(SampleOf(samples, R"(routeserve_batch_size_bucket{le="2"})") == 0);
