@@ -31,13 +31,6 @@ const std::vector<double>& ImprovementBuckets() {
   return *buckets;
 }
 
-// Lateness of a route, summed over its stops, in seconds: on time .. an hour.
-const std::vector<double>& LatenessBuckets() {
-  static const auto* const buckets =
-      new std::vector<double>{0, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600};
-  return *buckets;
-}
-
 prometheus::Histogram& AddHistogram(prometheus::Registry& registry, std::string_view name,
                                     const std::string& help, const std::vector<double>& buckets) {
   return BuildHistogram().Name(Name(name)).Help(help).Register(registry).Add({}, buckets);
@@ -59,6 +52,13 @@ ClientMetric Sampled(std::string label, std::string value, double number, Metric
 std::vector<double> LatencyBuckets() {
   return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
           0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,     10};
+}
+
+// Lateness of a route, summed over its stops, in seconds: on time .. two days. Tight windows
+// over many stops run to hours; the top buckets tell an hour from a day.
+std::vector<double> LatenessBuckets() {
+  return {0,    1,    5,    15,   30,    60,    120,   300,
+          600,  1800, 3600, 7200, 14400, 28800, 86400, 172800};
 }
 
 std::vector<double> BatchSizeBuckets(int max_batch_size) {

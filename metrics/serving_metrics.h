@@ -6,7 +6,8 @@
 // NAMES: routeserve's own families are prefixed "routeserve_". Labels are few-valued: method
 //   (2), code (the 17 gRPC codes), bucket (the configured bucket sizes), reason (4); never ids.
 // BUCKETS: latencies 100 µs .. 10 s (1-2.5-5 per decade); batch sizes the powers of two up to
-//   the largest batch; padding in tenths; the refine gain finer near 0; lateness 0 .. 1 h.
+//   the largest batch; padding in tenths; the refine gain finer near 0; lateness 0 .. 2 days
+//   (a route's lateness is summed over its stops: tight windows run to hours).
 //   docs/METRICS.md lists them.
 // COST: each call is a few atomic additions; RequestAnswered also finds its series by its labels
 //   under the family's lock (two short critical sections per request).
@@ -117,5 +118,6 @@ class ServingMetrics final : public prometheus::Collectable {
 // The bucket boundaries, for tests and docs/METRICS.md.
 std::vector<double> LatencyBuckets();
 std::vector<double> BatchSizeBuckets(int max_batch_size);
+std::vector<double> LatenessBuckets();
 
 }  // namespace routeserve::metrics

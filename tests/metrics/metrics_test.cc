@@ -69,6 +69,7 @@ TEST_CASE("the recorded stages appear in a scrape that promtool accepts", "[metr
   metrics->BatchInferred(/*bucket=*/1, absl::Milliseconds(12));
   metrics->TaskFinished(absl::Milliseconds(2));
   metrics->RouteAnswered(/*proposed_cost=*/200, /*route_cost=*/190, /*lateness_s=*/45);
+  metrics->RouteAnswered(/*proposed_cost=*/100, /*route_cost=*/100, /*lateness_s=*/5 * 3600);
 
   absl::StatusOr<std::unique_ptr<MetricsServer>> server =
       MetricsServer::Start("127.0.0.1:0", metrics);
@@ -103,9 +104,14 @@ TEST_CASE("the recorded stages appear in a scrape that promtool accepts", "[metr
   CHECK(SampleOf(samples, R"(routeserve_batch_size_bucket{le="8"})") == 1);
   CHECK(SampleOf(samples, "routeserve_batch_padding_ratio_sum") == 0.25);
   CHECK(SampleOf(samples, "routeserve_refine_duration_seconds_count") == 1);
-  CHECK(SampleOf(samples, R"(routeserve_route_cost_improvement_ratio_bucket{le="0.05"})") == 1);
-  CHECK(SampleOf(samples, R"(routeserve_route_cost_improvement_ratio_bucket{le="0.02"})") == 0);
+  CHECK(SampleOf(samples, R"(routeserve_route_cost_improvement_ratio_bucket{le="0.05"})") == 2);
+  CHECK(SampleOf(samples, R"(routeserve_route_cost_improvement_ratio_bucket{le="0.02"})") == 1);
   CHECK(SampleOf(samples, R"(routeserve_route_lateness_seconds_bucket{le="60"})") == 1);
+  // Five hours late: past the old top bucket of an hour, inside 8 h.
+  CHECK(SampleOf(samples, R"(routeserve_route_lateness_seconds_bucket{le="3600"})") == 1);
+  CHECK(SampleOf(samples, R"(routeserve_route_lateness_seconds_bucket{le="14400"})") == 1);
+  CHECK(SampleOf(samples, R"(routeserve_route_lateness_seconds_bucket{le="28800"})") == 2);
+  CHECK(SampleOf(samples, R"(routeserve_route_lateness_seconds_bucket{le="172800"})") == 2);
   CHECK(SampleOf(samples, R"(routeserve_queue_depth{bucket="8"})") == 3);
   CHECK(SampleOf(samples, R"(routeserve_queue_depth{bucket="16"})") == 0);
   CHECK(SampleOf(samples, R"(routeserve_fallback_total{reason="stops_above_model_max"})") == 2);
