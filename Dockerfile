@@ -23,6 +23,8 @@ WORKDIR /src
 COPY scripts/install-deps.sh scripts/install-deps.sh
 RUN scripts/install-deps.sh && rm -rf /var/lib/apt/lists/*
 COPY . .
+# build_info's revision label (docs/DEPLOY.md): the context has no .git to read it from.
+ARG ROUTESERVE_REVISION=unknown
 # `make configure` is what `make build` runs first; then only the server's target.
 RUN make configure BUILD_DIR=build BUILD_TYPE=Release \
     && cmake --build build -j "$(nproc)" --target routeserve
@@ -30,12 +32,12 @@ RUN make configure BUILD_DIR=build BUILD_TYPE=Release \
 FROM ${DEBIAN_SLIM_IMAGE} AS cpu
 # The packages of the shared libraries the binary links (objdump -p build/routeserve: NEEDED),
 # with what they pull in; OpenBLAS's pthread build provides libblas.so.3, as in the build
-# (scripts/install-deps.sh says why not the OpenMP one).
+# (scripts/install-deps.sh says why that one).
 RUN apt-get update -q \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
         libtorch1.13 libopenblas0-pthread \
         libgrpc++1.51 libgrpc29 libprotobuf32 libabsl20220623 \
-        libyaml-cpp0.7 libprometheus-cpp-core1.0 \
+        libyaml-cpp0.7 libprometheus-cpp-core1.0 libmicrohttpd12 \
     && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 routeserve \
     && useradd --system --uid 10001 --gid 10001 --home-dir /nonexistent --no-create-home \
@@ -70,7 +72,7 @@ RUN apt-get update -q \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
         g++ make cmake pkg-config ca-certificates curl unzip git \
         libabsl-dev libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc \
-        libyaml-cpp-dev prometheus-cpp-dev \
+        libyaml-cpp-dev prometheus-cpp-dev libmicrohttpd-dev \
     && rm -rf /var/lib/apt/lists/*
 RUN curl -fsSL -o /tmp/libtorch.zip "${LIBTORCH_URL}" \
     && unzip -q /tmp/libtorch.zip -d /opt && rm /tmp/libtorch.zip
@@ -79,6 +81,7 @@ RUN git clone --depth 1 --branch "${CATCH2_VERSION}" https://github.com/catchorg
     && cmake --build /tmp/catch2/build --target install && rm -rf /tmp/catch2
 WORKDIR /src
 COPY . .
+ARG ROUTESERVE_REVISION=unknown
 RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH=/opt/libtorch \
     && cmake --build build -j "$(nproc)" --target routeserve
 # The Ubuntu packages that own the system libraries the binary loads (LibTorch's, under

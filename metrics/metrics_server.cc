@@ -1,32 +1,30 @@
-// MetricsServer: a listening socket, a poll loop on one thread, one short HTTP exchange per
-// connection.
+// MetricsServer: the listening socket is bound here (so that a failure names the address and
+// the system's reason), then handed to a libmicrohttpd daemon with its limits; one callback
+// answers each request.
 #include "metrics/metrics_server.h"
 
 #include <fcntl.h>
+#include <microhttpd.h>
 #include <netdb.h>
-#include <poll.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <utility>
-#include <vector>
 
 #include "absl/status/status.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "prometheus/text_serializer.h"
 
 namespace routeserve::metrics {
 namespace {
 
-constexpr int kBacklog = 16;
-constexpr int kMaxRequestBytes = 8192;        // a request line and headers; more is refused
-constexpr timeval kClientTimeout = {5, 0};    // for the request to come, for the answer to go
+constexpr int kBacklog = 128;
+constexpr char kMetricsPath[] = "/metrics";
+constexpr char kTextFormat[] = "text/plain; version=0.0.4; charset=utf-8";
 
-// Binds and listens on host:port (host without brackets); the socket, or why not.
+// Binds and listens on host:port (host without brackets), non-blocking; the socket, or why not.
 absl::StatusOr<int> Listen(const std::string& host, const std::string& port) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -41,7 +39,7 @@ absl::StatusOr<int> Listen(const std::string& host, const std::string& port) {
   std::string why = "no address";
   int fd = -1;
   for (const addrinfo* a = found; a != nullptr && fd < 0; a = a->ai_next) {
-    fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
     if (fd < 0) continue;
     const int on = 1;
     // Lets a restarted server bind while old connections linger in TIME_WAIT; a port another
@@ -68,23 +66,72 @@ int BoundPort(int fd) {
   return ntohs(reinterpret_cast<const sockaddr_in*>(&address)->sin_port);
 }
 
-void SendAll(int fd, const std::string& data) {
-  for (size_t sent = 0; sent < data.size();) {
-    const ssize_t n = send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;  // the scraper went away
-    sent += static_cast<size_t>(n);
-  }
-}
-
-std::string HttpResponse(absl::string_view status, absl::string_view content_type,
-                         const std::string& body) {
-  return absl::StrCat("HTTP/1.1 ", status, "\r\nContent-Type: ", content_type,
-                      "\r\nContent-Length: ", body.size(), "\r\nConnection: close\r\n\r\n",
-                      body);
+// Queues an answer of `status` with `body` (libmicrohttpd leaves the body out for HEAD).
+MHD_Result Answer(MHD_Connection* connection, unsigned int status, const std::string& body,
+                  const char* content_type, const char* allow = nullptr) {
+  MHD_Response* response = MHD_create_response_from_buffer(
+      body.size(), const_cast<char*>(body.data()), MHD_RESPMEM_MUST_COPY);
+  if (response == nullptr) return MHD_NO;  // out of memory: the connection is closed
+  MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+  if (allow != nullptr) MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, allow);
+  const MHD_Result queued = MHD_queue_response(connection, status, response);
+  MHD_destroy_response(response);
+  return queued;
 }
 
 }  // namespace
+
+// libmicrohttpd's callbacks, on the daemon's thread.
+struct MetricsServerCallbacks {
+  // Called once the request's header is in, then for each piece of its body, then once more
+  // at its end. An answer queued at the first call is sent before the body is read, and the
+  // connection is closed after it: right for a method refused, not for a scrape, whose
+  // connection is kept for the next request. So a GET or HEAD is answered at its end (a body
+  // sent with one is read and ignored).
+  static MHD_Result OnRequest(void* cls, MHD_Connection* connection, const char* url,
+                              const char* method, const char* /*version*/,
+                              const char* /*upload_data*/, size_t* upload_data_size,
+                              void** request_context) {
+    const auto* server = static_cast<const MetricsServer*>(cls);
+    if (std::strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
+        std::strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
+      return Answer(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "GET or HEAD only\n", "text/plain",
+                    "GET, HEAD");
+    }
+    static char header_read;  // any non-null marker: the header has been seen
+    if (*request_context == nullptr) {
+      *request_context = &header_read;
+      return MHD_YES;
+    }
+    if (*upload_data_size != 0) {
+      *upload_data_size = 0;  // a body's piece, ignored
+      return MHD_YES;
+    }
+    // `url` is the path; libmicrohttpd has taken the query off.
+    if (std::strcmp(url, kMetricsPath) != 0) {
+      return Answer(connection, MHD_HTTP_NOT_FOUND, "see /metrics\n", "text/plain");
+    }
+    std::string body;
+    if (const std::shared_ptr<prometheus::Collectable> collectable = server->collectable_.lock()) {
+      body = prometheus::TextSerializer().Serialize(collectable->Collect());
+    }
+    return Answer(connection, MHD_HTTP_OK, body, kTextFormat);
+  }
+
+  // The global limit is kept here, not by libmicrohttpd's MHD_OPTION_CONNECTION_LIMIT: at that
+  // limit libmicrohttpd stops accepting, and a newcomer (a scrape) would wait in the kernel's
+  // backlog until some connection timed out, rather than hear at once that it is refused.
+  static MHD_Result OnAccept(void* cls, const sockaddr* /*address*/, socklen_t /*length*/) {
+    const auto* server = static_cast<const MetricsServer*>(cls);
+    return server->connections_.load() < MetricsServer::kMaxConnections ? MHD_YES : MHD_NO;
+  }
+
+  static void OnConnection(void* cls, MHD_Connection* /*connection*/, void** /*socket_context*/,
+                           MHD_ConnectionNotificationCode code) {
+    auto* server = static_cast<MetricsServer*>(cls);
+    server->connections_ += code == MHD_CONNECTION_NOTIFY_STARTED ? 1 : -1;
+  }
+};
 
 absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
     const std::string& address, std::weak_ptr<prometheus::Collectable> collectable) {
@@ -104,80 +151,37 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
                                                "\": ", fd.status().message()));
   }
   const int port = BoundPort(*fd);
-  std::unique_ptr<MetricsServer> server(new MetricsServer(
-      *fd, port, absl::StrCat(host, ":", port), std::move(collectable)));
-  if (pipe2(server->stop_pipe_, O_CLOEXEC) != 0) {
-    return absl::InternalError(absl::StrCat("metrics: pipe: ", std::strerror(errno)));
+  std::unique_ptr<MetricsServer> server(
+      new MetricsServer(port, absl::StrCat(host, ":", port), std::move(collectable)));
+  // No error log: a refused or timed-out client is routine, and would fill the server's log.
+  server->daemon_ = MHD_start_daemon(
+      MHD_USE_EPOLL_INTERNAL_THREAD, 0, &MetricsServerCallbacks::OnAccept, server.get(),
+      &MetricsServerCallbacks::OnRequest, server.get(),
+      MHD_OPTION_LISTEN_SOCKET, *fd,
+      MHD_OPTION_CONNECTION_TIMEOUT, static_cast<unsigned int>(kIdleTimeoutSeconds),
+      // Never reached: OnAccept refuses first (connections are counted on the same thread).
+      MHD_OPTION_CONNECTION_LIMIT, static_cast<unsigned int>(kMaxConnections + 1),
+      MHD_OPTION_PER_IP_CONNECTION_LIMIT, static_cast<unsigned int>(kMaxConnectionsPerAddress),
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<size_t>(kConnectionMemoryBytes),
+      MHD_OPTION_NOTIFY_CONNECTION, &MetricsServerCallbacks::OnConnection, server.get(),
+      MHD_OPTION_END);
+  if (server->daemon_ == nullptr) {
+    // It could not start its thread or its epoll set (out of resources); the socket is ours.
+    close(*fd);
+    return absl::UnavailableError(absl::StrCat("metrics.address: cannot serve on \"", address,
+                                               "\": libmicrohttpd did not start"));
   }
-  server->thread_ = std::thread([self = server.get()] { self->Serve(); });
   return server;
 }
 
-MetricsServer::MetricsServer(int listen_fd, int port, std::string address,
+MetricsServer::MetricsServer(int port, std::string address,
                              std::weak_ptr<prometheus::Collectable> collectable)
-    : listen_fd_(listen_fd), port_(port), address_(std::move(address)),
-      collectable_(std::move(collectable)) {}
+    : port_(port), address_(std::move(address)), collectable_(std::move(collectable)) {}
 
 MetricsServer::~MetricsServer() {
-  if (thread_.joinable()) {
-    const char stop = 1;
-    [[maybe_unused]] const ssize_t written = write(stop_pipe_[1], &stop, 1);
-    thread_.join();
-  }
-  for (const int fd : {stop_pipe_[0], stop_pipe_[1], listen_fd_}) {
-    if (fd >= 0) close(fd);
-  }
-}
-
-void MetricsServer::Serve() {
-  for (;;) {
-    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
-    if (poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      return;
-    }
-    if (fds[1].revents != 0) return;
-    if ((fds[0].revents & POLLIN) == 0) continue;
-    const int connection = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (connection < 0) continue;  // the client gave up, or too many files: the next poll
-    Answer(connection);
-    close(connection);
-  }
-}
-
-void MetricsServer::Answer(int connection) const {
-  setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &kClientTimeout, sizeof(kClientTimeout));
-  setsockopt(connection, SOL_SOCKET, SO_SNDTIMEO, &kClientTimeout, sizeof(kClientTimeout));
-  std::string request;
-  char buffer[2048];
-  while (request.find("\r\n\r\n") == std::string::npos) {
-    if (request.size() > kMaxRequestBytes) {
-      SendAll(connection, HttpResponse("431 Request Header Fields Too Large", "text/plain", ""));
-      return;
-    }
-    const ssize_t n = recv(connection, buffer, sizeof(buffer), 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;  // closed, or silent past the timeout
-    request.append(buffer, static_cast<size_t>(n));
-  }
-  // "GET /metrics HTTP/1.1" (a query string is ignored).
-  const size_t end_of_line = request.find("\r\n");
-  const absl::string_view line(request.data(), end_of_line);
-  const bool get = absl::StartsWith(line, "GET ");
-  const absl::string_view target = get ? line.substr(4, line.find(' ', 4) - 4) : "";
-  if (!get) {
-    SendAll(connection, HttpResponse("405 Method Not Allowed", "text/plain", "GET only\n"));
-    return;
-  }
-  if (target != "/metrics" && !absl::StartsWith(target, "/metrics?")) {
-    SendAll(connection, HttpResponse("404 Not Found", "text/plain", "see /metrics\n"));
-    return;
-  }
-  std::string body;
-  if (const std::shared_ptr<prometheus::Collectable> collectable = collectable_.lock()) {
-    body = prometheus::TextSerializer().Serialize(collectable->Collect());
-  }
-  SendAll(connection, HttpResponse("200 OK", "text/plain; version=0.0.4; charset=utf-8", body));
+  // Wakes the daemon's thread, which closes every connection and the listening socket without
+  // waiting on any client (its sockets are non-blocking), and joins it.
+  if (daemon_ != nullptr) MHD_stop_daemon(daemon_);
 }
 
 }  // namespace routeserve::metrics

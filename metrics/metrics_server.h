@@ -1,34 +1,60 @@
-// MetricsServer: the HTTP endpoint Prometheus scrapes: GET /metrics answers the collectable's
-// families in the text exposition format (prometheus-cpp's TextSerializer), on its own address
-// (`metrics.address`, DESIGN §7), apart from the gRPC port. Any other path is 404.
+// MetricsServer: the HTTP endpoint Prometheus scrapes: GET (and HEAD) /metrics answers the
+// collectable's families in the text exposition format (prometheus-cpp's TextSerializer), on
+// its own address (`metrics.address`), apart from the gRPC port. Another path is 404, another
+// method 405. The HTTP server is libmicrohttpd (Debian's libmicrohttpd12, as the Prometheus C
+// client uses it).
 //
-// WHY NOT prometheus-cpp's Exposer: its web server (civetweb, as Debian builds it) starts its
-//   threads with 100 KiB stacks, and glibc places every thread's static TLS on its stack; in the
-//   server, OpenBLAS, glog and LibTorch need about 104 KiB of it, so civetweb's threads cannot
-//   start ("null context when constructing CivetServer"). One plain thread does instead: a
-//   scrape every few seconds needs no more.
+// WHAT ONE CLIENT CANNOT DO: hold up a scrape. One internal thread polls every connection with
+//   epoll, reading and writing without blocking, so a silent, slow ("dripping") or non-reading
+//   client costs one connection slot, not the others' time. Each connection has:
+//   - an idle timeout of kIdleTimeoutSeconds: a connection that sends nothing, or takes none of
+//     its answer, for that long is closed (a client that keeps sending a byte now and then keeps
+//     its slot: it delays no one, and its header is bounded by the memory limit);
+//   - at most kConnectionMemoryBytes of buffers: a longer request line and header is refused
+//     with 431 and the connection closed;
+//   and at most kMaxConnectionsPerAddress connections come from one client address, at most
+//   kMaxConnections in all: one past either is closed at once, before anything is read. A
+//   client on one address cannot fill the server; clients on many addresses can fill it until
+//   their connections time out (docs/RELIABILITY.md has the trade).
+//   HTTP/1.1 keep-alive and pipelining work; lines may end in LF alone.
+// WHY NOT prometheus-cpp's Exposer (civetweb, as Debian builds it), tried twice:
+//   - it does not start in this process: civetweb asks for 100 KiB thread stacks, glibc puts
+//     each thread's static TLS on its stack, and OpenBLAS (60 KiB), glog (30 KiB) and LibTorch
+//     (10 KiB) need about 104 KiB of it, so pthread_create fails and the Exposer throws "null
+//     context when constructing CivetServer". civetweb has no option for the stack size;
+//   - with the stacks made larger (pthread_attr_setstacksize interposed to give 1 MiB), it
+//     starts, but civetweb gives each connection a worker thread until its request comes or
+//     request_timeout_ms passes: with num_threads 2 and two silent connections, a scrape
+//     waited the whole 10 s timeout. Holding 200 idle connections would take 200 threads.
 // ADDRESS: "host:port"; a port of 0 picks a free one, which port() then tells. IPv6 hosts in
 //   brackets ("[::1]:9464").
 // ERRORS: Start() returns InvalidArgument for an address that is not host:port, Unavailable,
-//   naming the address, when it cannot be bound.
-// SCRAPES: one at a time, each over its own connection (HTTP/1.1 answered with
-//   "Connection: close"); a client that sends no request within 5 s is dropped.
-// THREADING: scrapes run on the server's thread, which calls the collectable's Collect(); the
-//   destructor stops and joins it. The collectable is held weakly: once it is gone, scrapes
-//   are empty.
+//   naming the address and the system's reason, when it cannot be bound.
+// THREADING: requests are answered on the server's thread, which calls the collectable's
+//   Collect(). The destructor closes every connection and joins that thread, whatever the
+//   clients do: nothing it waits for depends on them. The collectable is held weakly: once it
+//   is gone, scrapes are empty.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/status/statusor.h"
 #include "prometheus/collectable.h"
+
+struct MHD_Daemon;
 
 namespace routeserve::metrics {
 
 class MetricsServer {
  public:
+  // The limits above; docs/RELIABILITY.md says why these values.
+  static constexpr int kIdleTimeoutSeconds = 10;
+  static constexpr int kMaxConnections = 256;
+  static constexpr int kMaxConnectionsPerAddress = 16;
+  static constexpr int kConnectionMemoryBytes = 16 * 1024;
+
   static absl::StatusOr<std::unique_ptr<MetricsServer>> Start(
       const std::string& address, std::weak_ptr<prometheus::Collectable> collectable);
   MetricsServer(const MetricsServer&) = delete;
@@ -38,20 +64,20 @@ class MetricsServer {
   int port() const { return port_; }
   // The configured host with the bound port, e.g. "127.0.0.1:41235".
   const std::string& address() const { return address_; }
+  // Connections the server holds now (those refused at once are never counted).
+  int connections() const { return connections_.load(); }
 
   // Implementation details follow.
  private:
-  MetricsServer(int listen_fd, int port, std::string address,
-                std::weak_ptr<prometheus::Collectable> collectable);
-  void Serve();
-  void Answer(int connection) const;
+  MetricsServer(int port, std::string address, std::weak_ptr<prometheus::Collectable> collectable);
 
-  const int listen_fd_;
   const int port_;
   const std::string address_;
   const std::weak_ptr<prometheus::Collectable> collectable_;
-  int stop_pipe_[2] = {-1, -1};  // a byte written to [1] stops Serve()
-  std::thread thread_;
+  std::atomic<int> connections_{0};
+  MHD_Daemon* daemon_ = nullptr;
+
+  friend struct MetricsServerCallbacks;
 };
 
 }  // namespace routeserve::metrics

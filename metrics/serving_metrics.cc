@@ -31,13 +31,6 @@ const std::vector<double>& ImprovementBuckets() {
   return *buckets;
 }
 
-// Lateness of a route, summed over its stops, in seconds: on time .. an hour.
-const std::vector<double>& LatenessBuckets() {
-  static const auto* const buckets =
-      new std::vector<double>{0, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600};
-  return *buckets;
-}
-
 prometheus::Histogram& AddHistogram(prometheus::Registry& registry, std::string_view name,
                                     const std::string& help, const std::vector<double>& buckets) {
   return BuildHistogram().Name(Name(name)).Help(help).Register(registry).Add({}, buckets);
@@ -59,6 +52,13 @@ ClientMetric Sampled(std::string label, std::string value, double number, Metric
 std::vector<double> LatencyBuckets() {
   return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
           0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,     10};
+}
+
+// Lateness of a route, summed over its stops, in seconds: on time .. two days. Tight windows
+// over many stops run to hours; the top buckets tell an hour from a day.
+std::vector<double> LatenessBuckets() {
+  return {0,    1,    5,    15,   30,    60,    120,   300,
+          600,  1800, 3600, 7200, 14400, 28800, 86400, 172800};
 }
 
 std::vector<double> BatchSizeBuckets(int max_batch_size) {
@@ -86,10 +86,6 @@ ServingMetrics::ServingMetrics(ServingMetricsOptions options)
                     .Help("Requests arrived and not yet answered.")
                     .Register(*registry_)
                     .Add({})),
-      queue_duration_(AddHistogram(*registry_, "queue_duration_seconds",
-                                   "Time a task waited in the batcher's queue before its batch "
-                                   "started (or it was dropped), in seconds.",
-                                   LatencyBuckets())),
       refine_duration_(AddHistogram(*registry_, "refine_duration_seconds",
                                     "Time a task spent in the finishing stage (refinement, "
                                     "evaluation, the response), in seconds.",
@@ -112,20 +108,30 @@ ServingMetrics::ServingMetrics(ServingMetricsOptions options)
                       .Name(Name("model_info"))
                       .Help("The route model serving (value 1); absent without a model.")
                       .Register(*registry_)) {
+  auto& queued = BuildHistogram()
+                     .Name(Name("queue_duration_seconds"))
+                     .Help("Time a task waited in the batcher's queue before its batch started "
+                           "(or it was dropped), in seconds, by bucket.")
+                     .Register(*registry_);
   auto& inference = BuildHistogram()
                         .Name(Name("inference_duration_seconds"))
                         .Help("Time of one batch's proposal (the model's forward pass, or the "
                               "classical solver's insertion), in seconds, by bucket.")
                         .Register(*registry_);
   for (const int size : options_.bucket_sizes) {
-    inference_duration_.push_back(&inference.Add({{"bucket", std::to_string(size)}},
-                                                 LatencyBuckets()));
+    const prometheus::Labels bucket = {{"bucket", std::to_string(size)}};
+    queue_duration_.push_back(&queued.Add(bucket, LatencyBuckets()));
+    inference_duration_.push_back(&inference.Add(bucket, LatencyBuckets()));
   }
   BuildGauge()
       .Name(Name("build_info"))
-      .Help("The routeserve build (value 1).")
+      .Help("The routeserve build (value 1): its version, git revision, and the LibTorch it "
+            "links, with or without CUDA.")
       .Register(*registry_)
-      .Add({{"version", options_.version}})
+      .Add({{"version", options_.version},
+            {"revision", options_.revision},
+            {"libtorch", options_.libtorch},
+            {"cuda", options_.cuda ? "true" : "false"}})
       .Set(1);
 }
 
@@ -142,8 +148,9 @@ void ServingMetrics::RequestAnswered(std::string_view method, std::string_view c
       .Observe(absl::ToDoubleSeconds(latency));
 }
 
-void ServingMetrics::TaskQueued(absl::Duration queued) {
-  queue_duration_.Observe(absl::ToDoubleSeconds(queued));
+void ServingMetrics::TaskQueued(int bucket, absl::Duration queued) {
+  if (bucket < 0 || bucket >= static_cast<int>(queue_duration_.size())) return;
+  queue_duration_[bucket]->Observe(absl::ToDoubleSeconds(queued));
 }
 
 void ServingMetrics::BatchFormed(int batch_size, double padding_ratio) {
@@ -180,6 +187,7 @@ void ServingMetrics::SetSampler(std::function<ScrapeSample()> sampler) {
 
 std::vector<MetricFamily> ServingMetrics::Collect() const {
   std::vector<MetricFamily> families = registry_->Collect();
+  for (MetricFamily& family : process_.Collect()) families.push_back(std::move(family));
   std::lock_guard lock(sampler_mu_);
   if (!sampler_) return families;
   const ScrapeSample sample = sampler_();

@@ -1,11 +1,13 @@
-// ServingMetrics: routeserve's Prometheus metric families (DESIGN §6; each one is described in
-// docs/METRICS.md) in one registry, recorded through methods named for what happened; and the
-// families whose values live elsewhere (queue depth, fallbacks), read when scraped.
+// ServingMetrics: routeserve's Prometheus metric families (each one is described in
+// docs/METRICS.md) in one registry, recorded through methods named for what happened; the
+// families whose values live elsewhere (queue depth, fallbacks), read when scraped; and the
+// process_* families (metrics/process_collector.h).
 //
-// NAMES: every family is prefixed "routeserve_". Labels are few-valued: method (2), code (the
-//   17 gRPC codes), bucket (the configured bucket sizes), reason (4); never ids.
+// NAMES: routeserve's own families are prefixed "routeserve_". Labels are few-valued: method
+//   (2), code (the 17 gRPC codes), bucket (the configured bucket sizes), reason (4); never ids.
 // BUCKETS: latencies 100 µs .. 10 s (1-2.5-5 per decade); batch sizes the powers of two up to
-//   the largest batch; padding in tenths; the refine gain finer near 0; lateness 0 .. 1 h.
+//   the largest batch; padding in tenths; the refine gain finer near 0; lateness 0 .. 2 days
+//   (a route's lateness is summed over its stops: tight windows run to hours).
 //   docs/METRICS.md lists them.
 // COST: each call is a few atomic additions; RequestAnswered also finds its series by its labels
 //   under the family's lock (two short critical sections per request).
@@ -23,6 +25,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "metrics/process_collector.h"
 #include "prometheus/collectable.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
@@ -37,7 +40,12 @@ inline constexpr char kPrefix[] = "routeserve_";
 struct ServingMetricsOptions {
   std::vector<int> bucket_sizes;  // the batcher's buckets, in stops: the {bucket} label values
   int max_batch_size = 64;        // the largest batch: batch_size's top bucket
-  std::string version;            // build_info{version}
+  // build_info's labels: the release, the source's git revision ("unknown" outside a git
+  // checkout), the LibTorch linked and whether it was built with CUDA.
+  std::string version;
+  std::string revision = "unknown";
+  std::string libtorch = "unknown";
+  bool cuda = false;
 };
 
 // Values kept by others, read at each scrape.
@@ -59,11 +67,11 @@ class ServingMetrics final : public prometheus::Collectable {
   void RequestArrived();
   void RequestAnswered(std::string_view method, std::string_view code, absl::Duration latency);
 
-  // The batcher: a task waited `queued` in its queue (run or dropped); a batch of `batch_size`
-  // tasks formed, with `padding_ratio` of its padded stops (batch_size x bucket size) being
-  // padding; the proposal of a batch of bucket `bucket` (an index into bucket_sizes) took
-  // `inference`.
-  void TaskQueued(absl::Duration queued);
+  // The batcher: a task of bucket `bucket` (an index into bucket_sizes) waited `queued` in its
+  // queue (run or dropped); a batch of `batch_size` tasks formed, with `padding_ratio` of its
+  // padded stops (batch_size x bucket size) being padding; the proposal of a batch of bucket
+  // `bucket` took `inference`.
+  void TaskQueued(int bucket, absl::Duration queued);
   void BatchFormed(int batch_size, double padding_ratio);
   void BatchInferred(int bucket, absl::Duration inference);
 
@@ -92,7 +100,7 @@ class ServingMetrics final : public prometheus::Collectable {
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Histogram>& request_duration_;
   prometheus::Gauge& inflight_;
-  prometheus::Histogram& queue_duration_;
+  std::vector<prometheus::Histogram*> queue_duration_;      // per bucket
   std::vector<prometheus::Histogram*> inference_duration_;  // per bucket
   prometheus::Histogram& refine_duration_;
   prometheus::Histogram& batch_size_;
@@ -101,6 +109,8 @@ class ServingMetrics final : public prometheus::Collectable {
   prometheus::Histogram& lateness_;
   prometheus::Family<prometheus::Gauge>& model_info_;
 
+  const ProcessCollector process_;
+
   mutable std::mutex sampler_mu_;
   std::function<ScrapeSample()> sampler_;  // guarded by sampler_mu_
 };
@@ -108,5 +118,6 @@ class ServingMetrics final : public prometheus::Collectable {
 // The bucket boundaries, for tests and docs/METRICS.md.
 std::vector<double> LatencyBuckets();
 std::vector<double> BatchSizeBuckets(int max_batch_size);
+std::vector<double> LatenessBuckets();
 
 }  // namespace routeserve::metrics

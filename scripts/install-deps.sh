@@ -9,19 +9,21 @@
 #                                    protobuf and Abseil that api/ and routing/ build on
 set -eu
 
-# LibTorch runs its matrix products on whatever libblas.so.3 is: OpenBLAS, in its pthread build
-# (the OpenMP build's thread-local storage does not fit prometheus-cpp's web-server threads).
+# LibTorch runs its matrix products on whatever libblas.so.3 is: OpenBLAS, in its pthread build,
+# the one docs/BENCHMARKS.md measured (the OpenMP build was left out when its thread-local
+# storage kept prometheus-cpp's web server from starting, a server /metrics no longer uses).
 # Python's torch, numpy and yaml serve the model's training recipe and its tests.
-# prometheus-cpp serves /metrics; the prometheus package brings promtool and the Prometheus
-# server that the metrics tests run. OpenSSL's library checks the TLS files at start-up, and its
-# command makes the TLS tests' certificates (a fresh Debian 12 may lack the command).
+# prometheus-cpp holds the metric families and libmicrohttpd serves /metrics; the prometheus
+# package brings promtool and the Prometheus server that the metrics tests run. OpenSSL's
+# library checks the TLS files at start-up, and its command makes the TLS tests' certificates
+# (a fresh Debian 12 may lack the command).
 PACKAGES="
   g++ make cmake pkg-config
   libabsl-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc grpc-proto
   libssl-dev openssl
   libyaml-cpp-dev
-  prometheus-cpp-dev prometheus
+  prometheus-cpp-dev libmicrohttpd-dev prometheus
   catch2
   libtorch-dev libopenblas0-pthread
   python3 python3-torch python3-numpy python3-yaml

@@ -234,7 +234,11 @@ absl::Status BatchingPlanner::Submit(PlanRequest request, PlanCallback done) {
 void BatchingPlanner::Drop(Pending& task, const absl::Status& why) {
   Call& call = *task.call;
   if (!call.Claim()) return;  // never so: only a batch's tasks are claimed elsewhere
-  if (observer_ != nullptr) observer_->OnDropped(why, clock_->Now() - call.submitted);
+  if (observer_ != nullptr) {
+    const int bucket =
+        batching::BucketFor(bucket_sizes(), static_cast<int>(call.problem.stops.size()));
+    observer_->OnDropped(bucket, why, clock_->Now() - call.submitted);
+  }
   std::exchange(call.done, nullptr)(why);
 }
 

@@ -123,9 +123,11 @@ class BatchingObserver {
   // `in_service` executors are left. On the batcher's scheduling thread.
   virtual void OnExecutorStuck(int /*executor*/, absl::Duration /*running*/,
                                int /*in_service*/) {}
-  // A task left its queue without running, with `why` (DeadlineExceeded, Cancelled, Unavailable),
-  // having waited `queued`; on the batcher's scheduling thread, before its `done`.
-  virtual void OnDropped(const absl::Status& /*why*/, absl::Duration /*queued*/) {}
+  // A task of `bucket` left its queue without running, with `why` (DeadlineExceeded,
+  // Cancelled, Unavailable), having waited `queued`; on the batcher's scheduling thread, before
+  // its `done`.
+  virtual void OnDropped(int /*bucket*/, const absl::Status& /*why*/,
+                         absl::Duration /*queued*/) {}
   // A batched task's answer is ready; on the thread that finishes it, just before its `done`.
   virtual void OnFinished(const FinishedTask& /*task*/) {}
 };

@@ -17,7 +17,7 @@ void MetricsObserver::OnRefused(const absl::Status& why) {
 }
 
 void MetricsObserver::OnBatchStart(const BatchInfo& batch) {
-  for (const absl::Duration queued : batch.queued) metrics_->TaskQueued(queued);
+  for (const absl::Duration queued : batch.queued) metrics_->TaskQueued(batch.bucket, queued);
   const double padded = static_cast<double>(batch.batch_size) * batch.padded_size;
   metrics_->BatchFormed(batch.batch_size, padded > 0 ? 1.0 - batch.stops / padded : 0.0);
   if (batching_ != nullptr) batching_->OnBatchStart(batch);
@@ -28,9 +28,9 @@ void MetricsObserver::OnBatchDone(const BatchInfo& batch, absl::Duration inferen
   if (batching_ != nullptr) batching_->OnBatchDone(batch, inference);
 }
 
-void MetricsObserver::OnDropped(const absl::Status& why, absl::Duration queued) {
-  metrics_->TaskQueued(queued);
-  if (batching_ != nullptr) batching_->OnDropped(why, queued);
+void MetricsObserver::OnDropped(int bucket, const absl::Status& why, absl::Duration queued) {
+  metrics_->TaskQueued(bucket, queued);
+  if (batching_ != nullptr) batching_->OnDropped(bucket, why, queued);
 }
 
 void MetricsObserver::OnFinished(const FinishedTask& task) {

@@ -30,7 +30,7 @@ class MetricsObserver final : public BatchingObserver, public RouteServiceObserv
   void OnRefused(const absl::Status& why) override;
   void OnBatchStart(const BatchInfo& batch) override;
   void OnBatchDone(const BatchInfo& batch, absl::Duration inference) override;
-  void OnDropped(const absl::Status& why, absl::Duration queued) override;
+  void OnDropped(int bucket, const absl::Status& why, absl::Duration queued) override;
   void OnFinished(const FinishedTask& task) override;
 
   // RouteServiceObserver.

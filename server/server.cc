@@ -14,6 +14,8 @@
 #include "grpc/grpc.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "model/torch_build.h"
+#include "server/build_revision.h"
 #include "server/listen_error.h"
 #include "server/log.h"
 #include "server/tls.h"
@@ -91,10 +93,14 @@ absl::StatusOr<std::unique_ptr<RouteServer>> RouteServer::Start(
   const ServerHooks& h = server->hooks_;
 
   server->model_proposer_ = dynamic_cast<const ModelProposer*>(proposer.get());
+  const model::TorchBuild torch = model::LinkedTorch();
   server->metrics_ = std::make_shared<metrics::ServingMetrics>(metrics::ServingMetricsOptions{
       .bucket_sizes = config.batching.buckets,
       .max_batch_size = config.batching.max_batch_size,
-      .version = ROUTESERVE_VERSION});
+      .version = ROUTESERVE_VERSION,
+      .revision = ROUTESERVE_REVISION,
+      .libtorch = torch.version,
+      .cuda = torch.cuda});
   server->metrics_observer_ = std::make_unique<MetricsObserver>(
       server->metrics_.get(), h.batching_observer, h.service_observer);
   BatchingPlanner::Options planner_options;

@@ -22,8 +22,12 @@ using metrics::MetricsServer;
 using metrics::ServingMetrics;
 
 std::shared_ptr<ServingMetrics> MakeMetrics() {
-  return std::make_shared<ServingMetrics>(metrics::ServingMetricsOptions{
-      .bucket_sizes = {8, 16}, .max_batch_size = 8, .version = "1.2.3"});
+  return std::make_shared<ServingMetrics>(metrics::ServingMetricsOptions{.bucket_sizes = {8, 16},
+                                                                         .max_batch_size = 8,
+                                                                         .version = "1.2.3",
+                                                                         .revision = "0123abcd",
+                                                                         .libtorch = "1.13.0",
+                                                                         .cuda = false});
 }
 
 std::string Scrape(const MetricsServer& server) {
@@ -58,11 +62,14 @@ TEST_CASE("the recorded stages appear in a scrape that promtool accepts", "[metr
   metrics->RequestArrived();
   metrics->RequestAnswered("SuggestStream", "INVALID_ARGUMENT", absl::Microseconds(50));
   metrics->RequestArrived();  // still in flight
-  metrics->TaskQueued(absl::Microseconds(700));
+  metrics->TaskQueued(/*bucket=*/0, absl::Microseconds(700));
+  metrics->TaskQueued(/*bucket=*/1, absl::Microseconds(300));
+  metrics->TaskQueued(/*bucket=*/1, absl::Milliseconds(30));
   metrics->BatchFormed(/*batch_size=*/3, /*padding_ratio=*/0.25);
   metrics->BatchInferred(/*bucket=*/1, absl::Milliseconds(12));
   metrics->TaskFinished(absl::Milliseconds(2));
   metrics->RouteAnswered(/*proposed_cost=*/200, /*route_cost=*/190, /*lateness_s=*/45);
+  metrics->RouteAnswered(/*proposed_cost=*/100, /*route_cost=*/100, /*lateness_s=*/5 * 3600);
 
   absl::StatusOr<std::unique_ptr<MetricsServer>> server =
       MetricsServer::Start("127.0.0.1:0", metrics);
@@ -86,7 +93,10 @@ TEST_CASE("the recorded stages appear in a scrape that promtool accepts", "[metr
                  R"(routeserve_request_duration_seconds_bucket{method="Suggest",le="0.005"})") ==
         3);
   CHECK(SampleOf(samples, "routeserve_inflight_requests") == 1);
-  CHECK(SampleOf(samples, "routeserve_queue_duration_seconds_count") == 1);
+  CHECK(SampleOf(samples, R"(routeserve_queue_duration_seconds_count{bucket="8"})") == 1);
+  CHECK(SampleOf(samples, R"(routeserve_queue_duration_seconds_count{bucket="16"})") == 2);
+  CHECK(SampleOf(samples,
+                 R"(routeserve_queue_duration_seconds_bucket{bucket="16",le="0.0005"})") == 1);
   CHECK(SampleOf(samples, R"(routeserve_inference_duration_seconds_count{bucket="16"})") == 1);
   CHECK(SampleOf(samples, R"(routeserve_inference_duration_seconds_count{bucket="8"})") == 0);
   CHECK(SampleOf(samples, R"(routeserve_batch_size_bucket{le="2"})") == 0);
@@ -94,9 +104,14 @@ TEST_CASE("the recorded stages appear in a scrape that promtool accepts", "[metr
   CHECK(SampleOf(samples, R"(routeserve_batch_size_bucket{le="8"})") == 1);
   CHECK(SampleOf(samples, "routeserve_batch_padding_ratio_sum") == 0.25);
   CHECK(SampleOf(samples, "routeserve_refine_duration_seconds_count") == 1);
-  CHECK(SampleOf(samples, R"(routeserve_route_cost_improvement_ratio_bucket{le="0.05"})") == 1);
-  CHECK(SampleOf(samples, R"(routeserve_route_cost_improvement_ratio_bucket{le="0.02"})") == 0);
+  CHECK(SampleOf(samples, R"(routeserve_route_cost_improvement_ratio_bucket{le="0.05"})") == 2);
+  CHECK(SampleOf(samples, R"(routeserve_route_cost_improvement_ratio_bucket{le="0.02"})") == 1);
   CHECK(SampleOf(samples, R"(routeserve_route_lateness_seconds_bucket{le="60"})") == 1);
+  // Five hours late: past the old top bucket of an hour, inside 8 h.
+  CHECK(SampleOf(samples, R"(routeserve_route_lateness_seconds_bucket{le="3600"})") == 1);
+  CHECK(SampleOf(samples, R"(routeserve_route_lateness_seconds_bucket{le="14400"})") == 1);
+  CHECK(SampleOf(samples, R"(routeserve_route_lateness_seconds_bucket{le="28800"})") == 2);
+  CHECK(SampleOf(samples, R"(routeserve_route_lateness_seconds_bucket{le="172800"})") == 2);
   CHECK(SampleOf(samples, R"(routeserve_queue_depth{bucket="8"})") == 3);
   CHECK(SampleOf(samples, R"(routeserve_queue_depth{bucket="16"})") == 0);
   CHECK(SampleOf(samples, R"(routeserve_fallback_total{reason="stops_above_model_max"})") == 2);
@@ -104,7 +119,15 @@ TEST_CASE("the recorded stages appear in a scrape that promtool accepts", "[metr
   CHECK(SampleOf(samples,
                  R"(routeserve_model_info{device="cpu",name="nearest",precision="fp32",)"
                  R"(version="nearest-0123456789ab"})") == 1);
-  CHECK(SampleOf(samples, R"(routeserve_build_info{version="1.2.3"})") == 1);
+  CHECK(SampleOf(samples, R"(routeserve_build_info{cuda="false",libtorch="1.13.0",)"
+                          R"(revision="0123abcd",version="1.2.3"})") == 1);
+  for (const std::string family :
+       {"process_cpu_seconds_total", "process_resident_memory_bytes",
+        "process_virtual_memory_bytes", "process_open_fds", "process_max_fds",
+        "process_start_time_seconds"}) {
+    INFO(family);  // present (a short-lived process may not have a tick of CPU time yet)
+    CHECK(SampleOf(samples, family) >= 0);
+  }
 
   const CommandResult check = RunCommand("/usr/bin/promtool check metrics", text);
   INFO(check.output);
@@ -120,20 +143,6 @@ TEST_CASE("without a sampler the sampled families are left out, without a model 
   CHECK(names.count("routeserve_queue_depth") == 0);
   CHECK(names.count("routeserve_fallback_total") == 0);
   CHECK(names.count("routeserve_model_info") == 0);
-}
-
-TEST_CASE("a metrics address that is taken is an error naming metrics.address", "[metrics]") {
-  std::shared_ptr<ServingMetrics> metrics = MakeMetrics();
-  absl::StatusOr<std::unique_ptr<MetricsServer>> first =
-      MetricsServer::Start("127.0.0.1:0", metrics);
-  REQUIRE(first.ok());
-  absl::StatusOr<std::unique_ptr<MetricsServer>> second =
-      MetricsServer::Start((*first)->address(), metrics);
-  REQUIRE_FALSE(second.ok());
-  CHECK(second.status().code() == absl::StatusCode::kUnavailable);
-  CHECK(absl::StartsWith(second.status().message(), "metrics.address"));
-  CHECK(MetricsServer::Start("no-port", metrics).status().code() ==
-        absl::StatusCode::kInvalidArgument);
 }
 
 TEST_CASE("without NVML the GPU sampler samples nothing and exports no GPU family",

@@ -163,7 +163,7 @@ class TestObserver final : public BatchingObserver {
   void OnBatchDone(const BatchInfo& /*batch*/, absl::Duration inference) override {
     Note([this, inference] { inference_.push_back(inference); });
   }
-  void OnDropped(const absl::Status& why, absl::Duration queued) override {
+  void OnDropped(int /*bucket*/, const absl::Status& why, absl::Duration queued) override {
     Note([this, &why, queued] { dropped_.push_back({why.code(), queued}); });
   }
   void OnFinished(const FinishedTask& /*task*/) override {

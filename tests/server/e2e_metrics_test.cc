@@ -2,8 +2,9 @@
 // Suggest calls and SuggestStream messages, good and bad, over loopback gRPC; its /metrics is
 // scraped over HTTP and must count each of them, pass `promtool check metrics`, and hold every
 // metric name the Grafana dashboard and the alert rules use. Then a real Prometheus server
-// scrapes it and answers the same counts through its query API, and parses every expression
-// of the dashboard and the rules.
+// scrapes it every second, beside a silent and a dripping client, succeeds at every scrape,
+// answers the same counts through its query API, and parses every expression of the dashboard
+// and the rules.
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -21,9 +22,12 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "http_client.h"
+#include "model/torch_build.h"
 #include "route_checks.h"
 #include "scrape.h"
 #include "server_process.h"
+#include "test_clients.h"
+#include "tests/eventually.h"
 #include "yaml-cpp/yaml.h"
 
 namespace routeserve::testing {
@@ -181,7 +185,6 @@ TEST_CASE("the scrape counts every call by method and code, and promtool accepts
   }
   CHECK(SampleOf(samples, "routeserve_inflight_requests") == 0);
   // Every good request was queued, batched and finished with a route; the bad ones never were.
-  CHECK(SampleOf(samples, "routeserve_queue_duration_seconds_count") == routes);
   CHECK(SampleOf(samples, "routeserve_batch_size_sum") == routes);
   CHECK(SampleOf(samples, "routeserve_refine_duration_seconds_count") == routes);
   CHECK(SampleOf(samples, "routeserve_route_lateness_seconds_count") == routes);
@@ -204,7 +207,21 @@ TEST_CASE("the scrape counts every call by method and code, and promtool accepts
                  absl::StrCat(R"(routeserve_model_info{device="cpu",name="nearest_max16",)",
                               R"(precision="fp32",version=")", t.server->model()->model_version(),
                               "\"}")) == 1);
-  CHECK(absl::StrContains(text, "routeserve_build_info{version=\""));
+  // build_info: the LibTorch linked, and a git revision (12 hex digits) or "unknown".
+  const model::TorchBuild torch = model::LinkedTorch();
+  const std::regex build_info(absl::StrCat(
+      R"re(routeserve_build_info\{cuda=")re", torch.cuda ? "true" : "false",
+      R"re(",libtorch=")re", torch.version,
+      R"re(",revision="([0-9a-f]{12}|unknown)",version="[0-9.]+"\} 1)re"));
+  CHECK(std::regex_search(text, build_info));
+  // Queue time per bucket: the good requests, all of them, by the buckets they went to.
+  double queued = 0;
+  for (const int bucket : config.batching.buckets) {
+    queued += SampleOf(samples, absl::StrCat("routeserve_queue_duration_seconds_count{bucket=\"",
+                                             bucket, "\"}"));
+  }
+  CHECK(queued == routes);
+  CHECK(SampleOf(samples, "process_open_fds") > 0);
 
   const CommandResult check = RunCommand("/usr/bin/promtool check metrics", text);
   INFO(check.output);
@@ -295,9 +312,22 @@ CallCounts CountsInPrometheus(int port) {
   return counts;
 }
 
+// The value of the first series `promql` answers with; -1 with none.
+double QueryValue(int port, const std::string& promql) {
+  const google::protobuf::Struct answer = Query(port, promql);
+  const auto& fields = answer.fields();
+  if (fields.at("status").string_value() != "success") return -1;
+  const auto& result = fields.at("data").struct_value().fields().at("result").list_value();
+  if (result.values_size() == 0) return -1;
+  const std::string value =
+      result.values(0).struct_value().fields().at("value").list_value().values(1).string_value();
+  return std::atof(value.c_str());
+}
+
 TEST_CASE(
-    "a Prometheus server scraping the service counts the calls made by code, and parses every "
-    "expression of the dashboard and the rules",
+    "a Prometheus server scraping the service counts the calls made by code, succeeds at every "
+    "scrape beside a silent and a dripping client, and parses every expression of the dashboard "
+    "and the rules",
     "[metrics][e2e]") {
   TestServer t = StartServer(MetricsConfig());
   const CallCounts calls = MakeCalls(t);
@@ -324,6 +354,15 @@ TEST_CASE(
         prometheus.WaitForLine("Server is ready to receive web requests").has_value();
     INFO(prometheus.Stderr());
     REQUIRE(ready);
+    // Beside Prometheus's scrapes, from addresses of their own (the silent one until the idle
+    // timeout closes it; the dripping one all along).
+    absl::StatusOr<TestConnection> silent =
+        TestConnection::Open(t.server->metrics_port(), "127.0.0.11");
+    absl::StatusOr<TestConnection> drip =
+        TestConnection::Open(t.server->metrics_port(), "127.0.0.12");
+    REQUIRE(silent.ok());
+    REQUIRE(drip.ok());
+    DrippingClient dripping(*std::move(drip), /*period_ms=*/100);
 
     // Polled until the first scrapes are in; a broken setup gives up after the guard.
     CallCounts counted;
@@ -336,6 +375,13 @@ TEST_CASE(
       CHECK(counted[key] == count);
     }
     CHECK(counted.size() == calls.size());
+
+    // Three scrapes or more, each a success (up == 1).
+    const std::string up = R"(up{job="routeserve"}[1h])";
+    CHECK(Eventually([&] { return QueryValue(port, "count_over_time(" + up + ")") >= 3; },
+                     kGuard));
+    CHECK(QueryValue(port, "min_over_time(" + up + ")") == 1);
+    CHECK_FALSE(dripping.failed());
 
     for (std::string expr : DashboardAndRuleExprs()) {
       for (const auto& [variable, value] : std::vector<std::pair<std::string, std::string>>{
