@@ -239,8 +239,7 @@ absl::Status CheckSelfTestReach(const SelfTest& selftest, const ModelMetadata& m
   if (reach == metadata.max_stops) return absl::OkStatus();
   return absl::FailedPreconditionError(absl::StrCat(
       kMetadataFileName, ": max_stops: ", metadata.max_stops, ", but the model was sealed for ",
-      reach, " (the largest N of ", source, "): model.yaml may not claim more than the model "
-      "was made and tested for"));
+      reach, " (the largest N of ", source, ")"));
 }
 
 absl::Status RunSelfTest(const SelfTest& selftest, const routing::ObjectiveParams& objective,

@@ -52,9 +52,9 @@ struct SelfTest {
 // case.
 absl::StatusOr<SelfTest> ParseSelfTest(const std::string& json_text, const std::string& source);
 
-// OK when the self-test runs the model at N = metadata.max_stops (its largest case) and never
-// above: model.yaml may claim no more stops than the model was sealed for. Else
-// FailedPrecondition naming both.
+// OK when the self-test's largest case runs the model at N = metadata.max_stops: model.yaml may
+// claim no more stops than the model was sealed for (and no fewer: the self-test would run it
+// above its max_stops). Else FailedPrecondition naming both.
 absl::Status CheckSelfTestReach(const SelfTest& selftest, const ModelMetadata& metadata,
                                 const std::string& source);
 

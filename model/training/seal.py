@@ -74,6 +74,9 @@ def check_contract(module: torch.jit.ScriptModule, meta: Dict, where: str) -> No
     if not isinstance(meta.get("max_stops"), int) or meta["max_stops"] < 1:
         raise SealError(f"{where}/model.yaml: max_stops: expected an integer >= 1, got "
                         f"{meta.get('max_stops')!r}")
+    if not isinstance(meta.get("objective"), dict):
+        raise SealError(f"{where}/model.yaml: objective: expected a map, got "
+                        f"{meta.get('objective')!r}")
     if not hasattr(module, CONTRACT_ATTRIBUTE):
         return
     said = dict(getattr(module, CONTRACT_ATTRIBUTE))
