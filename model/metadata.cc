@@ -1,103 +1,38 @@
-// Reading model.yaml; model_version. yaml-cpp throws; its exceptions stop in ParseModelMetadata.
+// Reading model.yaml and checking its contract. yaml-cpp throws; its exceptions stop in
+// ParseModelMetadata.
 #include "model/metadata.h"
 
-#include <yaml-cpp/yaml.h>
+#include <algorithm>
+#include <climits>
 
-#include <cmath>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
-#include <system_error>
-
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "model/features.h"
-#include "model/sha256.h"
+#include "model/yaml_fields.h"
 
 namespace routeserve::model {
 namespace {
 
-// Hex digits of the content hash in model_version.
-constexpr int kVersionHashDigits = 12;
+constexpr char kSealHint[] =
+    " (the model is not sealed: model/training/export.py --seal DIR writes it)";
 
-std::string Describe(const YAML::Node& node) {
-  if (!node.IsDefined() || node.IsNull()) return "an empty value";
-  if (node.IsMap()) return "a map";
-  if (node.IsSequence()) return "a list";
-  return absl::StrCat("\"", node.Scalar(), "\"");
+absl::StatusOr<std::string> Digest(const FieldReader& reader, const YAML::Node& seal,
+                                   const std::string& key) {
+  absl::StatusOr<std::string> digest = reader.String(seal, key, "seal." + key);
+  if (!digest.ok()) return digest.status();
+  if (digest->size() != 64 || !std::all_of(digest->begin(), digest->end(), [](char c) {
+        return absl::ascii_isdigit(c) || (c >= 'a' && c <= 'f');
+      })) {
+    return reader.Error("seal." + key, absl::StrCat("expected 64 lower-case hex digits, got \"",
+                                                    *digest, "\""));
+  }
+  return digest;
 }
 
-// Reads required values of a map, naming "source: key" in errors.
-class MetadataReader {
- public:
-  explicit MetadataReader(std::string source) : source_(std::move(source)) {}
-
-  absl::StatusOr<YAML::Node> Get(const YAML::Node& map, const std::string& key,
-                                 const std::string& dotted) const {
-    const YAML::Node node = map[key];
-    if (!node.IsDefined() || node.IsNull()) return Error(dotted, "missing");
-    return node;
-  }
-
-  absl::StatusOr<int> Integer(const YAML::Node& map, const std::string& key,
-                              const std::string& dotted, int min) const {
-    absl::StatusOr<YAML::Node> node = Get(map, key, dotted);
-    if (!node.ok()) return node.status();
-    int value = 0;
-    if (!node->IsScalar() || !YAML::convert<int>::decode(*node, value)) {
-      return Error(dotted, absl::StrCat("expected an integer, got ", Describe(*node)));
-    }
-    if (value < min) return Error(dotted, absl::StrCat("must be >= ", min, ", got ", value));
-    return value;
-  }
-
-  absl::StatusOr<double> Number(const YAML::Node& map, const std::string& key,
-                                const std::string& dotted) const {
-    absl::StatusOr<YAML::Node> node = Get(map, key, dotted);
-    if (!node.ok()) return node.status();
-    double value = 0;
-    if (!node->IsScalar() || !YAML::convert<double>::decode(*node, value) ||
-        !std::isfinite(value)) {
-      return Error(dotted, absl::StrCat("expected a number, got ", Describe(*node)));
-    }
-    return value;
-  }
-
-  absl::Status Error(const std::string& dotted, const std::string& message) const {
-    return absl::InvalidArgumentError(absl::StrCat(source_, ": ", dotted, ": ", message));
-  }
-
-  const std::string& source() const { return source_; }
-
- private:
-  const std::string source_;
-};
-
-absl::StatusOr<ModelMetadata> ReadTree(const YAML::Node& root, const MetadataReader& reader) {
-  if (!root.IsMap()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(reader.source(), ": expected a map of keys, got ", Describe(root)));
-  }
-  ModelMetadata metadata;
-  struct IntegerKey {
-    const char* name;
-    int* field;
-    int min;
-  };
-  for (const IntegerKey& key : {IntegerKey{"feature_version", &metadata.feature_version, 1},
-                                IntegerKey{"node_features", &metadata.node_features, 1},
-                                IntegerKey{"courier_features", &metadata.courier_features, 1},
-                                IntegerKey{"max_stops", &metadata.max_stops, 1}}) {
-    absl::StatusOr<int> value = reader.Integer(root, key.name, key.name, key.min);
-    if (!value.ok()) return value.status();
-    *key.field = *value;
-  }
-
-  absl::StatusOr<YAML::Node> objective = reader.Get(root, "objective", "objective");
+absl::Status ReadObjective(const YAML::Node& root, const FieldReader& reader,
+                           routing::ObjectiveParams& params) {
+  absl::StatusOr<YAML::Node> objective = reader.Map(root, "objective", "objective");
   if (!objective.ok()) return objective.status();
-  if (!objective->IsMap()) {
-    return reader.Error("objective", absl::StrCat("expected a map, got ", Describe(*objective)));
-  }
-  routing::ObjectiveParams& params = metadata.objective;
   struct NumberKey {
     const char* name;
     double* field;
@@ -110,12 +45,9 @@ absl::StatusOr<ModelMetadata> ReadTree(const YAML::Node& root, const MetadataRea
     if (!value.ok()) return value.status();
     *key.field = *value;
   }
-  absl::StatusOr<YAML::Node> speeds = reader.Get(*objective, "speed_mps", "objective.speed_mps");
+  absl::StatusOr<YAML::Node> speeds =
+      reader.Map(*objective, "speed_mps", "objective.speed_mps");
   if (!speeds.ok()) return speeds.status();
-  if (!speeds->IsMap()) {
-    return reader.Error("objective.speed_mps",
-                        absl::StrCat("expected a map, got ", Describe(*speeds)));
-  }
   for (int type = 0; type < routing::kNumVehicleTypes; ++type) {
     const std::string name(routing::VehicleTypeName(static_cast<routing::VehicleType>(type)));
     absl::StatusOr<double> speed =
@@ -123,6 +55,39 @@ absl::StatusOr<ModelMetadata> ReadTree(const YAML::Node& root, const MetadataRea
     if (!speed.ok()) return speed.status();
     params.speed_mps[type] = *speed;
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ModelMetadata> ReadTree(const YAML::Node& root, const FieldReader& reader) {
+  if (!root.IsMap()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(reader.source(), ": expected a map of keys, got ", DescribeNode(root)));
+  }
+  ModelMetadata metadata;
+  struct IntegerKey {
+    const char* name;
+    int* field;
+  };
+  for (const IntegerKey& key : {IntegerKey{"feature_version", &metadata.feature_version},
+                                IntegerKey{"node_features", &metadata.node_features},
+                                IntegerKey{"courier_features", &metadata.courier_features},
+                                IntegerKey{"max_stops", &metadata.max_stops}}) {
+    absl::StatusOr<int64_t> value = reader.Integer(root, key.name, key.name, 1, INT_MAX);
+    if (!value.ok()) return value.status();
+    *key.field = static_cast<int>(*value);
+  }
+  if (absl::Status objective = ReadObjective(root, reader, metadata.objective); !objective.ok()) {
+    return objective;
+  }
+  if (!HasField(root, "seal")) return reader.Error("seal", absl::StrCat("missing", kSealHint));
+  absl::StatusOr<YAML::Node> seal = reader.Map(root, "seal", "seal");
+  if (!seal.ok()) return seal.status();
+  absl::StatusOr<std::string> model = Digest(reader, *seal, "model_sha256");
+  if (!model.ok()) return model.status();
+  absl::StatusOr<std::string> selftest = Digest(reader, *seal, "selftest_sha256");
+  if (!selftest.ok()) return selftest.status();
+  metadata.model_sha256 = *std::move(model);
+  metadata.selftest_sha256 = *std::move(selftest);
   return metadata;
 }
 
@@ -136,7 +101,7 @@ absl::Status Mismatch(const char* key, int model, int encoder) {
 
 absl::StatusOr<ModelMetadata> ParseModelMetadata(const std::string& yaml_text,
                                                  const std::string& source) {
-  const MetadataReader reader(source);
+  const FieldReader reader(source);
   try {
     const YAML::Node root = YAML::Load(yaml_text);
     return ReadTree(root, reader);
@@ -149,14 +114,6 @@ absl::StatusOr<ModelMetadata> ParseModelMetadata(const std::string& yaml_text,
   }
 }
 
-absl::StatusOr<ModelMetadata> ReadModelMetadata(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file.is_open()) return absl::NotFoundError(absl::StrCat(path, ": cannot be opened"));
-  const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  if (file.bad()) return absl::InvalidArgumentError(absl::StrCat(path, ": read failed"));
-  return ParseModelMetadata(text, path);
-}
-
 absl::Status CheckFeatureContract(const ModelMetadata& metadata) {
   if (metadata.feature_version != kFeatureVersion) {
     return Mismatch("feature_version", metadata.feature_version, kFeatureVersion);
@@ -166,6 +123,25 @@ absl::Status CheckFeatureContract(const ModelMetadata& metadata) {
   }
   if (metadata.courier_features != kCourierFeatures) {
     return Mismatch("courier_features", metadata.courier_features, kCourierFeatures);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckModuleContract(const std::map<std::string, int64_t>& module_contract,
+                                 const ModelMetadata& metadata, const std::string& source) {
+  struct Key {
+    const char* name;
+    int claimed;
+  };
+  for (const Key& key : {Key{"feature_version", metadata.feature_version},
+                         Key{"node_features", metadata.node_features},
+                         Key{"courier_features", metadata.courier_features},
+                         Key{"max_stops", metadata.max_stops}}) {
+    const auto said = module_contract.find(key.name);
+    if (said == module_contract.end() || said->second == key.claimed) continue;
+    return absl::FailedPreconditionError(absl::StrCat(source, ": the module says ", key.name, " ",
+                                                      said->second, ", ", kMetadataFileName,
+                                                      " says ", key.claimed));
   }
   return absl::OkStatus();
 }
@@ -187,19 +163,6 @@ std::vector<std::string> ObjectiveDifferences(const routing::ObjectiveParams& mo
             model.speed_mps[type], config.speed_mps[type]);
   }
   return differences;
-}
-
-absl::StatusOr<std::string> ModelVersion(const std::string& model_dir) {
-  const std::filesystem::path dir(model_dir);
-  absl::StatusOr<std::string> hash = Sha256OfFile((dir / kModelFileName).string());
-  if (!hash.ok()) return hash.status();
-  // The directory's own name, also for "models/route-v1/", "models/route-v1/." or ".".
-  std::error_code error;
-  std::filesystem::path normal = std::filesystem::absolute(dir, error).lexically_normal();
-  if (error) normal = dir.lexically_normal();
-  const std::filesystem::path name =
-      normal.has_filename() ? normal.filename() : normal.parent_path().filename();
-  return absl::StrCat(name.string(), "-", hash->substr(0, kVersionHashDigits));
 }
 
 }  // namespace routeserve::model

@@ -9,8 +9,10 @@
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string_view>
 #include <thread>
 #include <utility>
@@ -18,8 +20,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "model/features.h"
+#include "model/model_files.h"
 #include "model/torch_compat.h"
-#include "routing/evaluator.h"
 #include "routing/generator.h"
 
 namespace routeserve::model {
@@ -120,30 +122,23 @@ absl::StatusOr<std::optional<at::ScalarType>> PickAutocast(Precision precision,
   return absl::InternalError("model.precision: unknown precision");
 }
 
-// Checks row `order` (N entries) of a decoding of a problem of `n` stops against the contract
-// (its stops each once, then its padding rows ascending) and copies the stops into `out`.
-absl::Status CheckOrder(const int64_t* order, int n, int N, std::vector<int>& out) {
-  out.assign(n, -1);
-  std::vector<char> seen(n, 0);
-  for (int i = 0; i < n; ++i) {
-    const int64_t stop = order[i];
-    if (stop < 0 || stop >= n) {
-      return absl::DataLossError(
-          absl::StrCat("position ", i, " holds ", stop, ", not one of the ", n, " stops"));
-    }
-    if (seen[stop]) {
-      return absl::DataLossError(absl::StrCat("stop ", stop, " comes twice"));
-    }
-    seen[stop] = 1;
-    out[i] = static_cast<int>(stop);
+// The module's own contract: its attribute `contract` (Dict[str, int], written by the recipe's
+// export), empty when it has none (a model exported before the attribute existed).
+absl::StatusOr<std::map<std::string, int64_t>> ModuleContract(const torch::jit::Module& module,
+                                                              const std::string& source) {
+  std::map<std::string, int64_t> contract;
+  if (!module.hasattr(kContractAttribute)) return contract;
+  const c10::IValue value = module.attr(kContractAttribute);
+  auto malformed = [&source] {
+    return absl::FailedPreconditionError(
+        absl::StrCat(source, ": the module's attribute `contract` is not a Dict[str, int]"));
+  };
+  if (!value.isGenericDict()) return malformed();
+  for (const auto& entry : value.toGenericDict()) {
+    if (!entry.key().isString() || !entry.value().isInt()) return malformed();
+    contract[entry.key().toStringRef()] = entry.value().toInt();
   }
-  for (int i = n; i < N; ++i) {
-    if (order[i] != i) {
-      return absl::DataLossError(
-          absl::StrCat("position ", i, " holds ", order[i], ", expected padding row ", i));
-    }
-  }
-  return absl::OkStatus();
+  return contract;
 }
 
 // Per executor: the staging buffers of its batches and, on CUDA, its stream.
@@ -177,17 +172,25 @@ struct ModelRunner::Impl {
     return pinned.to(device, /*non_blocking=*/true);
   }
 
-  // The forward pass of a staged batch: orders [rows, K, N] (int64) and scores [rows, K]
-  // (float) on the host, or why not. Throws what LibTorch throws.
-  absl::Status Forward(ExecutorState& state, int rows, int N, int K, torch::Tensor& orders,
+  // The forward pass of a staged batch under `autocast` (nullopt: fp32): orders [rows, K, N]
+  // (int64) and scores [rows, K] (float) on the host, or why not. Throws what LibTorch throws.
+  absl::Status Forward(ExecutorState& state, int rows, int N, int K,
+                       std::optional<at::ScalarType> autocast, torch::Tensor& orders,
                        torch::Tensor& scores);
 
+  // ModelRunner::Run, under `autocast`.
   std::vector<absl::StatusOr<std::vector<Decoding>>> Run(
       std::span<const routing::Instance* const> instances, int padded_size, int decodings,
-      int executor);
+      int executor, std::optional<at::ScalarType> autocast);
+
+  // The module from `files` (model.pt's checked bytes) on the device, its contract checked.
+  absl::Status LoadModule(const std::string& model_dir, const ModelFiles& files);
+  // The self-test in fp32: the recorded costs are fp32's, a precision is the operator's choice.
+  absl::Status SelfTest(const std::string& model_dir, const ModelFiles& files);
 };
 
 absl::Status ModelRunner::Impl::Forward(ExecutorState& state, int rows, int N, int K,
+                                        std::optional<at::ScalarType> autocast,
                                         torch::Tensor& orders, torch::Tensor& scores) {
   c10::InferenceMode inference;
 #if ROUTESERVE_HAS_CUDA_STREAMS
@@ -212,7 +215,7 @@ absl::Status ModelRunner::Impl::Forward(ExecutorState& state, int rows, int N, i
 
   c10::IValue output;
   {
-    compat::AutocastGuard autocast(device.type(), autocast_dtype);
+    compat::AutocastGuard guard(device.type(), autocast);
     output = module.forward(std::move(inputs));
   }
   if (!output.isTuple() || output.toTupleRef().elements().size() != 2 ||
@@ -242,7 +245,7 @@ absl::Status ModelRunner::Impl::Forward(ExecutorState& state, int rows, int N, i
 
 std::vector<absl::StatusOr<std::vector<Decoding>>> ModelRunner::Impl::Run(
     std::span<const routing::Instance* const> instances, int padded_size, int decodings,
-    int executor) {
+    int executor, std::optional<at::ScalarType> autocast) {
   using Result = absl::StatusOr<std::vector<Decoding>>;
   const int B = static_cast<int>(instances.size());
   auto all = [B](const absl::Status& status) { return std::vector<Result>(B, status); };
@@ -278,7 +281,7 @@ std::vector<absl::StatusOr<std::vector<Decoding>>> ModelRunner::Impl::Run(
   torch::Tensor scores;
   absl::Status forward;
   try {
-    forward = Forward(state, rows, N, K, orders, scores);
+    forward = Forward(state, rows, N, K, autocast, orders, scores);
   } catch (...) {
     forward = FromException("model: forward failed", std::current_exception());
   }
@@ -289,38 +292,42 @@ std::vector<absl::StatusOr<std::vector<Decoding>>> ModelRunner::Impl::Run(
   const int64_t* order_data = orders.data_ptr<int64_t>();
   const float* score_data = scores.data_ptr<float>();
   for (int b = 0; b < B; ++b) {
-    const routing::Instance& instance = *instances[b];
-    const int n = instance.num_stops();
-    std::vector<Decoding> decoded(K);
-    absl::Status status;
-    for (int k = 0; k < K && status.ok(); ++k) {
-      Decoding& decoding = decoded[k];
-      status = CheckOrder(order_data + (static_cast<size_t>(b) * K + k) * N, n, N, decoding.order);
-      if (!status.ok()) {
-        status = absl::DataLossError(absl::StrCat("decoding ", k, ": ", status.message()));
-        break;
-      }
-      const routing::RouteEvaluation evaluation = routing::Evaluate(instance, decoding.order);
-      if (!evaluation.feasible()) {
-        status = absl::DataLossError(
-            absl::StrCat("decoding ", k, ": infeasible, ",
-                         std::string(routing::InfeasibilityName(evaluation.infeasibility)),
-                         " at stop ",
-                         evaluation.infeasible_stop));
-        break;
-      }
-      decoding.cost = evaluation.cost;
-      decoding.score = score_data[static_cast<size_t>(b) * K + static_cast<size_t>(k)];
+    const int n = instances[b]->num_stops();
+    Result decoded = CheckedDecodings(*instances[b], order_data + static_cast<size_t>(b) * K * N,
+                                      score_data + static_cast<size_t>(b) * K, K, N);
+    if (!decoded.ok()) {
+      decoded = absl::Status(decoded.status().code(),
+                             absl::StrCat("model: invalid decoding of a problem of ", n,
+                                          " stops: ", decoded.status().message()));
     }
-    if (status.ok()) {
-      results.emplace_back(std::move(decoded));
-    } else {
-      results.emplace_back(absl::Status(
-          status.code(), absl::StrCat("model: invalid decoding of a problem of ", n,
-                                      " stops: ", status.message())));
-    }
+    results.push_back(std::move(decoded));
   }
   return results;
+}
+
+absl::Status ModelRunner::Impl::LoadModule(const std::string& model_dir,
+                                           const ModelFiles& files) {
+  const std::string model_file = (std::filesystem::path(model_dir) / kModelFileName).string();
+  try {
+    std::istringstream bytes(files.module_bytes);
+    module = torch::jit::load(bytes, device);
+    module.eval();
+  } catch (...) {
+    return FromException(absl::StrCat(model_file, ": cannot be loaded"), std::current_exception());
+  }
+  absl::StatusOr<std::map<std::string, int64_t>> contract = ModuleContract(module, model_file);
+  if (!contract.ok()) return contract.status();
+  return CheckModuleContract(*contract, metadata, model_file);
+}
+
+absl::Status ModelRunner::Impl::SelfTest(const std::string& model_dir, const ModelFiles& files) {
+  const DecodeFn decode = [this](const routing::Instance& instance, int padded_size,
+                                 int decodings) -> absl::StatusOr<std::vector<Decoding>> {
+    const routing::Instance* one[] = {&instance};
+    return std::move(Run(one, padded_size, decodings, /*executor=*/0, std::nullopt).front());
+  };
+  return RunSelfTest(files.selftest, metadata.objective,
+                     (std::filesystem::path(model_dir) / kSelfTestFileName).string(), decode);
 }
 
 ModelRunner::ModelRunner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -334,23 +341,13 @@ absl::StatusOr<std::unique_ptr<ModelRunner>> ModelRunner::Load(const std::string
                      options.max_batch_size, ") must be >= 1, threads (", options.threads,
                      ") >= 0"));
   }
-  const std::filesystem::path dir(model_dir);
-  std::error_code error;
-  if (!std::filesystem::is_directory(dir, error)) {
-    return absl::NotFoundError(
-        absl::StrCat("model.path: \"", model_dir, "\" is not a directory"));
-  }
+  absl::StatusOr<ModelFiles> files = ReadModelFiles(model_dir);
+  if (!files.ok()) return files.status();
   auto impl = std::make_unique<Impl>();
   impl->options = options;
-
-  absl::StatusOr<ModelMetadata> metadata =
-      ReadModelMetadata((dir / kMetadataFileName).string());
-  if (!metadata.ok()) return metadata.status();
-  if (absl::Status contract = CheckFeatureContract(*metadata); !contract.ok()) {
-    return absl::Status(contract.code(), absl::StrCat(model_dir, "/", contract.message()));
-  }
-  impl->metadata = *metadata;
-  impl->warnings = ObjectiveDifferences(metadata->objective, options.objective);
+  impl->metadata = files->metadata;
+  impl->version = files->version;
+  impl->warnings = ObjectiveDifferences(impl->metadata.objective, options.objective);
 
   absl::StatusOr<c10::Device> device = PickDevice(options.device);
   if (!device.ok()) return device.status();
@@ -359,18 +356,7 @@ absl::StatusOr<std::unique_ptr<ModelRunner>> ModelRunner::Load(const std::string
       PickAutocast(options.precision, impl->device);
   if (!autocast.ok()) return autocast.status();
   impl->autocast_dtype = *autocast;
-
-  absl::StatusOr<std::string> version = ModelVersion(model_dir);
-  if (!version.ok()) return version.status();
-  impl->version = *std::move(version);
-
-  const std::string model_file = (dir / kModelFileName).string();
-  try {
-    impl->module = torch::jit::load(model_file, impl->device);
-    impl->module.eval();
-  } catch (...) {
-    return FromException(absl::StrCat(model_file, ": cannot be loaded"), std::current_exception());
-  }
+  if (absl::Status loaded = impl->LoadModule(model_dir, *files); !loaded.ok()) return loaded;
 
   // Process-wide; executor threads pick it up on their first parallel region.
   impl->threads = options.threads > 0 ? options.threads : OnePerCore();
@@ -384,13 +370,14 @@ absl::StatusOr<std::unique_ptr<ModelRunner>> ModelRunner::Load(const std::string
 #endif
     impl->executors.push_back(std::move(state));
   }
+  if (absl::Status passed = impl->SelfTest(model_dir, *files); !passed.ok()) return passed;
   return std::unique_ptr<ModelRunner>(new ModelRunner(std::move(impl)));
 }
 
 std::vector<absl::StatusOr<std::vector<Decoding>>> ModelRunner::Run(
     std::span<const routing::Instance* const> instances, int padded_size, int decodings,
     int executor) {
-  return impl_->Run(instances, padded_size, decodings, executor);
+  return impl_->Run(instances, padded_size, decodings, executor, impl_->autocast_dtype);
 }
 
 absl::StatusOr<WarmupReport> ModelRunner::Warmup(std::span<const int> buckets, int decodings) {

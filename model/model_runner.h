@@ -3,12 +3,14 @@
 // problems: features (model/features.h) in, K decodings per problem out, every one checked.
 // No LibTorch in this header: the server includes it; LibTorch stays in model_runner.cc.
 //
-// LOADING: Load() reads model.yaml (errors name the key), refuses a model whose feature
-//   contract differs from the encoder's (naming both versions), reports objective parameters
-//   that differ from the config's as warnings(), loads model.pt (a LibTorch error becomes a
-//   status), picks the device and precision and sets LibTorch's intra-op threads. A device or a
-//   precision that cannot be had is an error, never a silent change: "cuda" without a CUDA
-//   device, fp16 on the CPU.
+// LOADING: Load() reads and checks the directory's files (model/model_files.h: model.yaml and
+//   its feature contract, model.pt and selftest.json against model.yaml's seal), reports
+//   objective parameters that differ from the config's as warnings(), picks the device and
+//   precision, loads the module from the bytes checked (a LibTorch error becomes a status),
+//   checks the module's own contract against model.yaml, sets LibTorch's intra-op threads and
+//   runs the self-test (model/selftest.h) in fp32 on executor 0. Any failure is an error: a
+//   corrupt model never loads. A device or a precision that cannot be had is an error, never a
+//   silent change: "cuda" without a CUDA device, fp16 on the CPU.
 // SHAPES: a batch of B problems for bucket N runs as [class(B), min(N, max_stops)], class(B)
 //   the smallest power of two >= B, capped at options.max_batch_size (which is a class of its
 //   own); the extra rows are copies of the first problem, their outputs dropped. So the model
@@ -16,9 +18,10 @@
 // RESULTS: per problem, its decodings (decoding 0 greedy, k >= 1 sampled with the problem's
 //   own Gumbel noise: the same problem gets the same decodings in any batch), each a permutation
 //   of its stops that routing::Evaluate finds feasible, with that cost. Else a status:
-//     kDataLoss   the model broke its contract for this problem (an order that is not its
-//                 stops each once followed by its padding rows ascending, an infeasible order,
-//                 outputs of the wrong shape): the caller falls back, counting invalid_order;
+//     kDataLoss   the model broke its contract for this problem (a score that is not finite,
+//                 an order that is not its stops each once followed by its padding rows
+//                 ascending, an infeasible order, outputs of the wrong shape): the caller falls
+//                 back, counting invalid_order;
 //     kInternal   the forward pass failed (any LibTorch error or exception): the whole batch;
 //     kInvalidArgument  the call was wrong (too many stops for N, N above max_stops, K out of
 //                 range, an executor index out of range): the whole batch.
@@ -37,18 +40,12 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "model/decodings.h"
 #include "model/metadata.h"
 #include "model/runner_options.h"
 #include "routing/instance.h"
 
 namespace routeserve::model {
-
-// One decoding of one problem.
-struct Decoding {
-  std::vector<int> order;  // the problem's stop indices in visiting order
-  float score = 0;         // the model's log-probability of the decoding
-  double cost = 0;         // routing::Evaluate's cost of `order`
-};
 
 // What Warmup() ran.
 struct WarmupReport {
@@ -78,10 +75,12 @@ class ModelRunner {
   // Runs one generated batch of every shape the server can ask for: each bucket of `buckets`
   // (as N = PaddedSizeFor(bucket)) with each batch class of options.max_batch_size, with
   // `decodings` decodings, on executor 0. An error (a precision the model cannot run, a model
-  // that fails on some shape or answers it with an invalid order) names the shape.
+  // that fails on some shape or answers it with an invalid order or a score that is not finite)
+  // names the shape.
   absl::StatusOr<WarmupReport> Warmup(std::span<const int> buckets, int decodings);
 
-  // "route-v1-3f2a9c0b7d41": the directory's name and its model.pt's content hash.
+  // "route-v1-3f2a9c0b7d41": the directory's name and the content hash of its files
+  // (model/model_files.h).
   const std::string& model_version() const;
   const ModelMetadata& metadata() const;
   int max_stops() const { return metadata().max_stops; }

@@ -1,19 +1,25 @@
-"""Exports a trained model for the server: DIR/model.pt (TorchScript) and DIR/model.yaml.
+"""Exports a trained model for the server: DIR/model.pt (TorchScript), DIR/model.yaml and
+DIR/selftest.json, sealed (seal.py).
 
     export.py --checkpoint RUN_DIR|RUN_DIR/ckpt-N.pt --out models/route-v1
               [--eval_data heldout.jsonl [--decodings 16] [--limit M]] [--max_stops N]
-              [--allow-newer-torch]
+              [--datagen build/routeserve-datagen] [--allow-newer-torch]
+    export.py --seal DIR [--datagen build/routeserve-datagen]
 
-model.pt is the scripted RouteModel saved with torch.jit.save. LibTorch 1.13 (the server's)
-need not load a file saved by a newer PyTorch, so export refuses any torch but 1.13.x unless
---allow-newer-torch. model.yaml holds the metadata of docs/MODEL.md: the feature contract, the
-largest N, the objective, how the model was trained (command, data, seed, steps, architecture,
-wall time, torch) and the held-out evaluation (measured here with --eval_data, else the last
-one of the training run).
+model.pt is the scripted RouteModel saved with torch.jit.save, with its contract (feature
+version and counts, max_stops) as the module's attribute `contract`. LibTorch 1.13 (the
+server's) need not load a file saved by a newer PyTorch, so export refuses any torch but 1.13.x
+unless --allow-newer-torch. model.yaml holds the metadata of docs/MODEL.md: the feature
+contract, the largest N, the objective, how the model was trained (command, data, seed, steps,
+architecture, wall time, torch), the held-out evaluation (measured here with --eval_data, else
+the last one of the training run) and the seal: the SHA-256 of model.pt and of selftest.json,
+the self-test the server runs at start-up (its problems come from routeserve-datagen).
+
+--seal DIR seals a model exported earlier: it writes DIR/selftest.json and model.yaml's seal
+(the rest of model.yaml as it was) and leaves model.pt's bytes as they are.
 """
 
 import argparse
-import copy
 import datetime
 import os
 import sys
@@ -26,6 +32,7 @@ import data as data_lib
 import evaluate as evaluate_lib
 import features
 import runtime
+import seal as seal_lib
 from model import RouteModel
 
 REQUIRED_TORCH = "1.13"
@@ -102,25 +109,27 @@ def _earlier_run(init: Dict) -> Dict:
 
 
 def export(model: RouteModel, state: Dict, out_dir: str, allow_newer_torch: bool = False,
-           max_stops: Optional[int] = None, evaluation: Optional[Dict] = None) -> Dict:
-    """Scripts `model` into out_dir/model.pt and writes out_dir/model.yaml; returns the
-    metadata written."""
+           max_stops: Optional[int] = None, evaluation: Optional[Dict] = None,
+           datagen: Optional[str] = None) -> Dict:
+    """Scripts `model` into out_dir/model.pt, writes out_dir/model.yaml and seals the
+    directory (selftest.json, model.yaml's seal; `datagen` makes the self-test's problems, see
+    seal.find_datagen); returns the metadata written."""
     check_torch(allow_newer_torch)
     os.makedirs(out_dir, exist_ok=True)
+    if max_stops is None:
+        max_stops = state.get("data", {}).get("max_bucket") or max(features.BUCKETS)
     was_training = model.training
     model.eval()
     # Saved from the CPU, so that the file loads on any device (the server moves it).
-    scripted = torch.jit.script(copy.deepcopy(model).cpu())
-    torch.jit.save(scripted, os.path.join(out_dir, "model.pt"))
+    torch.jit.save(seal_lib.script(model, max_stops), os.path.join(out_dir, "model.pt"))
     model.train(was_training)
-    if max_stops is None:
-        max_stops = state.get("data", {}).get("max_bucket") or max(features.BUCKETS)
     meta = metadata(state, max_stops, evaluation if evaluation is not None
                     else state.get("evaluation"))
     with open(os.path.join(out_dir, "model.yaml"), "w", encoding="utf-8") as out:
         out.write("# The route model's metadata (docs/MODEL.md), written by "
                   "model/training/export.py.\n")
         yaml.safe_dump(_plain(meta), out, sort_keys=False, default_flow_style=False)
+    seal_lib.seal(out_dir, datagen=datagen)
     return meta
 
 
@@ -145,8 +154,13 @@ def _plain(value):
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--checkpoint", required=True, help="a run directory or a checkpoint")
-    parser.add_argument("--out", required=True, help="the model directory to write")
+    parser.add_argument("--checkpoint", help="a run directory or a checkpoint")
+    parser.add_argument("--out", help="the model directory to write")
+    parser.add_argument("--seal", metavar="DIR",
+                        help="seal the model exported in DIR (model.pt is left as it is)")
+    parser.add_argument("--datagen", default=None,
+                        help="routeserve-datagen, for the self-test's problems (default: "
+                             "$ROUTESERVE_DATAGEN, else build/routeserve-datagen)")
     parser.add_argument("--eval_data", default=None, help="held-out JSONL to evaluate on")
     parser.add_argument("--decodings", type=int, default=16)
     parser.add_argument("--limit", type=int, default=None)
@@ -155,12 +169,29 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--allow-newer-torch", dest="allow_newer_torch", action="store_true")
     args = parser.parse_args(argv)
+    if args.seal and (args.checkpoint or args.out):
+        parser.error("--seal DIR seals an exported model: no --checkpoint or --out with it")
+    if not args.seal and not (args.checkpoint and args.out):
+        parser.error("give --checkpoint and --out (export), or --seal DIR")
     try:
         check_torch(args.allow_newer_torch)
     except TorchVersionError as error:
         print(f"export: {error}", file=sys.stderr)
         return 2
     runtime.set_threads(args.threads)
+    try:
+        if args.seal:
+            selftest = seal_lib.seal(args.seal, datagen=args.datagen)
+            print(f"export: sealed {args.seal}: {len(selftest['cases'])} self-test problems "
+                  f"in {args.seal}/{seal_lib.SELFTEST_FILE}, checksums in model.yaml")
+            return 0
+        return _export_checkpoint(args)
+    except seal_lib.SealError as error:
+        print(f"export: {error}", file=sys.stderr)
+        return 2
+
+
+def _export_checkpoint(args: argparse.Namespace) -> int:
     import train
     path = args.checkpoint
     if os.path.isdir(path):
@@ -176,8 +207,10 @@ def main(argv: Optional[List[str]] = None) -> int:
                                            reference_check=True)
         evaluation["data"] = train.portable_path(args.eval_data)
         print(evaluate_lib.format_summary(evaluation))
-    export(model, state, args.out, args.allow_newer_torch, args.max_stops, evaluation)
-    print(f"export: wrote {args.out}/model.pt and {args.out}/model.yaml from {path}")
+    export(model, state, args.out, args.allow_newer_torch, args.max_stops, evaluation,
+           args.datagen)
+    print(f"export: wrote {args.out}/model.pt, model.yaml and {seal_lib.SELFTEST_FILE} from "
+          f"{path}")
     return 0
 
 

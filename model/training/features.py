@@ -5,6 +5,7 @@ objective's parameters (`Objective`), the travel times and per-stop quantities t
 needs (`Instance`, the twin of routing::Instance), and the encoder: `encode(problem, N)` for one
 problem, `encode_batch(problems, N)` for a padded batch, both returning numpy arrays with the
 names and dtypes of the model's `forward` inputs. `load_jsonl` reads the datagen tool's lines.
+`decoding_noise(problem, K, N)` is the Gumbel noise the server gives a problem's decodings.
 
 Arithmetic is float64 throughout and only the outputs are float32, so that the C++ encoder and
 this one agree to float32 rounding.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import struct
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
@@ -409,10 +411,71 @@ def bucket_of(num_stops: int, buckets: Iterable[int] = BUCKETS) -> int:
     raise ValueError(f"{num_stops} stops exceed the largest bucket")
 
 
+# ---- The server's decoding noise (model/features.cc: ProblemHash, GumbelNoiseAt) -------------
+
+_MASK64 = (1 << 64) - 1
+
+
+def _mix(x: int) -> int:
+    """splitmix64's output function on 64-bit words, as the C++ Mix."""
+    x = (x + 0x9E3779B97F4A7C15) & _MASK64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return x ^ (x >> 31)
+
+
+class _Hasher:
+    def __init__(self) -> None:
+        self.state = 0x726F757465736572  # "routeser"
+
+    def word(self, value: int) -> None:
+        self.state = _mix(self.state ^ _mix(value & _MASK64))
+
+    def double(self, value: float) -> None:
+        self.word(struct.unpack("<Q", struct.pack("<d", value))[0])
+
+
+def problem_hash(problem: Problem, instance: Optional[Instance] = None) -> int:
+    """The server's 64-bit hash of what the problem asks (ProblemHash): the exact bits of the
+    request's values, in the C++ order."""
+    inst = instance if instance is not None else build_instance(problem)
+    h = _Hasher()
+    h.word(problem.num_stops)
+    h.word(int(problem.end is not None))
+    h.word(problem.capacity)
+    for lat, lng in positions(problem):
+        h.double(lat)
+        h.double(lng)
+    for i, stop in enumerate(problem.stops):
+        h.word(stop.kind)
+        h.word(int(inst.partner[i]))
+        h.word(int(inst.load_delta[i]))
+        h.double(float(inst.earliest[i]))
+        h.double(float(inst.latest[i]))
+        h.double(float(inst.service_s[i]))
+    return h.state
+
+
+def decoding_noise(problem: Problem, decodings: int, padded_size: int,
+                   instance: Optional[Instance] = None) -> np.ndarray:
+    """The Gumbel noise [K, N] float32 the server gives this problem's decodings (GumbelNoise):
+    zeros for decoding 0 (greedy) and for padding rows; for decoding k >= 1 at stop i,
+    -ln(-ln(u)) with u drawn from the problem's hash, k and i alone."""
+    seed = problem_hash(problem, instance)
+    noise = np.zeros((decodings, padded_size), dtype=np.float32)
+    for k in range(1, decodings):
+        for i in range(problem.num_stops):
+            bits = _mix(seed ^ _mix(((k & 0xFFFFFFFF) << 32) | (i & 0xFFFFFFFF)))
+            u = (float(bits >> 11) + 0.5) * 2.0 ** -53  # strictly inside (0, 1)
+            noise[k, i] = np.float32(-math.log(-math.log(u)))
+    return noise
+
+
 def gumbel_noise(seed: int, decodings: int, padded_size: int) -> np.ndarray:
     """Gumbel noise [K, N] for one problem (decoding 0 is greedy and ignores its row).
 
-    For training and evaluation in Python only; the server draws its own from the problem.
+    For training and evaluation in Python only; the server draws its own from the problem
+    (decoding_noise).
     """
     rng = np.random.default_rng(seed)
     u = rng.uniform(np.finfo(np.float64).tiny, 1.0, size=(decodings, padded_size))

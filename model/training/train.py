@@ -82,7 +82,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         "latest): a new run, with its own steps and learning rate, that "
                         "fine-tunes an earlier one (e.g. on larger problems)")
     p.add_argument("--export", default=None, metavar="DIR",
-                   help="at the end, write DIR/model.pt and DIR/model.yaml")
+                   help="at the end, write DIR/model.pt, DIR/model.yaml and DIR/selftest.json")
+    p.add_argument("--datagen", default=None,
+                   help="routeserve-datagen, for the export's self-test (default: "
+                        "$ROUTESERVE_DATAGEN, else build/routeserve-datagen)")
     p.add_argument("--allow-newer-torch", dest="allow_newer_torch", action="store_true")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--threads", type=int, default=0,
@@ -372,8 +375,8 @@ def train(args: argparse.Namespace, argv: Optional[List[str]] = None) -> Dict:
     elif args.export:
         import export as export_lib
         export_lib.export(model, final, args.export, allow_newer_torch=args.allow_newer_torch,
-                          max_stops=args.max_stops or None)
-        say(f"exported {args.export}/model.pt and model.yaml")
+                          max_stops=args.max_stops or None, datagen=args.datagen)
+        say(f"exported {args.export}/model.pt, model.yaml and selftest.json (sealed)")
     log.close()
     return final
 

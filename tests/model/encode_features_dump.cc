@@ -1,14 +1,15 @@
 // encode_features_dump: the C++ side of the encoder parity test (test_parity.py). Encodes
 // requests as the server does and writes the model's inputs as .npy files, bit for bit.
 //
-//   encode_features_dump --requests FILE --padded_size N --out DIR
+//   encode_features_dump --requests FILE --padded_size N [--decodings K] --out DIR
 //
 // FILE holds one SuggestRequest in proto JSON per line (blank lines skipped). Each becomes a
 // problem through api::ToRouteProblem with the server's default limits, then a
 // routing::Instance under the default objective (the server's config default, the one the
 // model's metadata records), and all of them one batch padded to N stops (model/features.h).
 // DIR receives nodes.npy, pairs.npy, padding.npy, courier.npy and travel.npy: the inputs of
-// docs/MODEL.md with their shapes and dtypes (padding as bool), in NumPy's format 1.0.
+// docs/MODEL.md with their shapes and dtypes (padding as bool), in NumPy's format 1.0; and
+// noise.npy, the Gumbel noise [B, K, N] the server gives their K decodings (default K 4).
 //
 // Exit status 0 on success, 1 when a request is refused or a file cannot be read or written
 // (the message names the line), 2 on bad arguments.
@@ -40,7 +41,7 @@ static_assert(std::endian::native == std::endian::little,
               "the .npy files are written as little-endian");
 
 constexpr char kUsage[] =
-    "usage: encode_features_dump --requests FILE --padded_size N --out DIR\n";
+    "usage: encode_features_dump --requests FILE --padded_size N [--decodings K] --out DIR\n";
 
 // The problems of `path`'s requests, as the server builds them.
 absl::StatusOr<std::vector<routing::Instance>> ReadInstances(const std::string& path) {
@@ -89,9 +90,11 @@ absl::Status WriteNpy(const std::string& path, const char* descr, std::span<cons
   return absl::OkStatus();
 }
 
-absl::Status WriteBatch(const FeatureBatch& batch, const std::string& dir) {
+absl::Status WriteBatch(const FeatureBatch& batch, const std::vector<float>& noise,
+                        int decodings, const std::string& dir) {
   const int B = batch.batch_size;
   const int N = batch.padded_size;
+  const int noise_shape[] = {B, decodings, N};
   const int nodes_shape[] = {B, N, kNodeFeatures};
   const int rows_shape[] = {B, N};
   const int courier_shape[] = {B, kCourierFeatures};
@@ -102,6 +105,7 @@ absl::Status WriteBatch(const FeatureBatch& batch, const std::string& dir) {
            WriteNpy(dir + "/padding.npy", "|b1", rows_shape, batch.padding),
            WriteNpy(dir + "/courier.npy", "<f4", courier_shape, batch.courier),
            WriteNpy(dir + "/travel.npy", "<f4", travel_shape, batch.travel),
+           WriteNpy(dir + "/noise.npy", "<f4", noise_shape, noise),
        }) {
     if (!status.ok()) return status;
   }
@@ -111,6 +115,7 @@ absl::Status WriteBatch(const FeatureBatch& batch, const std::string& dir) {
 int Run(int argc, char** argv) {
   std::string requests, out;
   std::optional<int> padded_size;
+  int decodings = 4;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--requests") {
@@ -119,6 +124,8 @@ int Run(int argc, char** argv) {
       out = argv[i + 1];
     } else if (int n; flag == "--padded_size" && absl::SimpleAtoi(argv[i + 1], &n)) {
       padded_size = n;
+    } else if (flag == "--decodings" && absl::SimpleAtoi(argv[i + 1], &decodings) &&
+               decodings >= 1) {
     } else {
       std::cerr << "encode_features_dump: bad argument " << flag << "\n" << kUsage;
       return 2;
@@ -135,7 +142,9 @@ int Run(int argc, char** argv) {
     for (const routing::Instance& instance : *instances) pointers.push_back(&instance);
     FeatureBatch batch;
     status = EncodeFeatures(pointers, *padded_size, batch);
-    if (status.ok()) status = WriteBatch(batch, out);
+    std::vector<float> noise;
+    GumbelNoise(pointers, *padded_size, decodings, noise);
+    if (status.ok()) status = WriteBatch(batch, noise, decodings, out);
   }
   if (!status.ok()) {
     std::cerr << "encode_features_dump: " << status.message() << "\n";

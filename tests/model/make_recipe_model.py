@@ -1,18 +1,22 @@
 #!/usr/bin/python3
 """The training recipe end to end, as a CTest fixture for the C++ tests: solved problems from
-routeserve-datagen, a few training steps at the tiny preset, the export (model.pt, model.yaml),
-and the greedy orders Python's torch gives the exported file on other problems, for the C++ side
-to reproduce with the project's LibTorch.
+routeserve-datagen, a few training steps at the tiny preset, the export (model.pt, model.yaml,
+selftest.json, sealed), and the greedy orders Python's torch gives the exported file on other
+problems, for the C++ side to reproduce with the project's LibTorch.
 
 Usage: make_recipe_model.py --datagen build/routeserve-datagen --out DIR. Writes DIR/model/
-(the exported model), DIR/check_requests.jsonl (one SuggestRequest as proto JSON per line) and
-DIR/check_greedy.txt (the greedy order of each, stop indices separated by spaces).
+(the exported model), DIR/check_requests.jsonl (one SuggestRequest as proto JSON per line),
+DIR/check_greedy.txt (the greedy order of each, stop indices separated by spaces) and
+DIR/nan_weights/: the exported model with every weight NaN, its checksum re-recorded in
+model.yaml (seal.record_checksums) so that the checksum matches and only the self-test and the
+finite-output check can tell.
 """
 import argparse
 import contextlib
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import warnings
@@ -22,6 +26,7 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "model", "training"))
 import features  # noqa: E402
+import seal  # noqa: E402
 import train  # noqa: E402
 
 warnings.filterwarnings("ignore", message=".*batch_first.*")
@@ -47,7 +52,8 @@ def main() -> int:
     datagen(args.datagen, check, 24, f"1-{CHECK_STOPS}", seed=32)
 
     argv = ["--data", data, "--run_dir", os.path.join(args.out, "run"), "--preset", "tiny",
-            "--steps", "60", "--heldout", "20", "--export", os.path.join(args.out, "model")]
+            "--steps", "60", "--heldout", "20", "--export", os.path.join(args.out, "model"),
+            "--datagen", args.datagen]
     with contextlib.redirect_stdout(io.StringIO()):
         train.train(train.parse_args(argv), argv)
 
@@ -64,7 +70,20 @@ def main() -> int:
     with open(os.path.join(args.out, "check_greedy.txt"), "w", encoding="utf-8") as out:
         for b, problem in enumerate(problems):
             out.write(" ".join(str(int(i)) for i in orders[b, 0, :problem.num_stops]) + "\n")
+    write_nan_copy(os.path.join(args.out, "model"), os.path.join(args.out, "nan_weights"))
     return 0
+
+
+def write_nan_copy(model_dir: str, out_dir: str) -> None:
+    """The model in `model_dir` with every parameter NaN, its zip intact, its checksum matching."""
+    shutil.rmtree(out_dir, ignore_errors=True)
+    shutil.copytree(model_dir, out_dir)
+    module = torch.jit.load(os.path.join(model_dir, "model.pt"))
+    with torch.no_grad():
+        for parameter in module.parameters():
+            parameter.fill_(float("nan"))
+    torch.jit.save(module, os.path.join(out_dir, "model.pt"))
+    seal.record_checksums(out_dir)
 
 
 if __name__ == "__main__":

@@ -4,34 +4,51 @@ of model/ and server/ (tests/model/CMakeLists.txt runs this as a CTest fixture).
 
 Hand-written, they behave as a trained model never would on purpose (invalid orders, errors, a
 wrong version), and deterministically; the recipe's own exports are tested through
-make_recipe_model.py and models/route-v1:
+make_recipe_model.py and models/route-v1. Each is sealed as the recipe seals a model
+(model/training/seal.py: its contract on the module, selftest.json, the checksums in
+model.yaml), so that it passes the server's start-up checks; the broken ones fault only on calls
+with at least 2 decodings (SAMPLED) and are sealed with a greedy-only self-test, so that they
+load and fault where a test asks for it, as a model whose faults show only in serving:
 
   nearest/        a nearest-feasible-neighbour decoder: decoding 0 takes the nearest stop the
                   masks allow (visited, dropoff before its pickup, capacity, padding), decodings
                   k >= 1 add the caller's Gumbel noise to the same logits. Every order it returns
                   is feasible and depends on the problem's real rows only (padding invariant).
-  nearest_max16/  the same model file, declaring max_stops 16.
-  wrong_version/  the same model file, declaring feature_version 2.
-  index_order/    returns 0, 1, ..., N-1 for every decoding: shaped like the contract, but
-                  infeasible wherever a dropoff comes before its pickup in the request.
-  garbage/        returns zeros: stop 0 over and over.
-  raises/         forward() raises.
-  faulty/         nearest/'s decoder, except for batches holding a problem of exactly 3, 4 or 5
-                  real stops: 3 raises, 4 returns garbage (zeros), 5 hangs (a scripted loop
-                  over ~4.6e18 steps, each a tensor addition: it never returns, and cannot be
-                  interrupted). Warm-up batches hold N real stops, N >= 8 with the default
-                  buckets, so the model loads and warms up like nearest/ and faults only
+  nearest_max16/  the same decoder, exported and sealed for max_stops 16.
+  wrong_version/  nearest/, its model.yaml edited after the seal to say feature_version 2.
+  index_order/    with K >= 2, returns 0, 1, ..., N-1 for every decoding: shaped like the
+                  contract, but infeasible wherever a dropoff comes before its pickup.
+  garbage/        with K >= 2, returns zeros: stop 0 over and over.
+  raises/         with K >= 2, forward() raises.
+  nan_scores/     nearest/'s orders; with K >= 2, scores that are NaN.
+  bad_contract/   nearest/'s decoder, self-test and metadata, over a module whose `contract`
+                  attribute is a list, not a Dict[str, int] (its checksum re-recorded).
+  faulty/         with K >= 2, nearest/'s decoder except for batches holding a problem of
+                  exactly 3, 4 or 5 real stops: 3 raises, 4 returns garbage (zeros), 5 hangs (a
+                  scripted loop over ~4.6e18 steps, each a tensor addition: it never returns,
+                  and cannot be interrupted). Warm-up batches hold N real stops, N >= 8 with the
+                  default buckets, so the model loads and warms up like nearest/ and faults only
                   where a test asks for it, on a server already serving.
 
-Usage: make_test_models.py --out DIR. Export with Debian's python3-torch (1.13), whose files load
-in the project's LibTorch (DESIGN §5).
+Usage: make_test_models.py --out DIR [--datagen build/routeserve-datagen] (the self-tests'
+problems come from the project's generator). Export with Debian's python3-torch (1.13), whose
+files load in the project's LibTorch.
 """
 import argparse
 import os
 import shutil
-from typing import Tuple
+import sys
+from typing import Sequence, Tuple
 
 import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "model",
+                                "training"))
+import seal  # noqa: E402
+
+# The broken models fault only when a call asks for at least this many decodings: sealed with
+# a greedy-only self-test (K = 1), they pass it and load, and fault where a test asks for it.
+SAMPLED = 2
 
 class NearestFeasible(torch.nn.Module):
     # Feature indices (docs/MODEL.md): node features 8 pickup, 9 dropoff, 12 load; courier
@@ -85,35 +102,70 @@ class NearestFeasible(torch.nn.Module):
 
 
 class IndexOrder(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.nearest = NearestFeasible()
+        self.sampled = SAMPLED
+
     def forward(self, nodes: torch.Tensor, pairs: torch.Tensor, padding: torch.Tensor,
                 courier: torch.Tensor, travel: torch.Tensor,
                 noise: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         B, K, N = noise.shape[0], noise.shape[1], noise.shape[2]
+        if K < self.sampled:
+            return self.nearest(nodes, pairs, padding, courier, travel, noise)
         orders = torch.arange(N, dtype=torch.long).view(1, 1, N).expand(B, K, N).contiguous()
         return orders, torch.zeros(B, K)
 
 
 class Garbage(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.nearest = NearestFeasible()
+        self.sampled = SAMPLED
+
     def forward(self, nodes: torch.Tensor, pairs: torch.Tensor, padding: torch.Tensor,
                 courier: torch.Tensor, travel: torch.Tensor,
                 noise: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         B, K, N = noise.shape[0], noise.shape[1], noise.shape[2]
+        if K < self.sampled:
+            return self.nearest(nodes, pairs, padding, courier, travel, noise)
         return torch.zeros(B, K, N, dtype=torch.long), torch.zeros(B, K)
 
 
 class Raises(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.nearest = NearestFeasible()
+        self.sampled = SAMPLED
+
     def forward(self, nodes: torch.Tensor, pairs: torch.Tensor, padding: torch.Tensor,
                 courier: torch.Tensor, travel: torch.Tensor,
                 noise: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        if nodes.shape[0] > 0:
+        if noise.shape[1] >= self.sampled:
             raise RuntimeError("test model: forward always fails")
-        return torch.zeros(0, 0, 0, dtype=torch.long), torch.zeros(0, 0)
+        return self.nearest(nodes, pairs, padding, courier, travel, noise)
+
+
+class NanScores(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.nearest = NearestFeasible()
+        self.sampled = SAMPLED
+
+    def forward(self, nodes: torch.Tensor, pairs: torch.Tensor, padding: torch.Tensor,
+                courier: torch.Tensor, travel: torch.Tensor,
+                noise: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        orders, scores = self.nearest(nodes, pairs, padding, courier, travel, noise)
+        if noise.shape[1] >= self.sampled:
+            scores = scores + float("nan")
+        return orders, scores
 
 
 class Faulty(torch.nn.Module):
     def __init__(self):
         super().__init__()
         self.nearest = NearestFeasible()
+        self.sampled = SAMPLED
         # The stop counts that trigger each fault, counted on the padding mask.
         self.raise_stops = 3
         self.garbage_stops = 4
@@ -122,6 +174,8 @@ class Faulty(torch.nn.Module):
     def forward(self, nodes: torch.Tensor, pairs: torch.Tensor, padding: torch.Tensor,
                 courier: torch.Tensor, travel: torch.Tensor,
                 noise: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        if noise.shape[1] < self.sampled:
+            return self.nearest(nodes, pairs, padding, courier, travel, noise)
         real = (~padding).sum(dim=1)
         if bool((real == self.hang_stops).any()):
             # The trip count comes from the input, so no pass can fold the loop away, and the
@@ -142,9 +196,9 @@ class Faulty(torch.nn.Module):
         return self.nearest(nodes, pairs, padding, courier, travel, noise)
 
 
-def metadata(name: str, feature_version: int = 1, max_stops: int = 128) -> str:
+def metadata(name: str, max_stops: int) -> str:
     return f"""# Test model {name}, written by tests/model/make_test_models.py.
-feature_version: {feature_version}
+feature_version: 1
 node_features: 16
 courier_features: 8
 max_stops: {max_stops}
@@ -159,33 +213,60 @@ training:
 """
 
 
-def write(out: str, name: str, module: torch.nn.Module, **meta) -> None:
+def write(out: str, name: str, module: torch.nn.Module, problems: Sequence,
+          max_stops: int = 128, decodings: int = seal.DEFAULT_DECODINGS) -> None:
+    """The module scripted with its contract, its metadata, and the seal: the self-test on
+    `problems` with `decodings` decodings (1 for the models whose faults need K >= 2)."""
     directory = os.path.join(out, name)
     os.makedirs(directory, exist_ok=True)
+    seal.script(module, max_stops).save(os.path.join(directory, "model.pt"))
+    with open(os.path.join(directory, "model.yaml"), "w") as f:
+        f.write(metadata(name, max_stops=max_stops))
+    seal.seal(directory, problems=problems, decodings=decodings)
+
+
+def copy_edited(out: str, source: str, name: str, old: str, new: str) -> None:
+    """A copy of a sealed model whose model.yaml says `new` for `old` after the seal."""
+    directory = os.path.join(out, name)
+    shutil.rmtree(directory, ignore_errors=True)
+    shutil.copytree(os.path.join(out, source), directory)
+    path = os.path.join(directory, "model.yaml")
+    with open(path) as f:
+        text = f.read()
+    assert old in text, f"{source}/model.yaml has no {old!r}"
+    with open(path, "w") as f:
+        f.write(text.replace(old, new, 1))
+
+
+def write_bad_contract(out: str, name: str) -> None:
+    """nearest/ with a module whose contract is malformed, under a matching checksum."""
+    directory = os.path.join(out, name)
+    shutil.rmtree(directory, ignore_errors=True)
+    shutil.copytree(os.path.join(out, "nearest"), directory)
+    module = NearestFeasible()
+    module.contract = [1, 16, 8, 128]
     torch.jit.script(module).save(os.path.join(directory, "model.pt"))
-    with open(os.path.join(directory, "model.yaml"), "w") as f:
-        f.write(metadata(name, **meta))
-
-
-def copy_with(out: str, source: str, name: str, **meta) -> None:
-    directory = os.path.join(out, name)
-    os.makedirs(directory, exist_ok=True)
-    shutil.copyfile(os.path.join(out, source, "model.pt"), os.path.join(directory, "model.pt"))
-    with open(os.path.join(directory, "model.yaml"), "w") as f:
-        f.write(metadata(name, **meta))
+    seal.record_checksums(directory)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="directory to write the models into")
-    out = parser.parse_args().out
-    write(out, "nearest", NearestFeasible())
-    copy_with(out, "nearest", "nearest_max16", max_stops=16)
-    copy_with(out, "nearest", "wrong_version", feature_version=2)
-    write(out, "index_order", IndexOrder())
-    write(out, "garbage", Garbage())
-    write(out, "raises", Raises())
-    write(out, "faulty", Faulty())
+    parser.add_argument("--datagen", default=None,
+                        help="routeserve-datagen, for the self-tests' problems")
+    args = parser.parse_args()
+    out = args.out
+    torch.set_num_threads(1)
+    problems = seal.selftest_problems(128, args.datagen)
+    write(out, "nearest", NearestFeasible(), problems)
+    write(out, "nearest_max16", NearestFeasible(), seal.selftest_problems(16, args.datagen),
+          max_stops=16)
+    copy_edited(out, "nearest", "wrong_version", "feature_version: 1", "feature_version: 2")
+    write_bad_contract(out, "bad_contract")
+    for name, module in (("index_order", IndexOrder()), ("garbage", Garbage()),
+                         ("raises", Raises()), ("nan_scores", NanScores()),
+                         ("faulty", Faulty())):
+        write(out, name, module, problems, decodings=1)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-// model.yaml, the feature contract, objective differences, SHA-256 and model_version
-// (model/metadata.h, model/sha256.h).
+// model.yaml, the feature contract and the module's, objective differences, SHA-256 and
+// model_version (model/metadata.h, model/model_files.h).
 #include "model/metadata.h"
 
 #include <catch2/catch.hpp>
@@ -10,8 +10,9 @@
 #include <string>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "model/features.h"
-#include "model/sha256.h"
+#include "model/model_files.h"
 
 namespace routeserve::model {
 namespace {
@@ -28,26 +29,18 @@ objective:
 training: {command: "python3 train.py --steps 10", data_seed: 7}
 evaluation:
   mean_gap: 0.01
+seal:
+  model_sha256: ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad
+  selftest_sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
 )";
 
-TEST_CASE("SHA-256 of the FIPS 180-4 examples and of pieces", "[sha256]") {
-  auto hex = [](const std::string& text) {
-    Sha256 sha;
-    sha.Update(text);
-    return HexDigest(sha.Finish());
-  };
-  CHECK(hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  CHECK(hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  CHECK(hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") ==
+TEST_CASE("SHA-256 of the FIPS 180-4 examples", "[metadata]") {
+  CHECK(Sha256Hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  CHECK(Sha256Hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  CHECK(Sha256Hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") ==
         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
-  const std::string million(1'000'000, 'a');
-  CHECK(hex(million) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
-  // Fed in uneven pieces, the same digest.
-  Sha256 pieces;
-  for (size_t at = 0, step = 1; at < million.size(); at += step, step = step * 3 % 997 + 1) {
-    pieces.Update(million.data() + at, std::min(step, million.size() - at));
-  }
-  CHECK(HexDigest(pieces.Finish()) == hex(million));
+  CHECK(Sha256Hex(std::string(1'000'000, 'a')) ==
+        "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 
 TEST_CASE("model.yaml: the contract, max_stops and the objective, other keys ignored",
@@ -63,6 +56,10 @@ TEST_CASE("model.yaml: the contract, max_stops and the objective, other keys ign
   CHECK(metadata->objective.waiting_weight == 0.5);
   CHECK(metadata->objective.detour_factor == 1.4);
   CHECK(metadata->objective.speed_mps == std::array<double, 4>{4, 6, 9, 7.5});
+  CHECK(metadata->model_sha256 ==
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  CHECK(metadata->selftest_sha256 ==
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   CHECK(CheckFeatureContract(*metadata).ok());
 }
 
@@ -84,6 +81,13 @@ TEST_CASE("model.yaml errors name the file and the key", "[metadata]") {
            {"speed_mps: {bike: 4, scooter: 6, car: 9, van: 7.5}", "speed_mps: 5",
             "m.yaml: objective.speed_mps: expected a map, got \"5\""},
            {"courier_features: 8", "courier_features: [8", "m.yaml: YAML syntax error at line"},
+           {"max_stops: 64", "max_stops: 99999999999", "m.yaml: max_stops: must be <= "},
+           {"seal:\n", "sealed:\n",
+            "m.yaml: seal: missing (the model is not sealed: model/training/export.py --seal"},
+           {"  model_sha256: ba78", "  model_sha256: BA78",
+            "m.yaml: seal.model_sha256: expected 64 lower-case hex digits, got \"BA78"},
+           {"  selftest_sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            "", "m.yaml: seal.selftest_sha256: missing"},
        }) {
     std::string text = kGoodMetadata;
     const size_t at = text.find(c.from);
@@ -98,8 +102,6 @@ TEST_CASE("model.yaml errors name the file and the key", "[metadata]") {
   }
   CHECK(ParseModelMetadata("- a\n", "m.yaml").status().message() ==
         "m.yaml: expected a map of keys, got a list");
-  CHECK(ReadModelMetadata("/nonexistent/model.yaml").status().code() ==
-        absl::StatusCode::kNotFound);
 }
 
 TEST_CASE("a contract other than the encoder's is refused, naming both versions", "[metadata]") {
@@ -129,24 +131,43 @@ TEST_CASE("objective differences are listed by key", "[metadata]") {
             "objective.speed_mps.car: the model was trained with 9, the config has 8"});
 }
 
-TEST_CASE("model_version is the directory's name and 12 hex digits of model.pt's SHA-256",
+TEST_CASE("the module's own contract must agree with model.yaml where it says anything",
           "[metadata]") {
+  const ModelMetadata metadata = *ParseModelMetadata(kGoodMetadata, "m.yaml");
+  CHECK(CheckModuleContract({}, metadata, "m/model.pt").ok());  // a module that says nothing
+  CHECK(CheckModuleContract({{"feature_version", 1}, {"node_features", 16},
+                             {"courier_features", 8}, {"max_stops", 64}, {"other", 5}},
+                            metadata, "m/model.pt")
+            .ok());
+  const absl::Status above = CheckModuleContract({{"max_stops", 32}}, metadata, "m/model.pt");
+  CHECK(above.code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(above.message() == "m/model.pt: the module says max_stops 32, model.yaml says 64");
+  CHECK(absl::StrContains(
+      CheckModuleContract({{"node_features", 17}}, metadata, "m/model.pt").message(),
+      "node_features 17, model.yaml says 16"));
+}
+
+TEST_CASE("model_version is the directory's name and 12 hex digits of the SHA-256 of its files' "
+          "sums, as sha256sum prints them",
+          "[metadata]") {
+  const FileDigest files[] = {{"model.pt", Sha256Hex("abc")}, {"model.yaml", Sha256Hex("")}};
+  // printf '%s  model.pt\n%s  model.yaml\n' ba78...ad e3b0...55 | sha256sum
+  const std::string sums = absl::StrCat(files[0].sha256, "  model.pt\n", files[1].sha256,
+                                        "  model.yaml\n");
+  const std::string expected = "route-v7-" + Sha256Hex(sums).substr(0, 12);
   const std::filesystem::path dir = std::filesystem::temp_directory_path() /
                                     ("routeserve_version_test_" +
                                      std::to_string(std::random_device{}())) /
                                     "route-v7";
   std::filesystem::create_directories(dir);
-  std::ofstream(dir / "model.pt", std::ios::binary) << "abc";
   for (const std::string& spelling : {dir.string(), dir.string() + "/", dir.string() + "/.",
                                       (dir / ".." / "route-v7").string()}) {
     INFO(spelling);
-    const absl::StatusOr<std::string> version = ModelVersion(spelling);
-    REQUIRE(version.ok());
-    CHECK(*version == "route-v7-ba7816bf8f01");
+    CHECK(ModelVersion(spelling, files) == expected);
   }
-  std::filesystem::remove(dir / "model.pt");
-  CHECK(ModelVersion(dir.string()).status().code() == absl::StatusCode::kNotFound);
   std::filesystem::remove_all(dir.parent_path());
+  const FileDigest other[] = {files[0], {"model.yaml", Sha256Hex("\n")}};
+  CHECK(ModelVersion("route-v7", other) != expected);
 }
 
 }  // namespace

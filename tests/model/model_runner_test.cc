@@ -20,7 +20,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "model/sha256.h"
+#include "model/model_files.h"
 #include "routing/evaluator.h"
 #include "routing/generator.h"
 #include "tests/model/default_buckets.h"
@@ -113,9 +113,10 @@ Results Run(ModelRunner& runner, const std::vector<const routing::Instance*>& in
 
 TEST_CASE("a model loads: version, metadata, device, threads", "[model_runner]") {
   const std::unique_ptr<ModelRunner> runner = Load("nearest");
-  const absl::StatusOr<std::string> hash = Sha256OfFile(ModelDir("nearest") + "/model.pt");
-  REQUIRE(hash.ok());
-  CHECK(runner->model_version() == "nearest-" + hash->substr(0, 12));
+  const absl::StatusOr<ModelFiles> files = ReadModelFiles(ModelDir("nearest"));
+  REQUIRE(files.ok());
+  CHECK(runner->model_version() == files->version);
+  CHECK(absl::StartsWith(runner->model_version(), "nearest-"));
   CHECK(runner->max_stops() == 128);
   CHECK(runner->metadata().feature_version == 1);
   CHECK(runner->device() == "cpu");
@@ -202,9 +203,17 @@ TEST_CASE("missing or broken files are refused with the path", "[model_runner]")
   const absl::StatusOr<std::unique_ptr<ModelRunner>> no_pt =
       ModelRunner::Load(dir.path(), CpuOptions());
   CHECK(no_pt.status().code() == absl::StatusCode::kNotFound);
-  CHECK(absl::StrContains(no_pt.status().message(), "model.pt"));
+  CHECK(no_pt.status().message() ==
+        dir.path() + "/model.pt: cannot be opened: No such file or directory");
 
+  // A file that is no TorchScript archive, sealed as it is: LibTorch refuses it.
+  dir.CopyFrom("nearest", "selftest.json");
   dir.Write("model.pt", "not a TorchScript archive");
+  std::string yaml = ReadFile(ModelDir("nearest") + "/model.yaml");
+  const size_t at = yaml.find("model_sha256: ");
+  REQUIRE(at != std::string::npos);
+  yaml.replace(at + 14, 64, Sha256Hex("not a TorchScript archive"));
+  dir.Write("model.yaml", yaml);
   const absl::StatusOr<std::unique_ptr<ModelRunner>> broken =
       ModelRunner::Load(dir.path(), CpuOptions());
   CHECK(broken.status().code() == absl::StatusCode::kInternal);
@@ -214,16 +223,16 @@ TEST_CASE("missing or broken files are refused with the path", "[model_runner]")
 
 TEST_CASE("an objective other than the config's is a warning, not an error", "[model_runner]") {
   TempDir dir;
-  dir.CopyFrom("nearest", "model.pt");
-  std::string yaml = ReadFile(ModelDir("nearest") + "/model.yaml");
-  const size_t at = yaml.find("lateness_weight: 10");
-  REQUIRE(at != std::string::npos);
-  yaml.replace(at, 19, "lateness_weight: 4");
-  dir.Write("model.yaml", yaml);
-  const std::unique_ptr<ModelRunner> runner = LoadPath(dir.path());
+  for (const char* file : {"model.pt", "model.yaml", "selftest.json"}) {
+    dir.CopyFrom("nearest", file);
+  }
+  ModelRunnerOptions options = CpuOptions();
+  options.objective.lateness_weight = 4;
+  // The self-test runs under the model's own objective, which its costs were recorded with.
+  const std::unique_ptr<ModelRunner> runner = LoadPath(dir.path(), options);
   CHECK(runner->warnings() ==
         std::vector<std::string>{
-            "objective.lateness_weight: the model was trained with 4, the config has 10"});
+            "objective.lateness_weight: the model was trained with 10, the config has 4"});
   CHECK(absl::StartsWith(runner->model_version(), "model-x-"));
 }
 
@@ -321,6 +330,14 @@ TEST_CASE("an order that breaks the contract is refused for its problem (DataLos
     const Results results = Run(*runner, {batch[0], batch[1]}, 16, 3);
     CHECK(results[0].status().code() == absl::StatusCode::kDataLoss);
   }
+  SECTION("scores that are not finite") {
+    const std::unique_ptr<ModelRunner> runner = Load("nan_scores");
+    for (const auto& result : Run(*runner, batch, 16, 3)) {
+      CHECK(result.status().code() == absl::StatusCode::kDataLoss);
+      CHECK(absl::StrContains(result.status().message(),
+                              "scores[0] is nan: the model's outputs must be finite"));
+    }
+  }
   SECTION("raises") {
     const std::unique_ptr<ModelRunner> runner = Load("raises");
     for (const auto& result : Run(*runner, batch, 16, 3)) {
@@ -389,6 +406,15 @@ TEST_CASE("warm-up runs every (N, batch class) once, and a model that fails name
   REQUIRE_FALSE(failed.ok());
   CHECK(absl::StartsWith(failed.status().message(),
                          "model warm-up at N 4, batch 1 (fp32 on cpu): "));
+
+  // Every warm-up forward's scores must be finite.
+  const std::unique_ptr<ModelRunner> nan_scores = Load("nan_scores", options);
+  const absl::StatusOr<WarmupReport> not_finite = nan_scores->Warmup(buckets, 3);
+  REQUIRE_FALSE(not_finite.ok());
+  CHECK(not_finite.status().code() == absl::StatusCode::kDataLoss);
+  CHECK(absl::StartsWith(not_finite.status().message(),
+                         "model warm-up at N 4, batch 1 (fp32 on cpu): "));
+  CHECK(absl::StrContains(not_finite.status().message(), "scores[0] is nan"));
 }
 
 TEST_CASE("executors run batches concurrently and get what a lone caller gets", "[model_runner]") {

@@ -116,3 +116,11 @@ def write_dataset(path: str, count: int, min_stops: int, max_stops: int, seed: i
             out.write(json.dumps({"seed": seed * 1_000_003 + i, "regime": "synthetic",
                                   "request": request, "order": order, "cost": best,
                                   "optimal": True}) + "\n")
+
+
+def selftest_problems(max_stops: int, seed: int = 5) -> List[features.Problem]:
+    """Stand-ins for seal.selftest_problems (the generator's) where routeserve-datagen is not
+    built: problems of seal.selftest_sizes(max_stops)."""
+    import seal  # the recipe's, on the path set above
+    rng = random.Random(seed)
+    return [features.parse_request(random_request(rng, n)) for n in seal.selftest_sizes(max_stops)]

@@ -1,5 +1,7 @@
 """The two feature encoders give the same tensors, bit for bit (docs/MODEL.md): the server's
-(model/features.cc, through encode_features_dump) and the recipe's (features.encode_batch).
+(model/features.cc, through encode_features_dump) and the recipe's (features.encode_batch); and
+so does the decodings' Gumbel noise (the server's GumbelNoise, the recipe's decoding_noise, which
+the model's self-test relies on).
 
 Shared fixtures: problems from routeserve-datagen over every regime and sizes up to the largest
 bucket, in padded batches of mixed sizes, and the hand-written requests in fixtures/ for what
@@ -36,6 +38,7 @@ ENCODE_DUMP = os.environ.get("ROUTESERVE_ENCODE_DUMP")
 DATAGEN = os.environ.get("ROUTESERVE_DATAGEN")
 FIXTURES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 REGIMES = 7  # routeserve-datagen's regimes; problem i's is its seed mod 7
+DECODINGS = 4  # the dumper's noise: greedy and three sampled decodings
 
 
 def hand_written():
@@ -90,11 +93,14 @@ class ParityTest(unittest.TestCase):
         dumped = os.path.join(self.dir, f"dump-{padded_size}")
         os.makedirs(dumped, exist_ok=True)
         run = subprocess.run([ENCODE_DUMP, "--requests", path, "--padded_size", str(padded_size),
-                              "--out", dumped], capture_output=True, text=True)
+                              "--decodings", str(DECODINGS), "--out", dumped],
+                             capture_output=True, text=True)
         self.assertEqual(run.returncode, 0, run.stderr)
-        expected = features.encode_batch([features.parse_request(r) for _, r in cases],
-                                          padded_size)
-        for key in features.INPUT_KEYS:
+        problems = [features.parse_request(r) for _, r in cases]
+        expected = features.encode_batch(problems, padded_size)
+        expected["noise"] = np.stack([features.decoding_noise(p, DECODINGS, padded_size)
+                                      for p in problems])
+        for key in features.INPUT_KEYS + ("noise",):
             with self.subTest(tensor=key, padded_size=padded_size):
                 cpp = np.load(os.path.join(dumped, f"{key}.npy"))
                 python = expected[key]

@@ -3,7 +3,8 @@ run continues the step count (and the same steps give the same model), the expor
 matches the eager model, evaluation finds every order feasible.
 
 The data comes from build/routeserve-datagen when the environment names it
-(ROUTESERVE_DATAGEN, set by ctest when the tool is built), else from tests/model/synthetic.py.
+(ROUTESERVE_DATAGEN, set by ctest when the tool is built), else from tests/model/synthetic.py;
+so do the export's self-test problems (seal.py).
 """
 
 import contextlib
@@ -26,6 +27,7 @@ import data as data_lib  # noqa: E402
 import evaluate as evaluate_lib  # noqa: E402
 import export as export_lib  # noqa: E402
 import features  # noqa: E402
+import seal as seal_lib  # noqa: E402
 import train  # noqa: E402
 
 warnings.filterwarnings("ignore", message=".*batch_first.*")
@@ -55,9 +57,17 @@ class TrainTest(unittest.TestCase):
         cls.dir = tempfile.mkdtemp(prefix="routeserve-train-")
         cls.data = make_data(cls.dir, "train.jsonl", 360, seed=11)
         cls.heldout = make_data(cls.dir, "heldout.jsonl", 40, seed=12)
+        cls.stand_in = None
+        if not os.environ.get("ROUTESERVE_DATAGEN"):
+            cls.stand_in = mock.patch.object(
+                seal_lib, "selftest_problems",
+                lambda max_stops, datagen=None: synthetic.selftest_problems(max_stops))
+            cls.stand_in.start()
 
     @classmethod
     def tearDownClass(cls):
+        if cls.stand_in:
+            cls.stand_in.stop()
         shutil.rmtree(cls.dir, ignore_errors=True)
 
     def argv(self, run, *extra):
@@ -88,8 +98,14 @@ class TrainTest(unittest.TestCase):
         self.assertIn("--preset tiny", meta["training"]["command"])
         self.assertTrue(meta["training"]["data"].endswith("train.jsonl"))
         self.assertEqual(meta["evaluation"]["feasible"], 1.0)
+        # Sealed: the checksums of the files as written, the module's contract, the self-test.
+        self.assertEqual(meta["seal"], {
+            "model_sha256": seal_lib.sha256_of(os.path.join(out, "model.pt")),
+            "selftest_sha256": seal_lib.sha256_of(os.path.join(out, "selftest.json"))})
 
         scripted = torch.jit.load(os.path.join(out, "model.pt"))
+        self.assertEqual(dict(scripted.contract), {"feature_version": 1, "node_features": 16,
+                                                   "courier_features": 8, "max_stops": 8})
         model, _ = train.model_from_checkpoint(train.latest_checkpoint(
             os.path.join(self.dir, "full")), torch.device("cpu"))
         problems = features.load_jsonl(self.heldout)[:16]
