@@ -29,6 +29,9 @@ struct BatchingPlanner::Call {
   // scheduling thread's drop, or the watchdog's, whichever comes first.
   bool Claim() { return !claimed.exchange(true, std::memory_order_acq_rel); }
   std::atomic<bool> claimed{false};
+  // Its batch started: its answer took the server's work (admission by deadline counts the
+  // pace of those answers only, not of calls dropped from the queue).
+  std::atomic<bool> ran{false};
   PlanCallback done;
 };
 
@@ -204,15 +207,17 @@ absl::Status BatchingPlanner::Submit(PlanRequest request, PlanCallback done) {
   call->num_alternatives = request.num_alternatives;
   call->deadline = request.deadline;
   call->submitted = now;
-  // Every answer, whichever path gives it, passes here once: admission counts it.
-  call->done = [this, done = std::move(done)](absl::StatusOr<v1::SuggestResponse> result) mutable {
-    admission_.OnAnswered(clock_->Now());
+  // Every answer, whichever path gives it, passes here once: admission counts it. The call
+  // outlives its `done`, which it owns.
+  call->done = [this, call = call.get(),
+                done = std::move(done)](absl::StatusOr<v1::SuggestResponse> result) mutable {
+    admission_.OnAnswered(clock_->Now(), /*served=*/call->ran.load(std::memory_order_acquire));
     done(std::move(result));
   };
   task.payload = Pending{std::move(call)};
   const int stops = task.size;
   TaskBatcher::TaskId id = 0;
-  admission_.OnAccepted();  // before its answer can come
+  admission_.OnAccepted(now);  // before its answer can come
   const absl::Status submitted = batcher_->Submit(task, &id);
   if (!submitted.ok()) {
     admission_.OnNotAccepted();
@@ -300,7 +305,10 @@ void BatchingPlanner::RunBatch(batching::Batch<Pending>& batch) {
     Running& running = running_[batch.executor];
     running.taken = false;
     running.calls.clear();
-    for (const Pending& task : batch.payloads) running.calls.push_back(task.call);
+    for (const Pending& task : batch.payloads) {
+      task.call->ran.store(true, std::memory_order_release);
+      running.calls.push_back(task.call);
+    }
   }
   if (observer_ != nullptr) observer_->OnBatchStart(info);
   // The wall: an exception answers the tasks that have no answer yet, here on the executor.

@@ -1,5 +1,5 @@
-// DeadlineAdmission: nothing refused before the server's pace is known or with nothing ahead;
-// then the calls ahead times the measured interval between answers, against the deadline.
+// DeadlineAdmission: nothing refused before the server's pace is known; then (the calls ahead
+// + 1) times the time per answer, measured over busy windows of served answers only.
 #include "server/deadline_admission.h"
 
 #include <catch2/catch.hpp>
@@ -9,43 +9,56 @@ namespace {
 
 const absl::Time kStart = absl::FromUnixSeconds(1'800'000'000);
 
-TEST_CASE("nothing ahead, no deadline or no pace measured: admitted", "[admission]") {
+absl::Time At(int64_t ms) { return kStart + absl::Milliseconds(ms); }
+
+TEST_CASE("before the pace is known, or without a deadline: admitted", "[admission]") {
   DeadlineAdmission admission;
-  CHECK(admission.Check(kStart, kStart).ok());  // nothing ahead: even a deadline of now
-  for (int i = 0; i < 100; ++i) admission.OnAccepted();
-  CHECK(admission.Check(kStart + absl::Milliseconds(1), kStart).ok());  // no pace yet
-  CHECK(admission.Check(absl::InfiniteFuture(), kStart).ok());
+  for (int i = 0; i < 100; ++i) admission.OnAccepted(At(0));
+  CHECK(admission.Check(At(1), At(0)).ok());
+  CHECK(admission.Check(absl::InfiniteFuture(), At(0)).ok());
 }
 
-TEST_CASE("the calls ahead times the interval between answers given while busy",
-          "[admission]") {
+TEST_CASE("(the calls ahead + 1) times the time per answer over busy windows", "[admission]") {
   DeadlineAdmission admission;
-  for (int i = 0; i < 3; ++i) admission.OnAccepted();
-  admission.OnAnswered(kStart);                              // the first: no interval yet
-  admission.OnAnswered(kStart + absl::Milliseconds(10));     // one more was waiting: 10 ms
-  admission.OnAnswered(kStart + absl::Milliseconds(500));    // the last, alone: no sample
-  CHECK(admission.in_system() == 0);
-  CHECK(admission.answer_interval() == absl::Milliseconds(10));
+  // Busy from 0 ms: 5 calls; answers at 100, 100, 200 and 300 ms close a window (>= 250 ms)
+  // with 4 answers: 75 ms each.
+  for (int i = 0; i < 5; ++i) admission.OnAccepted(At(0));
+  for (const int64_t ms : {100, 100, 200}) admission.OnAnswered(At(ms), /*served=*/true);
+  CHECK(admission.time_per_answer() == absl::ZeroDuration());  // the window is still open
+  admission.OnAnswered(At(300), true);
+  CHECK(admission.time_per_answer() == absl::Milliseconds(75));
+  CHECK(admission.in_system() == 1);
 
-  const absl::Time now = kStart + absl::Seconds(1);
-  for (int i = 0; i < 5; ++i) admission.OnAccepted();
-  CHECK(admission.Check(now + absl::Milliseconds(50), now).ok());  // 5 x 10 ms: just in time
-  const absl::Status refused = admission.Check(now + absl::Milliseconds(49), now);
+  // 1 ahead: (1 + 1) x 75 ms = 150 ms, which may take 3/4 of the time left: 200 ms.
+  CHECK(admission.Check(At(500), At(300)).ok());
+  const absl::Status refused = admission.Check(At(499), At(300));
   CHECK(refused.code() == absl::StatusCode::kResourceExhausted);
-  CHECK(refused.message() == "deadline cannot be met: 5 calls ahead, answered one every 10ms: "
-                             "about 50ms to wait, 49ms left");
+  CHECK(refused.message() == "deadline cannot be met: 1 calls ahead, answered in 75ms each: "
+                             "about 150ms to its answer, 199ms left (the estimate may take 75% "
+                             "of it)");
 
   // A call refused further on leaves no trace.
-  admission.OnAccepted();
+  admission.OnAccepted(At(300));
   admission.OnNotAccepted();
-  CHECK(admission.in_system() == 5);
+  CHECK(admission.in_system() == 1);
 
-  // The server was empty from the last answer to these calls' arrival: the first answer after
-  // that starts afresh. Then the pace moves a fifth of the way to each new sample:
-  // 10 + (60 - 10) / 5 = 20 ms.
-  admission.OnAnswered(now + absl::Milliseconds(3));
-  admission.OnAnswered(now + absl::Milliseconds(63));
-  CHECK(admission.answer_interval() == absl::Milliseconds(20));
+  // Calls dropped unserved count among those ahead but not in the pace: the next window, from
+  // 300 ms, has 2 served answers in 300 ms (150 ms each), and the average moves by 0.3 of the
+  // difference: 75 + 0.3 x 75 = 97.5 ms.
+  for (int i = 0; i < 3; ++i) admission.OnAccepted(At(310));
+  admission.OnAnswered(At(350), /*served=*/false);
+  admission.OnAnswered(At(400), true);
+  admission.OnAnswered(At(600), true);
+  CHECK(admission.time_per_answer() == absl::Microseconds(97'500));
+
+  // The server empties: the idle time until the next call is no window.
+  admission.OnAnswered(At(700), true);
+  CHECK(admission.in_system() == 0);
+  admission.OnAccepted(At(5'000));
+  admission.OnAccepted(At(5'000));
+  admission.OnAnswered(At(5'260), true);  // one answer in 260 ms of a window opened at 5 s
+  CHECK(admission.time_per_answer() ==
+        absl::Microseconds(97'500) + 0.3 * (absl::Milliseconds(260) - absl::Microseconds(97'500)));
 }
 
 }  // namespace

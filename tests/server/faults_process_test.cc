@@ -98,7 +98,7 @@ std::string Check(const Answer& answer, v1::RouteSource source) {
 
 TEST_CASE("model faults: a throw and garbage fall back and are counted, a hang is taken out of "
           "service by the watchdog, and with no executor left liveness fails and calls get "
-          "UNAVAILABLE; SIGTERM still exits 0",
+          "UNAVAILABLE, and SIGTERM still exits 0",
           "[process][faults]") {
   // Two executors, batches of one: each call is a batch of its own, so that a fault touches
   // its own call only. The watchdog's threshold is far above a batch of this model (a few
