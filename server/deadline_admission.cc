@@ -23,11 +23,14 @@ absl::Status DeadlineAdmission::Check(absl::Time deadline, absl::Time now) const
   absl::MutexLock lock(&mu_);
   const absl::Duration wait = (in_system_ + 1) * time_per_answer_;
   if (wait <= kHeadroom * (deadline - now)) return absl::OkStatus();
+  auto format = [](absl::Duration d) {  // to 10 us: "6.98ms", not "6.98368725ms"
+    return absl::FormatDuration(absl::Trunc(std::max(absl::ZeroDuration(), d),
+                                            absl::Microseconds(10)));
+  };
   return absl::ResourceExhaustedError(absl::StrCat(
       "deadline cannot be met: ", in_system_, " calls ahead, answered in ",
-      absl::FormatDuration(time_per_answer_), " each: about ", absl::FormatDuration(wait),
-      " to its answer, ", absl::FormatDuration(std::max(absl::ZeroDuration(), deadline - now)),
-      " left (the estimate may take ", kHeadroom * 100, "% of it)"));
+      format(time_per_answer_), " each: about ", format(wait), " to its answer, ",
+      format(deadline - now), " left (the estimate may take ", kHeadroom * 100, "% of it)"));
 }
 
 void DeadlineAdmission::OnAccepted(absl::Time now) {
