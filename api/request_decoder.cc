@@ -110,7 +110,8 @@ bool WalkMessage(CodedInputStream& input, const Descriptor* type, bool top_level
       }
       case WireType::WIRETYPE_LENGTH_DELIMITED: {
         uint32_t length;
-        if (!input.ReadVarint32(&length) || length > static_cast<uint32_t>(std::numeric_limits<int>::max())) {
+        if (!input.ReadVarint32(&length) ||
+            length > static_cast<uint32_t>(std::numeric_limits<int>::max())) {
           return Fail(walk, input, "malformed length");
         }
         if (top_level && number == kStopsField) ++walk.stops;
@@ -144,14 +145,6 @@ bool WalkMessage(CodedInputStream& input, const Descriptor* type, bool top_level
 }
 
 }  // namespace
-
-int64_t MaxRequestBytes(const RequestLimits& limits) {
-  constexpr int64_t kBytesOutsideStops = 4096;
-  constexpr int64_t kBytesPerStop = 512;
-  constexpr int64_t kBytesPerMatrixEntry = 9;  // unpacked: a tag and a double
-  return kBytesOutsideStops + kBytesPerStop * limits.max_stops +
-         kBytesPerMatrixEntry * MaxMatrixEntries(limits);
-}
 
 int64_t MaxRequestFields(const RequestLimits& limits) {
   return kFieldsOutsideStops + kFieldsPerStop * limits.max_stops + MaxMatrixEntries(limits);

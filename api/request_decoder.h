@@ -29,12 +29,6 @@
 
 namespace routeserve::api {
 
-// The most bytes a request within `limits` can need: 512 per stop (two ids of a few dozen bytes,
-// position, kind, window, service, load), a full travel-time matrix in its longest encoding
-// (9 bytes an entry), and 4 KiB for the courier and the rest. The server's
-// `limits.max_message_bytes` defaults to it.
-int64_t MaxRequestBytes(const RequestLimits& limits);
-
 // The most fields (at every level, each element of a repeated field counted) a request within
 // `limits` can hold: its stops' fields, an unpacked matrix, and room for unknown fields.
 int64_t MaxRequestFields(const RequestLimits& limits);

@@ -1,5 +1,6 @@
-// ToRouteProto (api/response.h): an evaluated route as the API's Route message, its times turned
-// from seconds after the courier's now into unix seconds.
+// ToRouteProto and ToSuggestResponse (api/response.h): an evaluated route as the API's Route
+// message, its times turned from seconds after the courier's now into unix seconds; a planner's
+// result as a SuggestResponse.
 #include "api/response.h"
 
 #include <cmath>
@@ -43,6 +44,33 @@ void ToRouteProto(const routing::RouteProblem& problem, const routing::RouteEval
   summary.set_cost(evaluation.cost);
   summary.set_feasible(evaluation.feasible());
   summary.set_end_time(UnixSeconds(now, evaluation.end_time));
+}
+
+v1::RouteSource ToProto(planning::RouteSource source) {
+  switch (source) {
+    case planning::RouteSource::kModel: return v1::ROUTE_SOURCE_MODEL;
+    case planning::RouteSource::kModelRefined: return v1::ROUTE_SOURCE_MODEL_REFINED;
+    case planning::RouteSource::kHeuristic: return v1::ROUTE_SOURCE_HEURISTIC;
+    case planning::RouteSource::kFallbackHeuristic: return v1::ROUTE_SOURCE_FALLBACK_HEURISTIC;
+  }
+  return v1::ROUTE_SOURCE_UNSPECIFIED;
+}
+
+v1::SuggestResponse ToSuggestResponse(const planning::PlanResult& result) {
+  v1::SuggestResponse response;
+  ToRouteProto(*result.problem, result.evaluation, response.mutable_route());
+  for (const routing::RouteEvaluation& alternative : result.alternatives) {
+    ToRouteProto(*result.problem, alternative, response.add_alternatives());
+  }
+  response.set_source(ToProto(result.source));
+  response.set_model_version(result.model_version);
+  v1::ServerTimings& timings = *response.mutable_timings();
+  timings.set_queue_s(absl::ToDoubleSeconds(result.timings.queued));
+  timings.set_inference_s(absl::ToDoubleSeconds(result.timings.inference));
+  timings.set_refine_s(absl::ToDoubleSeconds(result.timings.refine));
+  timings.set_executor_wait_s(absl::ToDoubleSeconds(result.timings.executor_wait));
+  timings.set_batch_size(result.timings.batch_size);
+  return response;
 }
 
 }  // namespace routeserve::api

@@ -19,6 +19,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "base/exception_status.h"
 #include "model/features.h"
 #include "model/model_files.h"
 #include "model/torch_compat.h"
@@ -45,17 +46,13 @@ std::string Summary(const char* message) {
   return std::string(text.substr(0, text.find('\n')));
 }
 
-// The wall: what an exception thrown by LibTorch (or anything under it) says, as a status.
+// The wall: what an exception thrown by LibTorch (or anything under it) says, as a status;
+// LibTorch's own carry a backtrace, left out.
 absl::Status FromException(const std::string& stage, std::exception_ptr exception) {
-  try {
-    std::rethrow_exception(std::move(exception));
-  } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat(stage, ": ", Summary(e.what_without_backtrace())));
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat(stage, ": ", Summary(e.what())));
-  } catch (...) {
-    return absl::InternalError(absl::StrCat(stage, ": unknown exception"));
-  }
+  return base::StatusFromException(stage, std::move(exception), [](const std::exception& e) {
+    const auto* torch_error = dynamic_cast<const c10::Error*>(&e);
+    return Summary(torch_error != nullptr ? torch_error->what_without_backtrace() : e.what());
+  });
 }
 
 int OnePerCore() {

@@ -332,7 +332,9 @@ Solution SolveFrom(const Instance& instance, std::vector<int> start, const Solve
   // Up to ten units out at once: on small problems that is all of them, a fresh start from the
   // best-known order's neighbourhood; on large ones a local shake.
   const int most_removed = std::min(kMostRemoved, static_cast<int>(units.size()));
-  for (int64_t round = 0; round < options.perturbation_rounds && search.budget_left(); ++round) {
+  for (int64_t round = 0; round < options.perturbation_rounds && search.budget_left() &&
+                         !(options.out_of_time && options.out_of_time());
+       ++round) {
     ++counted.rounds;
     state.Assign(current.order);
     const int count = 2 + random.Below(most_removed - 1);

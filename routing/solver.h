@@ -1,8 +1,9 @@
 // The classical solver: cheapest feasible insertion, then local search (relocation of segments
 // and of whole orders, 2-opt, exchange), then iterated local search while its budget lasts.
 //
-// DETERMINISM: the work is bounded by counts, never by the clock, and the random choices come
-//   from a generator seeded by the options: the same instance and options give the same route.
+// DETERMINISM: the work is bounded by counts, and the random choices come from a generator
+//   seeded by the options: the same instance and options give the same route. The one
+//   exception is `out_of_time`, a caller's deadline, which may end the iterated search early.
 // FEASIBILITY: every route it returns visits each stop once, puts each pickup before its dropoff
 //   and keeps the load within capacity (well-formed problems always admit such a route).
 // COST: construction and one descent are O(n^3) cost evaluations at worst, each O(n); the
@@ -10,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "routing/instance.h"
@@ -27,6 +29,9 @@ struct SolverOptions {
   int64_t max_evaluations = 2'000'000;
   // Seeds the perturbations.
   uint64_t seed = 0x5eed;
+  // Asked before each round of the iterated search; true ends the search with the best route so
+  // far (the caller's deadline has come). Empty: never.
+  std::function<bool()> out_of_time;
 };
 
 struct Solution {

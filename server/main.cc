@@ -28,15 +28,15 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "absl/strings/strip.h"
-#include "server/config.h"
-#include "server/log.h"
-#include "server/model_proposer.h"
+#include "config/config.h"
+#include "base/log.h"
+#include "planning/model_proposer.h"
 #include "server/server.h"
 #include "server/tls.h"
 
 namespace {
 
-using routeserve::server::Log;
+using routeserve::base::Log;
 using routeserve::server::ServerPhase;
 
 constexpr char kDefaultConfigPath[] = "config/routeserve.yaml";
@@ -92,7 +92,7 @@ std::optional<std::string> ParseCommandLine(int argc, char** argv, CommandLine* 
   return std::nullopt;
 }
 
-void LogPhase(ServerPhase phase, const routeserve::server::Config& config) {
+void LogPhase(ServerPhase phase, const routeserve::config::Config& config) {
   switch (phase) {
     case ServerPhase::kServing:
       break;  // main logs "listening on" once it knows the address
@@ -185,14 +185,14 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  absl::StatusOr<routeserve::server::Config> config =
-      routeserve::server::LoadConfig(command_line.config_path, command_line.overrides);
+  absl::StatusOr<routeserve::config::Config> config =
+      routeserve::config::LoadConfig(command_line.config_path, command_line.overrides);
   if (!config.ok()) {
     std::fprintf(stderr, "routeserve: %s\n", std::string(config.status().message()).c_str());
     return kExitUsage;
   }
   Log("starting; effective config (%s):\n  %s", command_line.config_path,
-      absl::StrReplaceAll(absl::StripSuffix(routeserve::server::ConfigToYaml(*config), "\n"),
+      absl::StrReplaceAll(absl::StripSuffix(routeserve::config::ConfigToYaml(*config), "\n"),
                           {{"\n", "\n  "}}));
 
   // So are the TLS files: checked here first, so that a bad one stops the server as a bad key
@@ -205,15 +205,15 @@ int main(int argc, char** argv) {
   }
   // The model, when one is configured, is a part of the configuration: one that cannot be
   // loaded stops the server as a bad key would, never a silent fallback.
-  absl::StatusOr<std::unique_ptr<routeserve::server::BatchProposer>> proposer =
-      routeserve::server::CreateProposer(*config);
+  absl::StatusOr<std::unique_ptr<routeserve::planning::BatchProposer>> proposer =
+      routeserve::planning::CreateProposer(*config);
   if (!proposer.ok()) {
     Log("cannot start: %s", proposer.status().message());
     return kExitUsage;
   }
 
   routeserve::server::ServerHooks hooks;
-  const routeserve::server::Config& effective = *config;
+  const routeserve::config::Config& effective = *config;
   hooks.on_phase = [&effective](ServerPhase phase) { LogPhase(phase, effective); };
   absl::StatusOr<std::unique_ptr<routeserve::server::RouteServer>> server =
       routeserve::server::RouteServer::Start(effective, hooks, *std::move(proposer));

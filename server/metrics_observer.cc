@@ -16,14 +16,14 @@ void MetricsObserver::OnRefused(const absl::Status& why) {
   if (batching_ != nullptr) batching_->OnRefused(why);
 }
 
-void MetricsObserver::OnBatchStart(const BatchInfo& batch) {
+void MetricsObserver::OnBatchStart(const planning::BatchInfo& batch) {
   for (const absl::Duration queued : batch.queued) metrics_->TaskQueued(batch.bucket, queued);
   const double padded = static_cast<double>(batch.batch_size) * batch.padded_size;
   metrics_->BatchFormed(batch.batch_size, padded > 0 ? 1.0 - batch.stops / padded : 0.0);
   if (batching_ != nullptr) batching_->OnBatchStart(batch);
 }
 
-void MetricsObserver::OnBatchDone(const BatchInfo& batch, absl::Duration inference) {
+void MetricsObserver::OnBatchDone(const planning::BatchInfo& batch, absl::Duration inference) {
   metrics_->BatchInferred(batch.bucket, inference);
   if (batching_ != nullptr) batching_->OnBatchDone(batch, inference);
 }
@@ -33,7 +33,7 @@ void MetricsObserver::OnDropped(int bucket, const absl::Status& why, absl::Durat
   if (batching_ != nullptr) batching_->OnDropped(bucket, why, queued);
 }
 
-void MetricsObserver::OnFinished(const FinishedTask& task) {
+void MetricsObserver::OnFinished(const planning::FinishedTask& task) {
   metrics_->TaskFinished(task.refine);
   if (task.status.ok()) {
     metrics_->RouteAnswered(task.proposed_cost, task.route_cost, task.lateness_s);

@@ -1,4 +1,4 @@
-// MetricsObserver: the serving stages' observers (server/batching_planner.h,
+// MetricsObserver: the serving stages' observers (planning/batching_planner.h,
 // server/route_service.h) recording into metrics::ServingMetrics (metrics/serving_metrics.h).
 // RouteServer (server/server.h) puts one in front of the observers of its hooks.
 //
@@ -6,32 +6,32 @@
 //   (tests hold batches that way), so metrics and tests see the same events.
 // COST: per request, a few atomic additions, a series looked up by its labels and one
 //   status-code name; per finished route, one more evaluation (refinement's gain,
-//   server/batching_planner.cc).
+//   planning/batching_planner.cc).
 // THREADING: as the observer interfaces: thread-safe, never blocking (a forwarded hook may).
 #pragma once
 
 #include <memory>
 
 #include "metrics/serving_metrics.h"
-#include "server/batching_planner.h"
+#include "planning/batching_planner.h"
 #include "server/route_service.h"
 
 namespace routeserve::server {
 
-class MetricsObserver final : public BatchingObserver, public RouteServiceObserver {
+class MetricsObserver final : public planning::BatchingObserver, public RouteServiceObserver {
  public:
   // `metrics` outlives the observer; `batching` and `service` (may be null) are forwarded to.
-  MetricsObserver(metrics::ServingMetrics* metrics, BatchingObserver* batching,
+  MetricsObserver(metrics::ServingMetrics* metrics, planning::BatchingObserver* batching,
                   RouteServiceObserver* service)
       : metrics_(metrics), batching_(batching), service_(service) {}
 
-  // BatchingObserver.
+  // planning::BatchingObserver.
   void OnAccepted(int bucket) override;
   void OnRefused(const absl::Status& why) override;
-  void OnBatchStart(const BatchInfo& batch) override;
-  void OnBatchDone(const BatchInfo& batch, absl::Duration inference) override;
+  void OnBatchStart(const planning::BatchInfo& batch) override;
+  void OnBatchDone(const planning::BatchInfo& batch, absl::Duration inference) override;
   void OnDropped(int bucket, const absl::Status& why, absl::Duration queued) override;
-  void OnFinished(const FinishedTask& task) override;
+  void OnFinished(const planning::FinishedTask& task) override;
 
   // RouteServiceObserver.
   void OnArrived(RouteMethod method) override;
@@ -41,7 +41,7 @@ class MetricsObserver final : public BatchingObserver, public RouteServiceObserv
 
  private:
   metrics::ServingMetrics* const metrics_;
-  BatchingObserver* const batching_;
+  planning::BatchingObserver* const batching_;
   RouteServiceObserver* const service_;
 };
 

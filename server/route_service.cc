@@ -8,8 +8,9 @@
 
 #include "absl/time/clock.h"
 #include "grpc/support/time.h"
+#include "api/response.h"
 #include "server/grpc_status.h"
-#include "server/log.h"
+#include "base/log.h"
 #include "server/suggest_stream.h"
 #include "server/wire.h"
 
@@ -36,7 +37,8 @@ struct RouteServiceImpl::UnaryCall {
   absl::Time arrival;                           // the service's clock
   std::atomic<bool> claimed{false};
   std::atomic<bool> cancelled{false};  // gRPC cancelled the call (deadline, client gone)
-  const std::shared_ptr<CallCancellation> cancellation = std::make_shared<CallCancellation>();
+  const std::shared_ptr<planning::CallCancellation> cancellation =
+      std::make_shared<planning::CallCancellation>();
 };
 
 namespace {
@@ -71,7 +73,7 @@ absl::Time CallDeadline(const grpc::CallbackServerContext& context) {
   return absl::FromChrono(deadline);
 }
 
-RouteServiceImpl::RouteServiceImpl(RoutePlanner* planner, RouteServiceOptions options)
+RouteServiceImpl::RouteServiceImpl(planning::RoutePlanner* planner, RouteServiceOptions options)
     : planner_(planner), options_(std::move(options)) {}
 
 RouteServiceImpl::~RouteServiceImpl() = default;
@@ -109,7 +111,7 @@ grpc::ServerUnaryReactor* RouteServiceImpl::Suggest(grpc::CallbackServerContext*
     return reactor;
   }
 
-  PlanRequest plan;
+  planning::PlanRequest plan;
   plan.problem = std::move(problem).value();
   plan.num_alternatives = (*request)->options().num_alternatives();
   plan.deadline = CallDeadline(*context);
@@ -122,11 +124,12 @@ grpc::ServerUnaryReactor* RouteServiceImpl::Suggest(grpc::CallbackServerContext*
   plan.cancellation = call->cancellation;
   absl::Status submitted = planner_->Submit(
       std::move(plan), [this, call, response_bytes, id = (*request)->request_id()](
-                           absl::StatusOr<v1::SuggestResponse> result) {
+                           absl::StatusOr<planning::PlanResult> result) {
         if (!call->Claim()) return;  // answered at the end of the grace period
         if (result.ok()) {
-          result->set_request_id(id);
-          *response_bytes = EncodeResponse(*result);
+          v1::SuggestResponse response = api::ToSuggestResponse(*result);
+          response.set_request_id(id);
+          *response_bytes = EncodeResponse(response);
         }
         Finished(*call, result.status());
       });
@@ -141,7 +144,7 @@ void RouteServiceImpl::Answer(UnaryCall& call, const absl::Status& status) {
 void RouteServiceImpl::Finished(UnaryCall& call, const absl::Status& status) {
   if (IsServerFault(status.code())) {
     // Callers see only "internal error"; the operator gets the original, once.
-    Log("Suggest: internal error: %s", status.ToString());
+    base::Log("Suggest: internal error: %s", status.ToString());
   }
   const grpc::Status mapped = ToGrpcStatus(status);
   if (options_.observer != nullptr) {
@@ -157,7 +160,8 @@ void RouteServiceImpl::Finished(UnaryCall& call, const absl::Status& status) {
   call.reactor->Finish(mapped);
 }
 
-grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* RouteServiceImpl::SuggestStream(grpc::CallbackServerContext* context) {
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* RouteServiceImpl::SuggestStream(
+    grpc::CallbackServerContext* context) {
   if (options_.observer != nullptr) options_.observer->OnStreamOpened();
   auto stream = std::make_shared<SuggestStreamReactor>(
       context, planner_, &options_,

@@ -1,7 +1,7 @@
 // RouteServiceImpl: routeserve.v1.RouteService on gRPC's callback API. Suggest answers one
 // courier; SuggestStream (server/suggest_stream.h) answers many over one stream. Both decode
 // the request's bytes themselves (server/wire.h), validate with api::ToRouteProblem and hand the
-// problem to a RoutePlanner (server/route_planner.h).
+// problem to a planning::RoutePlanner (planning/route_planner.h).
 //
 // BYTES: the methods are registered raw: gRPC hands over each message's bytes, unparsed. So a
 //   message's cost in memory is bounded before it is parsed (api/request_decoder.h), and one
@@ -19,8 +19,8 @@
 //   stream's deadline and its arrival + `timeout_s`. Work whose deadline passes before it starts
 //   is never done: DEADLINE_EXCEEDED. Bad input: INVALID_ARGUMENT naming the field.
 // CANCELLATION: a Suggest call cancelled by its client, or whose client disconnects, has its
-//   queued work dropped at once (PlanRequest::cancellation), its slot freed; a stream's queued
-//   messages are dropped when their batch would form.
+//   queued work dropped at once (planning::PlanRequest::cancellation), its slot freed; a stream's
+//   queued messages are dropped when their batch would form.
 // SHUTDOWN: after StartRefusing(), new calls get UNAVAILABLE at once, and every open stream
 //   stops reading, answers the messages it has in flight, and finishes with UNAVAILABLE (or OK
 //   when its client had already finished sending). Calls already handed on still complete.
@@ -41,7 +41,7 @@
 #include "batching/clock.h"
 #include "grpcpp/grpcpp.h"
 #include "routeserve/v1/route_service.grpc.pb.h"
-#include "server/route_planner.h"
+#include "planning/route_planner.h"
 
 namespace routeserve::server {
 
@@ -95,7 +95,7 @@ using RawRouteService = v1::RouteService::WithRawCallbackMethod_Suggest<
 class RouteServiceImpl final : public RawRouteService {
  public:
   // `planner` is not owned and outlives the service.
-  RouteServiceImpl(RoutePlanner* planner, RouteServiceOptions options);
+  RouteServiceImpl(planning::RoutePlanner* planner, RouteServiceOptions options);
   ~RouteServiceImpl() override;
 
   grpc::ServerUnaryReactor* Suggest(grpc::CallbackServerContext* context,
@@ -137,7 +137,7 @@ class RouteServiceImpl final : public RawRouteService {
   bool IdleLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool BusyLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !IdleLocked(); }
 
-  RoutePlanner* const planner_;
+  planning::RoutePlanner* const planner_;
   const RouteServiceOptions options_;
   std::atomic<bool> refusing_{false};
 

@@ -17,7 +17,7 @@
 #include "model/torch_build.h"
 #include "server/build_revision.h"
 #include "server/listen_error.h"
-#include "server/log.h"
+#include "base/log.h"
 #include "server/tls.h"
 
 namespace routeserve::server {
@@ -75,24 +75,26 @@ absl::string_view ServerPhaseName(ServerPhase phase) {
   return "unknown";
 }
 
-RouteServer::RouteServer(const Config& config, ServerHooks hooks)
+RouteServer::RouteServer(const config::Config& config, ServerHooks hooks)
     : config_(config), hooks_(std::move(hooks)) {}
 
 absl::StatusOr<std::unique_ptr<RouteServer>> RouteServer::Start(
-    const Config& config, ServerHooks hooks, std::unique_ptr<BatchProposer> proposer) {
+    const config::Config& config, ServerHooks hooks,
+    std::unique_ptr<planning::BatchProposer> proposer) {
   if (hooks.clock == nullptr) return absl::InvalidArgumentError("server: clock is null");
   // First: a bad certificate fails start-up before a model is loaded.
   absl::StatusOr<ServerTls> tls = LoadServerTls(config.server.tls);
   if (!tls.ok()) return tls.status();
   if (proposer == nullptr) {
-    absl::StatusOr<std::unique_ptr<BatchProposer>> created = CreateProposer(config);
+    absl::StatusOr<std::unique_ptr<planning::BatchProposer>> created =
+        planning::CreateProposer(config);
     if (!created.ok()) return created.status();
     proposer = *std::move(created);
   }
   std::unique_ptr<RouteServer> server(new RouteServer(config, std::move(hooks)));
   const ServerHooks& h = server->hooks_;
 
-  server->model_proposer_ = dynamic_cast<const ModelProposer*>(proposer.get());
+  server->model_proposer_ = dynamic_cast<const planning::ModelProposer*>(proposer.get());
   const model::TorchBuild torch = model::LinkedTorch();
   server->metrics_ = std::make_shared<metrics::ServingMetrics>(metrics::ServingMetricsOptions{
       .bucket_sizes = config.batching.buckets,
@@ -103,18 +105,18 @@ absl::StatusOr<std::unique_ptr<RouteServer>> RouteServer::Start(
       .cuda = torch.cuda});
   server->metrics_observer_ = std::make_unique<MetricsObserver>(
       server->metrics_.get(), h.batching_observer, h.service_observer);
-  BatchingPlanner::Options planner_options;
+  planning::BatchingPlanner::Options planner_options;
   planner_options.proposer = std::move(proposer);
   planner_options.clock = h.clock;
   planner_options.observer = server->metrics_observer_.get();
   RouteServer* const self = server.get();
   planner_options.on_executor_stuck = [self](int in_service) { self->OnExecutorStuck(in_service); };
-  absl::StatusOr<std::unique_ptr<BatchingPlanner>> planner =
-      BatchingPlanner::Create(config, std::move(planner_options));
+  absl::StatusOr<std::unique_ptr<planning::BatchingPlanner>> planner =
+      planning::BatchingPlanner::Create(config, std::move(planner_options));
   if (!planner.ok()) return planner.status();
   server->planner_ = std::move(planner).value();
-  const BatchingPlanner& batching = *server->planner_;
-  Log("batching: buckets [%s], max batch %d, max queue delay %s, max queue %d per bucket; "
+  const planning::BatchingPlanner& batching = *server->planner_;
+  base::Log("batching: buckets [%s], max batch %d, max queue delay %s, max queue %d per bucket; "
       "%d executors, %d refine threads; an executor is stuck after %s",
       absl::StrJoin(batching.bucket_sizes(), ", "), config.batching.max_batch_size,
       absl::FormatDuration(config.batching.max_queue_delay), config.batching.max_queue_size,
@@ -125,7 +127,7 @@ absl::StatusOr<std::unique_ptr<RouteServer>> RouteServer::Start(
 
   RouteServiceOptions service_options;
   service_options.limits.max_stops = config.limits.max_stops;
-  Log("limits: %d stops, messages of at most %d bytes%s", config.limits.max_stops,
+  base::Log("limits: %d stops, messages of at most %d bytes%s", config.limits.max_stops,
       config.limits.MessageBytesLimit(),
       config.limits.max_message_bytes == 0 ? " (derived from limits.max_stops)" : "");
   service_options.max_stream_outstanding = config.limits.max_stream_outstanding;
@@ -171,13 +173,13 @@ absl::StatusOr<std::unique_ptr<RouteServer>> RouteServer::Start(
   }
   server->port_ = selected_port;
   server->address_ = BoundAddress(config.server.address, selected_port);
-  Log("tls: %s", tls->description);
+  base::Log("tls: %s", tls->description);
 
   grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService();
   if (health == nullptr) return absl::InternalError("server: no health check service");
   health->SetServingStatus(kLivenessService, true);
   // Ready: the classical solver needs nothing loaded, and a model was loaded and warmed up by
-  // CreateProposer before the planner started.
+  // planning::CreateProposer before the planner started.
   health->SetServingStatus(kRouteServiceName, true);
   {
     absl::MutexLock lock(&server->mu_);
@@ -189,7 +191,7 @@ absl::StatusOr<std::unique_ptr<RouteServer>> RouteServer::Start(
 
 void RouteServer::OnExecutorStuck(int in_service) {
   if (in_service > 0) return;
-  Log("no executor left in service: liveness and readiness NOT_SERVING, calls refused with "
+  base::Log("no executor left in service: liveness and readiness NOT_SERVING, calls refused with "
       "UNAVAILABLE; the process awaits a restart");
   absl::MutexLock lock(&mu_);
   if (health_ == nullptr) return;
@@ -224,10 +226,10 @@ absl::Status RouteServer::StartMetrics() {
   }
   gpu_sampler_ = metrics::GpuSampler::Start(metrics_->registry(), std::move(gpu));
   if (gpu_sampler_->sampling()) {
-    Log("metrics: sampling %d GPU(s) every %s", gpu_sampler_->devices(),
+    base::Log("metrics: sampling %d GPU(s) every %s", gpu_sampler_->devices(),
         absl::FormatDuration(config_.metrics.gpu_sample_period));
   } else {
-    Log("metrics: no GPU metrics: %s", gpu_sampler_->unavailable_reason());
+    base::Log("metrics: no GPU metrics: %s", gpu_sampler_->unavailable_reason());
   }
   return absl::OkStatus();
 }
@@ -236,16 +238,16 @@ metrics::ScrapeSample RouteServer::SampleForScrape() const {
   metrics::ScrapeSample sample;
   const batching::BatcherStats stats = planner_->stats();
   sample.queue_depth.assign(stats.depth.begin(), stats.depth.end());
-  const FallbackCounts counts = fallback_counts();
-  for (const auto& [reason, count] : {std::pair{FallbackReason::kStopsAboveModelMax,
-                                                counts.stops_above_model_max},
-                                      std::pair{FallbackReason::kModelError, counts.model_error},
-                                      std::pair{FallbackReason::kInvalidOrder,
-                                                counts.invalid_order}}) {
-    sample.fallbacks.emplace_back(std::string(FallbackReasonName(reason)), count);
+  const planning::FallbackCounts counts = fallback_counts();
+  for (const auto& [reason, count] :
+       {std::pair{planning::FallbackReason::kStopsAboveModelMax, counts.stops_above_model_max},
+        std::pair{planning::FallbackReason::kModelError, counts.model_error},
+        std::pair{planning::FallbackReason::kInvalidOrder, counts.invalid_order}}) {
+    sample.fallbacks.emplace_back(std::string(planning::FallbackReasonName(reason)), count);
   }
-  sample.fallbacks.emplace_back(std::string(FallbackReasonName(FallbackReason::kExecutorStuck)),
-                                counts.executor_stuck);
+  sample.fallbacks.emplace_back(
+      std::string(planning::FallbackReasonName(planning::FallbackReason::kExecutorStuck)),
+      counts.executor_stuck);
   sample.executors_stuck = stats.stuck_executors;
   return sample;
 }
@@ -256,14 +258,15 @@ RouteServer::~RouteServer() {
   if (planner_ != nullptr && planner_->executors_stuck() > 0) {
     // Their threads are blocked in a batch and may yet return into the planner, its proposer
     // and model: those stay, unreachable, for the process's last moments.
-    Log("%d executor(s) still stuck in a batch: not waiting for them", planner_->executors_stuck());
-    [[maybe_unused]] BatchingPlanner* const left = planner_.release();
+    base::Log("%d executor(s) still stuck in a batch: not waiting for them",
+              planner_->executors_stuck());
+    [[maybe_unused]] planning::BatchingPlanner* const left = planner_.release();
   }
 }
 
-FallbackCounts RouteServer::fallback_counts() const {
-  FallbackCounts counts =
-      model_proposer_ != nullptr ? model_proposer_->fallback_counts() : FallbackCounts{};
+planning::FallbackCounts RouteServer::fallback_counts() const {
+  planning::FallbackCounts counts =
+      model_proposer_ != nullptr ? model_proposer_->fallback_counts() : planning::FallbackCounts{};
   counts.executor_stuck = planner_->executor_stuck_fallbacks();
   return counts;
 }
@@ -320,7 +323,7 @@ void RouteServer::Shutdown() {
     // cancelled by gRPC, and those answers get the tail to reach their clients.
     const RouteServiceImpl::Aborted aborted = service_->AbortInFlight();
     if (aborted.calls > 0 || aborted.stream_messages > 0) {
-      Log("grace period over: %d call(s) and %d stream message(s) still in flight answered "
+      base::Log("grace period over: %d call(s) and %d stream message(s) still in flight answered "
           "UNAVAILABLE",
           aborted.calls, aborted.stream_messages);
       shutdown_deadline = absl::Now() + kShutdownTail;

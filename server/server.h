@@ -1,5 +1,5 @@
 // RouteServer: the running routeserve gRPC server: RouteService, standard health checks and
-// server reflection on one port, the batching planner behind them (server/batching_planner.h),
+// server reflection on one port, the batching planner behind them (planning/batching_planner.h),
 // and the shutdown phases of DESIGN §3.
 //
 // TLS: `server.tls.*` (server/tls.h): plaintext by default; TLS or mutual TLS on the one port,
@@ -20,9 +20,9 @@
 //   metrics.gpu_sample_period_s where NVML is there; where not, Start() logs why, once).
 // READINESS: health service "routeserve.v1.RouteService" is SERVING once Start() returns: by
 //   then the model, when one is configured, is loaded and has run every batch shape
-//   (CreateProposer, server/model_proposer.h), before the server even listens. "" (liveness) is
-//   SERVING while the process serves. STUCK EXECUTORS: once the watchdog
-//   (batching.executor_stuck_after_s, server/batching_planner.h) has taken every executor out of
+//   (planning::CreateProposer, planning/model_proposer.h), before the server even listens. ""
+//   (liveness) is SERVING while the process serves. STUCK EXECUTORS: once the watchdog
+//   (batching.executor_stuck_after_s, planning/batching_planner.h) has taken every executor out of
 //   service, both turn NOT_SERVING for good, so that the orchestrator restarts the process, and
 //   calls get UNAVAILABLE at once. Shutdown() then does not wait for the stuck executors, and
 //   the destructor leaves the planner (what their threads may yet return into) to the
@@ -59,15 +59,15 @@
 #include "absl/synchronization/mutex.h"
 #include "batching/clock.h"
 #include "grpcpp/grpcpp.h"
-#include "server/batch_proposer.h"
-#include "server/batching_planner.h"
+#include "planning/batch_proposer.h"
+#include "planning/batching_planner.h"
 #include "metrics/gpu_sampler.h"
 #include "metrics/metrics_server.h"
 #include "metrics/serving_metrics.h"
-#include "server/config.h"
+#include "config/config.h"
 #include "server/memory_trimmer.h"
 #include "server/metrics_observer.h"
-#include "server/model_proposer.h"
+#include "planning/model_proposer.h"
 #include "server/route_service.h"
 
 namespace routeserve::server {
@@ -78,7 +78,7 @@ absl::string_view ServerPhaseName(ServerPhase phase);  // "serving", "draining",
 // Observers and test seams; the defaults do nothing. Pointers are not owned and must outlive
 // the server.
 struct ServerHooks {
-  BatchingObserver* batching_observer = nullptr;
+  planning::BatchingObserver* batching_observer = nullptr;
   RouteServiceObserver* service_observer = nullptr;
   // Called as each phase begins, once its first step is done (readiness reported, refusal
   // flag set): kServing from Start(), the others from Shutdown(). May block to hold a phase
@@ -90,12 +90,12 @@ struct ServerHooks {
 class RouteServer {
  public:
   // Listens on `config.server.address` (port 0 picks a free port) and serves with `proposer`,
-  // or, when it is null, with CreateProposer(config)'s (whose error, e.g. a model that cannot
-  // be loaded, is returned as is). Unavailable when the address cannot be bound;
+  // or, when it is null, with planning::CreateProposer(config)'s (whose error, e.g. a model that
+  // cannot be loaded, is returned as is). Unavailable when the address cannot be bound;
   // InvalidArgument for settings the planner rejects and for TLS files that cannot be used.
   static absl::StatusOr<std::unique_ptr<RouteServer>> Start(
-      const Config& config, ServerHooks hooks = {},
-      std::unique_ptr<BatchProposer> proposer = nullptr);
+      const config::Config& config, ServerHooks hooks = {},
+      std::unique_ptr<planning::BatchProposer> proposer = nullptr);
   RouteServer(const RouteServer&) = delete;
   RouteServer& operator=(const RouteServer&) = delete;
   ~RouteServer();
@@ -115,8 +115,8 @@ class RouteServer {
   batching::BatcherStats planner_stats() const { return planner_->stats(); }
   int open_streams() const { return service_->open_streams(); }
   // Requests the classical solver answered in the model's place, by reason; zeros without a
-  // model (server/model_proposer.h), but for executor_stuck.
-  FallbackCounts fallback_counts() const;
+  // model (planning/model_proposer.h), but for executor_stuck.
+  planning::FallbackCounts fallback_counts() const;
   // Executors taken out of service by the watchdog. When not 0, their threads are still blocked
   // in a batch: the process should end with std::_Exit once the server is destroyed, since
   // static destructors could pull the ground from under them.
@@ -126,7 +126,7 @@ class RouteServer {
 
   // Implementation details follow.
  private:
-  RouteServer(const Config& config, ServerHooks hooks);
+  RouteServer(const config::Config& config, ServerHooks hooks);
   void EnterPhase(ServerPhase phase);
   // The planner's: `in_service` executors are left (scheduling thread).
   void OnExecutorStuck(int in_service);
@@ -134,7 +134,7 @@ class RouteServer {
   absl::Status StartMetrics();
   metrics::ScrapeSample SampleForScrape() const;
 
-  const Config config_;
+  const config::Config config_;
   const ServerHooks hooks_;
   // The families, and the observer recording into them in front of the hooks' observers;
   // destroyed last: every stage reports to them until it stops.
@@ -142,8 +142,9 @@ class RouteServer {
   std::unique_ptr<MetricsObserver> metrics_observer_;
   // Destroyed in reverse order: the grpc::Server first (it waits for every call), then the
   // service its calls used, then the planner their work ran on.
-  std::unique_ptr<BatchingPlanner> planner_;
-  const ModelProposer* model_proposer_ = nullptr;  // owned by planner_; null without a model
+  std::unique_ptr<planning::BatchingPlanner> planner_;
+  const planning::ModelProposer* model_proposer_ =
+      nullptr;  // owned by planner_; null without a model
   std::unique_ptr<RouteServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

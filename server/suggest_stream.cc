@@ -6,14 +6,15 @@
 
 #include "absl/strings/str_cat.h"
 #include "api/request.h"
+#include "api/response.h"
 #include "server/grpc_status.h"
-#include "server/log.h"
+#include "base/log.h"
 #include "server/wire.h"
 
 namespace routeserve::server {
 
 SuggestStreamReactor::SuggestStreamReactor(grpc::CallbackServerContext* context,
-                                           RoutePlanner* planner,
+                                           planning::RoutePlanner* planner,
                                            const RouteServiceOptions* options,
                                            DoneCallback on_done)
     : planner_(planner), options_(options), on_done_(std::move(on_done)),
@@ -136,19 +137,19 @@ void SuggestStreamReactor::HandleRequestLocked(const grpc::ByteBuffer& bytes) {
     deadline = std::min(deadline, arrival + absl::Seconds(request.timeout_s()));
   }
 
-  PlanRequest plan;
+  planning::PlanRequest plan;
   plan.problem = std::move(problem).value();
   plan.num_alternatives = request.options().num_alternatives();
   plan.deadline = deadline;
   // Not the context: it dies with the call, while the probe may run after OnDone.
   plan.is_cancelled = [self = shared_from_this()] { return self->Broken(); };
-  auto cancellation = std::make_shared<CallCancellation>();
+  auto cancellation = std::make_shared<planning::CallCancellation>();
   plan.cancellation = cancellation;
   // Submit() never calls back from within and the probe takes no lock, so holding mu_ here
   // cannot deadlock.
   absl::Status submitted = planner_->Submit(
       std::move(plan),
-      [self = shared_from_this(), id, arrival](absl::StatusOr<v1::SuggestResponse> result) {
+      [self = shared_from_this(), id, arrival](absl::StatusOr<planning::PlanResult> result) {
         self->OnPlanned(id, arrival, std::move(result));
       });
   if (!submitted.ok()) {
@@ -173,21 +174,22 @@ void SuggestStreamReactor::QueueErrorLocked(const std::string& request_id,
 }
 
 void SuggestStreamReactor::OnPlanned(const std::string& request_id, absl::Time arrival,
-                                     absl::StatusOr<v1::SuggestResponse> result) {
+                                     absl::StatusOr<planning::PlanResult> result) {
   absl::Status answered = result.status();
+  // The response is built before taking the lock: the stream's other messages need not wait.
+  v1::SuggestResponse response;
+  if (result.ok()) {
+    response = api::ToSuggestResponse(*result);
+  } else {
+    *response.mutable_error() = ToRpcStatus(result.status());
+  }
+  response.set_request_id(request_id);
   {
     absl::MutexLock lock(&mu_);
     if (in_flight_.erase(request_id) == 0) return;  // answered by Abort() already
     if (finished_ || broken_) {
       answered = absl::CancelledError("stream cancelled");  // nobody to write to
     } else {
-      v1::SuggestResponse response;
-      if (result.ok()) {
-        response = std::move(result).value();
-      } else {
-        *response.mutable_error() = ToRpcStatus(result.status());
-      }
-      response.set_request_id(request_id);
       to_write_.push_back(EncodeResponse(response));
     }
     AdvanceLocked();
@@ -198,7 +200,7 @@ void SuggestStreamReactor::OnPlanned(const std::string& request_id, absl::Time a
 void SuggestStreamReactor::Answered(const absl::Status& status, absl::Time arrival) {
   if (IsServerFault(status.code())) {
     // Callers see only "internal error"; the operator gets the original, once.
-    Log("SuggestStream: internal error: %s", status.ToString());
+    base::Log("SuggestStream: internal error: %s", status.ToString());
   }
   if (options_->observer != nullptr) {
     options_->observer->OnAnswered(RouteMethod::kSuggestStream,
@@ -237,7 +239,7 @@ void SuggestStreamReactor::OnWriteDone(bool ok) {
 }
 
 void SuggestStreamReactor::OnCancel() {
-  std::vector<std::shared_ptr<CallCancellation>> queued;
+  std::vector<std::shared_ptr<planning::CallCancellation>> queued;
   {
     absl::MutexLock lock(&mu_);
     broken_ = true;
@@ -246,7 +248,8 @@ void SuggestStreamReactor::OnCancel() {
     AdvanceLocked();
   }
   // Outside mu_: the planner drops what still waits in its queues, answering it later.
-  for (const std::shared_ptr<CallCancellation>& cancellation : queued) cancellation->Cancel();
+  for (const std::shared_ptr<planning::CallCancellation>& cancellation : queued)
+    cancellation->Cancel();
 }
 
 void SuggestStreamReactor::OnDone() {

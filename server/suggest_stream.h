@@ -1,6 +1,6 @@
 // SuggestStreamReactor: one SuggestStream call. It reads requests one after another, answers a
 // bad one at once with a response carrying its own `error`, hands the good ones to the
-// RoutePlanner and writes their responses in the order they complete.
+// planning::RoutePlanner and writes their responses in the order they complete.
 //
 // PER MESSAGE: the message's bytes must decode (server/wire.h): one that does not gets the
 //   error "message N is not a valid SuggestRequest: ..." (N counting the stream's messages
@@ -23,7 +23,7 @@
 //   Refuse() (shutdown): no more reads; a message already read gets a per-message UNAVAILABLE;
 //   once the in-flight ones are answered: Finish(UNAVAILABLE). Cancellation (or a failed write):
 //   pending responses are dropped and the call is finished (CANCELLED) as soon as no write is
-//   outstanding. A cancelled call also tells the planner at once (a CallCancellation per
+//   outstanding. A cancelled call also tells the planner at once (a planning::CallCancellation per
 //   message in flight), so that its messages still queued are dropped and their slots freed
 //   then, not when their batch would form; a failed write leaves that to the planner's probe.
 // LIFETIME: the reactor owns itself (a shared_ptr) until OnDone; the planner's callbacks hold a
@@ -50,7 +50,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "routeserve/v1/route_service.grpc.pb.h"
-#include "server/route_planner.h"
+#include "planning/route_planner.h"
 #include "server/route_service.h"
 
 namespace routeserve::server {
@@ -63,7 +63,7 @@ class SuggestStreamReactor final
   // shuts the planner down before the service goes). `on_done` runs in OnDone, with the
   // code the call was finished with.
   using DoneCallback = absl::AnyInvocable<void(SuggestStreamReactor*, grpc::StatusCode)>;
-  SuggestStreamReactor(grpc::CallbackServerContext* context, RoutePlanner* planner,
+  SuggestStreamReactor(grpc::CallbackServerContext* context, planning::RoutePlanner* planner,
                        const RouteServiceOptions* options, DoneCallback on_done);
   ~SuggestStreamReactor() override = default;
 
@@ -89,7 +89,7 @@ class SuggestStreamReactor final
   void QueueErrorLocked(const std::string& request_id, const absl::Status& error,
                         absl::Time arrival) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnPlanned(const std::string& request_id, absl::Time arrival,
-                 absl::StatusOr<v1::SuggestResponse> result);
+                 absl::StatusOr<planning::PlanResult> result);
   // Issues whatever read, write or finish the state now calls for.
   void AdvanceLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The error of the message past max_stream_messages, and the stream's final status.
@@ -100,7 +100,7 @@ class SuggestStreamReactor final
   // while HandleRequestLocked() holds mu_ around Submit(), which takes that lock.
   bool Broken() const { return broken_.load(std::memory_order_acquire); }
 
-  RoutePlanner* const planner_;
+  planning::RoutePlanner* const planner_;
   const RouteServiceOptions* const options_;
   DoneCallback on_done_;
   const absl::Time stream_deadline_;
@@ -120,7 +120,7 @@ class SuggestStreamReactor final
   // The request_ids planned and not yet answered, each with what tells the planner its caller
   // has gone.
   struct InFlight {
-    std::shared_ptr<CallCancellation> cancellation;
+    std::shared_ptr<planning::CallCancellation> cancellation;
     absl::Time arrival;
   };
   absl::flat_hash_map<std::string, InFlight> in_flight_

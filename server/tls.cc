@@ -119,7 +119,7 @@ struct SecretText {
 
 }  // namespace
 
-absl::StatusOr<ServerTls> LoadServerTls(const Config::Server::Tls& tls) {
+absl::StatusOr<ServerTls> LoadServerTls(const config::Config::Server::Tls& tls) {
   if (tls.cert_file.empty()) {
     if (!tls.key_file.empty()) {
       return KeyError(kKeyKey, absl::StrCat("set without ", kCertKey,

@@ -25,7 +25,7 @@
 
 #include "absl/status/statusor.h"
 #include "grpcpp/security/server_credentials.h"
-#include "server/config.h"
+#include "config/config.h"
 
 namespace routeserve::server {
 
@@ -36,6 +36,6 @@ struct ServerTls {
   std::string description;
 };
 
-absl::StatusOr<ServerTls> LoadServerTls(const Config::Server::Tls& tls);
+absl::StatusOr<ServerTls> LoadServerTls(const config::Config::Server::Tls& tls);
 
 }  // namespace routeserve::server

@@ -41,7 +41,7 @@ namespace {
 // classical solver's construction alone is O(n^3) evaluations.
 constexpr int kMaxSolverStops = 16;
 constexpr int kMaxExactSolverStops = 7;
-constexpr routing::SolverOptions kSolverOptions = {
+const routing::SolverOptions kSolverOptions = {
     .max_moves = 100, .perturbation_rounds = 2, .max_evaluations = 20'000};
 
 // Text-format parse errors go nowhere (the parser would log them).

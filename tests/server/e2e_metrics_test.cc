@@ -70,7 +70,7 @@ std::set<std::string> MetricNamesIn(const std::string& text) {
 }
 
 // A server with the test model declaring max_stops 16: requests above it fall back.
-server::Config MetricsConfig() {
+config::Config MetricsConfig() {
   return TestConfig({"model.path=" + std::string(ROUTESERVE_TEST_MODELS_DIR) + "/nearest_max16",
                      "model.threads=1", "model.decodings=2", "batching.max_batch_size=8",
                      "batching.executors=1", "metrics.gpu_sample_period_s=0.1"});
@@ -160,7 +160,7 @@ std::string RequestsSeries(const std::string& method, const std::string& code) {
 
 TEST_CASE("the scrape counts every call by method and code, and promtool accepts it",
           "[metrics][e2e]") {
-  const server::Config config = MetricsConfig();
+  const config::Config config = MetricsConfig();
   TestServer t = StartServer(config);
   const CallCounts calls = MakeCalls(t);
   const std::string text = ScrapeWhenCounted(t, Total(calls));

@@ -10,7 +10,7 @@ std::string ModelDir(const std::string& name) {
   return std::string(ROUTESERVE_TEST_MODELS_DIR) + "/" + name;
 }
 
-server::Config ModelConfig(const std::string& model, std::vector<std::string> overrides = {}) {
+config::Config ModelConfig(const std::string& model, std::vector<std::string> overrides = {}) {
   overrides.insert(overrides.begin(), {"model.path=" + ModelDir(model), "model.threads=1",
                                        "model.decodings=4", "batching.max_batch_size=8",
                                        "batching.executors=1"});

@@ -150,7 +150,7 @@ TEST_CASE("shutdown: what is still in flight when the grace period ends is answe
 
 TEST_CASE("Start fails with a message naming server.address when the port is taken", "[e2e]") {
   TestServer t = StartServer(TestConfig());
-  server::Config config = TestConfig();
+  config::Config config = TestConfig();
   config.server.address = absl::StrCat("127.0.0.1:", t.server->port());
   absl::StatusOr<std::unique_ptr<server::RouteServer>> second =
       server::RouteServer::Start(config);

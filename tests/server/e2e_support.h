@@ -21,7 +21,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "routeserve/v1/route_service.grpc.pb.h"
-#include "server/config.h"
+#include "config/config.h"
 #include "server/server.h"
 
 namespace routeserve::testing {
@@ -30,12 +30,12 @@ namespace routeserve::testing {
 inline constexpr absl::Duration kGuard = absl::Seconds(60);
 
 // The defaults, on free loopback ports, with no drain delay, plus `overrides`.
-inline server::Config TestConfig(std::vector<std::string> overrides = {}) {
+inline config::Config TestConfig(std::vector<std::string> overrides = {}) {
   std::vector<std::string> all = {"server.address=127.0.0.1:0", "metrics.address=127.0.0.1:0",
                                   "server.worker_threads=2",
                                   "shutdown.drain_delay_s=0", "shutdown.grace_period_s=10"};
   all.insert(all.end(), overrides.begin(), overrides.end());
-  absl::StatusOr<server::Config> config = server::ParseConfig("", all);
+  absl::StatusOr<config::Config> config = config::ParseConfig("", all);
   INFO(config.status().ToString());
   REQUIRE(config.ok());
   return *config;
@@ -48,7 +48,7 @@ struct TestServer {
   std::unique_ptr<grpc::health::v1::Health::Stub> health;
 };
 
-inline TestServer StartServer(const server::Config& config, server::ServerHooks hooks = {}) {
+inline TestServer StartServer(const config::Config& config, server::ServerHooks hooks = {}) {
   absl::StatusOr<std::unique_ptr<server::RouteServer>> server =
       server::RouteServer::Start(config, std::move(hooks));
   INFO(server.status().ToString());
@@ -84,13 +84,13 @@ inline grpc::health::v1::HealthCheckResponse::ServingStatus HealthOf(
 
 // One executor and batches of one, plus `overrides`: a batch held on the executor (see
 // HoldFirstBatch) holds every later request in its queue, each to become a batch of its own.
-inline server::Config OneAtATimeConfig(std::vector<std::string> overrides = {}) {
+inline config::Config OneAtATimeConfig(std::vector<std::string> overrides = {}) {
   overrides.insert(overrides.begin(), {"batching.executors=1", "batching.max_batch_size=1"});
   return TestConfig(std::move(overrides));
 }
 
 // Holds the first batch on its executor, in OnBatchStart, until released; counts accepted tasks.
-class HoldFirstBatch final : public server::BatchingObserver {
+class HoldFirstBatch final : public planning::BatchingObserver {
  public:
   ~HoldFirstBatch() override { Release(); }
   void OnAccepted(int /*bucket*/) override {
@@ -98,7 +98,7 @@ class HoldFirstBatch final : public server::BatchingObserver {
     ++accepted_;
     cv_.SignalAll();
   }
-  void OnBatchStart(const server::BatchInfo& /*batch*/) override {
+  void OnBatchStart(const planning::BatchInfo& /*batch*/) override {
     if (starts_.fetch_add(1) != 0) return;
     started_.Notify();
     release_.WaitForNotificationWithTimeout(kGuard);

@@ -180,7 +180,7 @@ TEST_CASE("server.tls: files that cannot be used stop the start-up with an error
            {"", "", CertPath("ca.crt"),
             "server.tls.client_ca_file: set without server.tls.cert_file"},
        }) {
-    server::Config config = TestConfig();
+    config::Config config = TestConfig();
     config.server.tls = {.cert_file = c.cert, .key_file = c.key, .client_ca_file = c.client_ca};
     const absl::StatusOr<std::unique_ptr<server::RouteServer>> server =
         server::RouteServer::Start(config);

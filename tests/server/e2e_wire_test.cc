@@ -116,7 +116,8 @@ double Counted(const TestServer& t, const std::string& method, const std::string
                int total) {
   const absl::Time until = absl::Now() + kGuard;
   for (;;) {
-    absl::StatusOr<HttpResponse> scrape = HttpGet("127.0.0.1", t.server->metrics_port(), "/metrics");
+    absl::StatusOr<HttpResponse> scrape =
+        HttpGet("127.0.0.1", t.server->metrics_port(), "/metrics");
     REQUIRE(scrape.ok());
     const std::map<std::string, double> samples = ParseScrape(scrape->body);
     double counted = 0;
@@ -193,7 +194,7 @@ TEST_CASE("a Suggest that does not parse is answered INVALID_ARGUMENT and counte
 TEST_CASE("hostile messages at the size limit are refused by the stop count, and good calls go "
           "on being answered",
           "[e2e][wire]") {
-  const server::Config config = TestConfig();
+  const config::Config config = TestConfig();
   TestServer t = StartServer(config);
   // As many empty stops as the derived message limit lets through: about 110,000.
   const int limit = config.limits.MessageBytesLimit();

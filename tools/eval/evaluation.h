@@ -2,21 +2,23 @@
 //
 // QUALITY: generated problems (routing/regimes.h), `per_regime` of each regime at each size,
 //   from seeds disjoint from the training data's, each solved by:
-//     served     the served path: server::CreateProposer of the config (the shipped model, its
-//                decodings, refinement and fallback; or the classical solver when the config
-//                names no model), proposals in batches of one bucket as the batcher forms them,
-//                then Refine() — the code the server runs, less gRPC and the queue;
+//     served     the served path: the server's planner (planning::BatchingPlanner) with
+//                planning::CreateProposer of the config (the shipped model, its decodings,
+//                refinement and fallback; or the classical solver when the config names no
+//                model): its batcher, executors and refine pool, the code the server runs, less
+//                gRPC (tools/eval/plan_all.h);
 //     proposed   the served path's proposals before refinement (the best of the decodings);
-//     greedy     the model alone, one greedy decoding (model::ModelRunner, decodings = 1);
+//     greedy     the model alone, one greedy decoding (decodings = 1, no refinement), through
+//                the same planner;
 //     classical  routing::Solve with the config's solver options;
 //   and compared with the baseline: the exact optimum up to routing::kMaxExactStops stops, above
 //   that the reference — routing::Solve with kReferenceBudget times the default budget, frozen
 //   here so that figures stay comparable whatever the config. A problem the model does not
 //   answer (more stops than its max_stops, an invalid order, an error) is a miss for greedy and
 //   proposed, and answers from the fallback in served, as in the server.
-// PRECISION: the served proposals and the greedy orders under each reduced precision, against
-//   fp32's, problem by problem; a precision the device or model cannot run is reported with its
-//   error.
+// PRECISION: the served routes and the greedy routes under each reduced precision, against the
+//   config's precision's, problem by problem; a precision the device or model cannot run is
+//   reported with the error the server would give at start-up.
 // SPEED: the model alone (ModelRunner::Run, features and checks included) on batches of
 //   `speed_stops` stops, routes per second at each batch size, greedy and with the config's
 //   decodings.
@@ -29,7 +31,7 @@
 
 #include "absl/status/statusor.h"
 #include "model/runner_options.h"
-#include "server/config.h"
+#include "config/config.h"
 
 namespace routeserve::tools {
 
@@ -79,7 +81,7 @@ struct PrecisionAgreement {
   std::string error;
   int compared = 0;   // problems the model answered under the config's precision
   int same_greedy = 0;    // ... and under this one with the same greedy route
-  int same_proposal = 0;  // ... and the same served proposal
+  int same_route = 0;     // ... and the same served route
   int fallbacks = 0;      // ... where this precision's proposal came from the classical solver
 };
 
@@ -103,7 +105,7 @@ struct EvaluationReport {
 
 // Runs every measurement; an error when the config's model cannot be loaded. `progress` lines
 // go to stderr.
-absl::StatusOr<EvaluationReport> Evaluate(const server::Config& config,
+absl::StatusOr<EvaluationReport> Evaluate(const config::Config& config,
                                           const EvaluationOptions& options);
 
 std::string FormatReport(const EvaluationReport& report, const EvaluationOptions& options);

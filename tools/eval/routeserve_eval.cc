@@ -20,7 +20,7 @@
 #include "absl/strings/str_split.h"
 #include "model/runner_options.h"
 #include "routing/regimes.h"
-#include "server/config.h"
+#include "config/config.h"
 #include "tools/eval/evaluation.h"
 
 namespace routeserve::tools {
@@ -126,8 +126,8 @@ int Main(int argc, char** argv) {
     std::cerr << "routeserve-eval: " << *error << "\n" << kUsage;
     return 2;
   }
-  absl::StatusOr<server::Config> config =
-      server::LoadConfig(command_line.config_path, command_line.overrides);
+  absl::StatusOr<config::Config> config =
+      config::LoadConfig(command_line.config_path, command_line.overrides);
   if (!config.ok()) {
     std::cerr << "routeserve-eval: " << config.status().message() << "\n";
     return 1;

@@ -1,16 +1,16 @@
-// ModelProposer: the BatchProposer (server/batch_proposer.h) of the learned route model
-// (DESIGN §5): one batched forward pass of model::ModelRunner proposes each problem's order,
+// ModelProposer: the BatchProposer (planning/batch_proposer.h) of the learned route model
+// (docs/MODEL.md): one batched forward pass of model::ModelRunner proposes each problem's order,
 // local search refines it; the classical solver stands in, problem by problem, where the model
 // cannot answer. And CreateProposer(), which builds the proposer the config asks for.
 //
 // PROPOSE: each problem of the batch runs with model.decodings decodings (1 greedy, the others
 //   sampled with the problem's own noise) at N = min(bucket, the model's max_stops); the
 //   feasible decoding of lowest routing cost is the proposal (the earliest on a tie: greedy
-//   first), source MODEL_REFINED (MODEL when refine.max_moves is 0); the other distinct ones
+//   first), source kModelRefined (kModel when refine.max_moves is 0); the other distinct ones
 //   are its alternatives, best first. Deterministic: the same problem gets the same proposal in
 //   any batch.
 // FALLBACK: a problem the model cannot answer gets the classical solver's insertion route,
-//   source FALLBACK_HEURISTIC, refined by the solver's search as SolverProposer does, and is
+//   source kFallbackHeuristic, refined by the solver's search as SolverProposer does, and is
 //   counted by reason (fallback_counts(), for the metrics' fallback_total{reason}):
 //     stops_above_model_max  more stops than the model's max_stops;
 //     model_error            the forward pass failed (a LibTorch error, an exception), or there
@@ -18,11 +18,12 @@
 //     invalid_order          the model answered with an order that is not a feasible route of
 //                            the problem's stops (the runner checks every decoding).
 //   The first fallback of each reason is logged with its cause; later ones are counted only.
-// REFINE: MODEL_REFINED: routing::ImproveRoute with refine.max_moves moves, within
+// REFINE: kModelRefined: routing::ImproveRoute with refine.max_moves moves, within
 //   solver.max_evaluations evaluations; with refine.perturbation_rounds > 0, routing::SolveFrom
 //   the model's order with those moves and rounds (and the solver's seed), which keeps the best
-//   route found, so never worse than the descent alone; MODEL: the order as proposed; FALLBACK_HEURISTIC:
-//   routing::SolveFrom with the solver's options.
+//   route found, so never worse than the descent alone; kModel: the order as proposed;
+//   kFallbackHeuristic: routing::SolveFrom with the solver's options. The iterated search stops
+//   early, with its best route, at the caller's deadline.
 // THREADING: as BatchProposer; fallback_counts() is thread-safe.
 #pragma once
 
@@ -37,12 +38,12 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "model/model_runner.h"
-#include "server/batch_proposer.h"
-#include "server/config.h"
+#include "planning/batch_proposer.h"
+#include "config/config.h"
 
-namespace routeserve::server {
+namespace routeserve::planning {
 
-// kExecutorStuck is the batching planner's (server/batching_planner.h): the tasks of a batch
+// kExecutorStuck is the batching planner's (planning/batching_planner.h): the tasks of a batch
 // whose executor the watchdog took out of service.
 enum class FallbackReason { kStopsAboveModelMax, kModelError, kInvalidOrder, kExecutorStuck };
 inline constexpr int kNumFallbackReasons = 4;
@@ -77,7 +78,8 @@ class ModelProposer final : public BatchProposer {
 
   std::vector<absl::StatusOr<Proposal>> Propose(
       std::span<const routing::Instance* const> instances, const BatchShape& shape) override;
-  std::vector<int> Refine(const routing::Instance& instance, Proposal proposal) const override;
+  std::vector<int> Refine(const routing::Instance& instance, Proposal proposal,
+                          absl::Time deadline, const batching::Clock& clock) const override;
   std::string model_version() const override;
 
   FallbackCounts fallback_counts() const;
@@ -97,18 +99,18 @@ class ModelProposer final : public BatchProposer {
 };
 
 // The proposer `config` asks for: with model.path empty, the classical solver (source
-// HEURISTIC); else a ModelProposer whose model is loaded (model.*, batching.max_batch_size and
+// kHeuristic); else a ModelProposer whose model is loaded (model.*, batching.max_batch_size and
 // the executors as resolved by BatchingPlanner::ExecutorsFor) and warmed up over every bucket
 // and batch class. Logs the model's version, device, precision and threads, the differences
 // between its objective and the config's, and the warm-up's time. A model that cannot be
 // loaded or warmed up is an error (the server must not start), never a silent fallback.
-absl::StatusOr<std::unique_ptr<BatchProposer>> CreateProposer(const Config& config);
+absl::StatusOr<std::unique_ptr<BatchProposer>> CreateProposer(const config::Config& config);
 
 // The runner options `config` gives the model (model.*, the objective, the executors and the
 // largest batch): what CreateProposer loads the model with, and what tools measuring the model
 // alone load it with.
-model::ModelRunnerOptions RunnerOptionsFor(const Config& config);
+model::ModelRunnerOptions RunnerOptionsFor(const config::Config& config);
 // The proposer options `config` gives (model.decodings, refine.max_moves, solver.*).
-ModelProposerOptions ProposerOptionsFor(const Config& config);
+ModelProposerOptions ProposerOptionsFor(const config::Config& config);
 
-}  // namespace routeserve::server
+}  // namespace routeserve::planning

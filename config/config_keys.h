@@ -1,7 +1,7 @@
-// The kinds of key the configuration's schema (server/config.cc) is built from: integer, number,
+// The kinds of key the configuration's schema (config/config.cc) is built from: integer, number,
 // seconds, microseconds, host:port, integer-list and text keys, each knowing how its YAML value is
-// read, range-checked and written back. Internal to server/config.cc and its tests; everyone
-// else uses server/config.h.
+// read, range-checked and written back. Internal to config/config.cc and its tests; everyone
+// else uses config/config.h.
 //
 // ERRORS: a key's reader returns InvalidArgument whose message leaves out the key
 //   ("must be >= 0, got -3", "expected a number, got \"fast\""); the caller puts the dotted key
@@ -23,13 +23,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "server/config.h"
+#include "config/config.h"
 
 namespace YAML {
 class Node;
 }  // namespace YAML
 
-namespace routeserve::server::config_keys {
+namespace routeserve::config::keys {
 
 // How a key's value is written in YAML: one scalar, or a list of scalars.
 enum class ValueShape { kScalar, kList };
@@ -269,4 +269,4 @@ ConfigEntry StringKey(std::string name, Field field) {
       [](const std::string& value) { return value; });
 }
 
-}  // namespace routeserve::server::config_keys
+}  // namespace routeserve::config::keys

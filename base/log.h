@@ -8,7 +8,7 @@
 
 #include "absl/strings/str_format.h"
 
-namespace routeserve::server {
+namespace routeserve::base {
 
 void LogLine(absl::string_view message);
 
@@ -17,4 +17,4 @@ void Log(const absl::FormatSpec<Args...>& format, const Args&... args) {
   LogLine(absl::StrFormat(format, args...));
 }
 
-}  // namespace routeserve::server
+}  // namespace routeserve::base

@@ -1,5 +1,5 @@
 // Timestamped lines on stderr.
-#include "server/log.h"
+#include "base/log.h"
 
 #include <cstdio>
 #include <string>
@@ -9,7 +9,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 
-namespace routeserve::server {
+namespace routeserve::base {
 
 void LogLine(absl::string_view message) {
   static absl::Mutex mu(absl::kConstInit);
@@ -21,4 +21,4 @@ void LogLine(absl::string_view message) {
   std::fflush(stderr);
 }
 
-}  // namespace routeserve::server
+}  // namespace routeserve::base

@@ -1,6 +1,6 @@
-// The kinds of key of the configuration's schema (server/config_keys.h): reading, checking and
+// The kinds of key of the configuration's schema (config/config_keys.h): reading, checking and
 // writing their values as YAML spells them.
-#include "server/config_keys.h"
+#include "config/config_keys.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -14,7 +14,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_join.h"
 
-namespace routeserve::server::config_keys {
+namespace routeserve::config::keys {
 namespace {
 
 using internal::WideInt;
@@ -271,4 +271,4 @@ std::string FormatIntegerList(const std::vector<int64_t>& values) {
 }
 
 }  // namespace internal
-}  // namespace routeserve::server::config_keys
+}  // namespace routeserve::config::keys

@@ -2,7 +2,7 @@
 // the refine pool. Deterministic: time comes from a FakeClock (batches go when full, or when the
 // test moves time or shuts down), executors are held in the observer, and every wait is on a
 // condition bounded by a guard that only a broken planner reaches.
-#include "server/batching_planner.h"
+#include "planning/batching_planner.h"
 
 #include <catch2/catch.hpp>
 
@@ -23,13 +23,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "api/request.h"
+#include "api/response.h"
 #include "batching/clock.h"
 #include "route_checks.h"
 #include "routing/generator.h"
 #include "tests/eventually.h"
 #include "tests/notification.h"
 
-namespace routeserve::server {
+namespace routeserve::planning {
 namespace {
 
 // Generous: only a broken planner makes a test wait this long.
@@ -39,12 +40,12 @@ constexpr absl::Duration kInference = absl::Milliseconds(40);
 
 // Batches of 3 in buckets of 8..128 stops, one executor, two refine threads; with a FakeClock
 // that only the test moves, a batch goes when it is full (the delay is 10 s).
-Config TestConfig(const std::vector<std::string>& overrides = {}) {
+config::Config TestConfig(const std::vector<std::string>& overrides = {}) {
   std::vector<std::string> all = {"batching.max_batch_size=3",
                                   "batching.max_queue_delay_us=10000000", "batching.executors=1",
                                   "server.worker_threads=2"};
   all.insert(all.end(), overrides.begin(), overrides.end());
-  absl::StatusOr<Config> config = ParseConfig("", all);
+  absl::StatusOr<config::Config> config = config::ParseConfig("", all);
   INFO(config.status().ToString());
   REQUIRE(config.ok());
   return *config;
@@ -66,14 +67,14 @@ routing::RouteProblem InconsistentProblem(int stops, uint64_t seed) {
 
 // Empty when `result` is a good route for `problem`, from `source`.
 std::string CheckRoute(const routing::RouteProblem& problem,
-                       const absl::StatusOr<v1::SuggestResponse>& result,
-                       v1::RouteSource source = v1::ROUTE_SOURCE_HEURISTIC) {
+                       const absl::StatusOr<PlanResult>& result,
+                       RouteSource source = RouteSource::kHeuristic) {
   if (!result.ok()) return result.status().ToString();
   v1::SuggestRequest request = api::ToSuggestRequest(problem);
   request.set_request_id("checked");
-  v1::SuggestResponse response = *result;
+  v1::SuggestResponse response = api::ToSuggestResponse(*result);
   response.set_request_id("checked");
-  return testing::CheckRouteResponse(request, response, source);
+  return testing::CheckRouteResponse(request, response, api::ToProto(source));
 }
 
 // Proposes with the classical solver, or as the test's script says; moves the clock by
@@ -103,12 +104,13 @@ class ScriptedProposer final : public BatchProposer {
     clock_->Advance(kInference);
     return script_ ? script_(instances, call) : solver_.Propose(instances, shape);
   }
-  std::vector<int> Refine(const routing::Instance& instance, Proposal proposed) const override {
+  std::vector<int> Refine(const routing::Instance& instance, Proposal proposed,
+                          absl::Time deadline, const batching::Clock& clock) const override {
     {
       std::lock_guard lock(mu_);
       refine_threads_.push_back(std::this_thread::get_id());
     }
-    return solver_.Refine(instance, std::move(proposed));
+    return solver_.Refine(instance, std::move(proposed), deadline, clock);
   }
 
   std::vector<std::thread::id> refine_threads() {
@@ -223,12 +225,12 @@ class TestObserver final : public BatchingObserver {
 class Answers {
  public:
   struct Answer {
-    absl::StatusOr<v1::SuggestResponse> result;
+    absl::StatusOr<PlanResult> result;
     std::thread::id thread;
   };
 
   PlanCallback For(std::string task) {
-    return [this, task = std::move(task)](absl::StatusOr<v1::SuggestResponse> result) {
+    return [this, task = std::move(task)](absl::StatusOr<PlanResult> result) {
       std::lock_guard lock(mu_);
       answers_.insert_or_assign(task, Answer{std::move(result), std::this_thread::get_id()});
       ++calls_;
@@ -291,7 +293,7 @@ struct Fixture {
     return planner->Submit(std::move(request), answers.For(task));
   }
 
-  const Config config;
+  const config::Config config;
   batching::FakeClock clock;
   TestObserver observer;
   Answers answers;
@@ -299,38 +301,41 @@ struct Fixture {
   std::unique_ptr<BatchingPlanner> planner;  // last: goes first
 };
 
-TEST_CASE("a batch is built, proposed once on its executor and finished on the refine pool, "
-          "a problem Build rejects is answered INVALID_ARGUMENT and its batch-mates go on",
+TEST_CASE("a problem Instance::Build rejects is refused by Submit on the caller's thread; a "
+          "batch is proposed once on its executor and finished on the refine pool",
           "[batching_planner]") {
   Fixture f;
-  const routing::RouteProblem a = Problem(6, 1), c = Problem(8, 3);
+  const routing::RouteProblem a = Problem(6, 1), b = Problem(7, 2), c = Problem(8, 3);
+  const absl::Status bad = f.Submit("bad", InconsistentProblem(7, 2));
+  CHECK(bad.code() == absl::StatusCode::kInvalidArgument);
+  CHECK(absl::StartsWith(bad.message(), "travel_time_matrix_s"));
+  CHECK(f.observer.refused() == std::vector<absl::StatusCode>{absl::StatusCode::kInvalidArgument});
   REQUIRE(f.Submit("a", a).ok());
-  REQUIRE(f.Submit("b", InconsistentProblem(7, 2)).ok());
+  REQUIRE(f.Submit("b", b).ok());
   f.clock.Advance(absl::Milliseconds(250));
   REQUIRE(f.Submit("c", c).ok());  // the bucket of 8 holds 3: the batch goes
   REQUIRE(f.answers.Await(3));
 
-  const Answers::Answer bad = f.answers.Get("b");
-  CHECK(bad.result.status().code() == absl::StatusCode::kInvalidArgument);
-  CHECK(absl::StartsWith(bad.result.status().message(), "travel_time_matrix_s"));
-  const Answers::Answer good_a = f.answers.Get("a"), good_c = f.answers.Get("c");
+  const Answers::Answer good_a = f.answers.Get("a"), good_b = f.answers.Get("b"),
+                        good_c = f.answers.Get("c");
   CHECK(CheckRoute(a, good_a.result) == "");
+  CHECK(CheckRoute(b, good_b.result) == "");
   CHECK(CheckRoute(c, good_c.result) == "");
 
   // Timings, on the planner's clock: the wait for the batch, the batch's Propose(), the batch.
-  const v1::ServerTimings& timings_a = good_a.result->timings();
-  const v1::ServerTimings& timings_c = good_c.result->timings();
-  CHECK(timings_a.batch_size() == 3);
-  CHECK(timings_c.batch_size() == 3);
-  CHECK(timings_a.queue_s() == absl::ToDoubleSeconds(absl::Milliseconds(250)));
-  CHECK(timings_c.queue_s() == 0);
-  CHECK(timings_a.executor_wait_s() == 0);  // the executor was idle when the batch was full
+  const PlanTimings& timings_a = good_a.result->timings;
+  const PlanTimings& timings_c = good_c.result->timings;
+  CHECK(timings_a.batch_size == 3);
+  CHECK(timings_c.batch_size == 3);
+  CHECK(timings_a.queued == absl::Milliseconds(250));
+  CHECK(timings_c.queued == absl::ZeroDuration());
+  CHECK(timings_a.executor_wait == absl::ZeroDuration());  // the executor was idle then
   // The classical solver's answers: no model ran for them, so no inference time.
-  CHECK(timings_a.inference_s() == 0);
-  CHECK(timings_c.inference_s() == 0);
-  CHECK(timings_a.refine_s() == 0);  // the clock stands still while finishing
+  CHECK(timings_a.inference == absl::ZeroDuration());
+  CHECK(timings_c.inference == absl::ZeroDuration());
+  CHECK(timings_a.refine == absl::ZeroDuration());  // the clock stands still while finishing
 
-  // One batch, one Propose() with the two instances that could be built, on the executor.
+  // One batch, one Propose() with its three instances, on the executor.
   const std::vector<TestObserver::Started> started = f.observer.started();
   REQUIRE(started.size() == 1);
   CHECK(started[0].info.bucket == 0);
@@ -339,19 +344,19 @@ TEST_CASE("a batch is built, proposed once on its executor and finished on the r
   CHECK(started[0].info.executor == 0);
   const std::vector<ScriptedProposer::Call> calls = f.proposer->calls();
   REQUIRE(calls.size() == 1);
-  CHECK(calls[0].instances == 2);
+  CHECK(calls[0].instances == 3);
   CHECK(calls[0].shape.padded_size == 8);
   CHECK(calls[0].shape.executor == 0);
   const std::thread::id executor = started[0].thread;
   CHECK(calls[0].thread == executor);
   CHECK(f.observer.inference() == std::vector<absl::Duration>{kInference});
 
-  // Finishing, the failed Build's answer included, is not the executor's.
+  // Finishing is not the executor's.
   CHECK(good_a.thread != executor);
+  CHECK(good_b.thread != executor);
   CHECK(good_c.thread != executor);
-  CHECK(bad.thread != executor);
   const std::vector<std::thread::id> refined = f.proposer->refine_threads();
-  CHECK(refined.size() == 2);
+  CHECK(refined.size() == 3);
   for (std::thread::id thread : refined) CHECK(thread != executor);
   CHECK(f.planner->refine_stats().refused_full == 0);
 
@@ -366,21 +371,21 @@ TEST_CASE("a batch is built, proposed once on its executor and finished on the r
 TEST_CASE("the same problem gets the same route in a batch of one and in a batch of three",
           "[batching_planner]") {
   const routing::RouteProblem problem = Problem(20, 7);
-  std::string alone;
+  std::vector<int> alone;
   {
     Fixture f({"batching.max_batch_size=1"});
     REQUIRE(f.Submit("alone", problem).ok());
     REQUIRE(f.answers.Await(1));
-    alone = f.answers.Get("alone").result->route().SerializeAsString();
+    alone = f.answers.Get("alone").result->order;
   }
   Fixture f;
   REQUIRE(f.Submit("first", problem).ok());
   REQUIRE(f.Submit("other", Problem(20, 8)).ok());
   REQUIRE(f.Submit("again", problem).ok());
   REQUIRE(f.answers.Await(3));
-  CHECK(f.answers.Get("first").result->timings().batch_size() == 3);
-  CHECK(f.answers.Get("first").result->route().SerializeAsString() == alone);
-  CHECK(f.answers.Get("again").result->route().SerializeAsString() == alone);
+  CHECK(f.answers.Get("first").result->timings.batch_size == 3);
+  CHECK(f.answers.Get("first").result->order == alone);
+  CHECK(f.answers.Get("again").result->order == alone);
 }
 
 TEST_CASE("a proposer that throws answers its batch INTERNAL: the next batch goes on",
@@ -415,7 +420,7 @@ TEST_CASE("a proposal that is no order of the stops is answered INTERNAL: a prop
         SolverProposer(routing::SolverOptions{}).Propose(instances, BatchShape{});
     // The first stop, n times.
     results[0] = Proposal{.order = std::vector<int>(instances[0]->num_stops(), 0),
-                          .source = v1::ROUTE_SOURCE_HEURISTIC};
+                          .source = RouteSource::kHeuristic};
     results[1] = absl::UnavailableError("device busy");
     return results;
   });
@@ -442,23 +447,22 @@ TEST_CASE("each response says its own proposal's source, and a proposal without 
   Fixture f({}, [](std::span<const routing::Instance* const> instances, int /*call*/) {
     std::vector<absl::StatusOr<Proposal>> results =
         SolverProposer(routing::SolverOptions{}).Propose(instances, BatchShape{});
-    results[0]->source = v1::ROUTE_SOURCE_MODEL_REFINED;
-    results[1]->source = v1::ROUTE_SOURCE_FALLBACK_HEURISTIC;
-    results[2]->source = v1::ROUTE_SOURCE_UNSPECIFIED;
+    results[0]->source = RouteSource::kModelRefined;
+    results[1]->source = RouteSource::kFallbackHeuristic;
+    results[2]->source = std::nullopt;
     return results;
   });
   const routing::RouteProblem problem = Problem(7, 41);
   for (const char* task : {"refined", "fallback", "none"}) REQUIRE(f.Submit(task, problem).ok());
   REQUIRE(f.answers.Await(3));
-  CHECK(CheckRoute(problem, f.answers.Get("refined").result, v1::ROUTE_SOURCE_MODEL_REFINED) ==
+  CHECK(CheckRoute(problem, f.answers.Get("refined").result, RouteSource::kModelRefined) ==
         "");
   CHECK(CheckRoute(problem, f.answers.Get("fallback").result,
-                   v1::ROUTE_SOURCE_FALLBACK_HEURISTIC) == "");
-  CHECK(f.answers.Get("refined").result->model_version().empty());
+                   RouteSource::kFallbackHeuristic) == "");
+  CHECK(f.answers.Get("refined").result->model_version.empty());
   // The model's batch time only on the model's answers; none on the classical solver's.
-  CHECK(f.answers.Get("refined").result->timings().inference_s() ==
-        absl::ToDoubleSeconds(kInference));
-  CHECK(f.answers.Get("fallback").result->timings().inference_s() == 0);
+  CHECK(f.answers.Get("refined").result->timings.inference == kInference);
+  CHECK(f.answers.Get("fallback").result->timings.inference == absl::ZeroDuration());
   CHECK(f.answers.Get("none").result.status() ==
         absl::InternalError("proposer returned a proposal without a source"));
 }
@@ -514,12 +518,12 @@ TEST_CASE("a task whose deadline passes while queued gets DEADLINE_EXCEEDED, one
   for (const char* task : {"in time 1", "in time 2"}) {
     const Answers::Answer answer = f.answers.Get(task);
     CHECK(CheckRoute(problem, answer.result) == "");
-    CHECK(answer.result->timings().batch_size() == 2);
+    CHECK(answer.result->timings.batch_size == 2);
   }
 
   const std::vector<ScriptedProposer::Call> calls = f.proposer->calls();
   REQUIRE(calls.size() == 1);
-  CHECK(calls[0].instances == 2);
+  CHECK(calls[0].instances == 3);
   const batching::BatcherStats stats = f.planner->stats();
   CHECK(stats.expired == 1);
   CHECK(stats.cancelled == 1);
@@ -587,7 +591,7 @@ TEST_CASE("the tasks of a batch whose executor is stuck get the classical solver
   for (const char* task : {"in time 1", "in time 2"}) {
     INFO(task);
     CHECK(CheckRoute(problem, f.answers.Get(task).result,
-                     v1::ROUTE_SOURCE_FALLBACK_HEURISTIC) == "");
+                     RouteSource::kFallbackHeuristic) == "");
   }
   CHECK(f.answers.Get("late").result.status().code() == absl::StatusCode::kDeadlineExceeded);
   CHECK(f.planner->executors_stuck() == 1);
@@ -617,10 +621,10 @@ TEST_CASE("a batch that waits for a busy executor reports the wait", "[batching_
   REQUIRE(f.answers.Await(6));
   // Held by name: Get() returns a copy, whose timings a reference would outlive.
   const Answers::Answer b1 = f.answers.Get("b1");
-  const v1::ServerTimings& waited = b1.result->timings();
-  CHECK(waited.executor_wait_s() == absl::ToDoubleSeconds(absl::Milliseconds(30) + kInference));
-  CHECK(waited.queue_s() == waited.executor_wait_s());
-  CHECK(f.answers.Get("a1").result->timings().executor_wait_s() == 0);
+  const PlanTimings& waited = b1.result->timings;
+  CHECK(waited.executor_wait == absl::Milliseconds(30) + kInference);
+  CHECK(waited.queued == waited.executor_wait);
+  CHECK(f.answers.Get("a1").result->timings.executor_wait == absl::ZeroDuration());
 }
 
 TEST_CASE("when the refine pool is full, the executor finishes the task itself",
@@ -632,7 +636,7 @@ TEST_CASE("when the refine pool is full, the executor finishes the task itself",
   first.problem = Problem(5, 51);
   REQUIRE(f.planner
               ->Submit(std::move(first),
-                       [&](absl::StatusOr<v1::SuggestResponse>) {
+                       [&](absl::StatusOr<PlanResult>) {
                          first_answering.Notify();
                          release_first.WaitForNotificationWithTimeout(kGuard);
                        })
@@ -669,7 +673,7 @@ TEST_CASE("Shutdown runs what is queued without waiting for company", "[batching
   REQUIRE(f.answers.calls() == 1);
   const Answers::Answer answer = f.answers.Get("lonely");
   CHECK(CheckRoute(problem, answer.result) == "");
-  CHECK(answer.result->timings().batch_size() == 1);
+  CHECK(answer.result->timings.batch_size == 1);
 }
 
 TEST_CASE("Shutdown answers UNAVAILABLE what is still queued past the grace period: the batch "
@@ -702,4 +706,4 @@ TEST_CASE("Shutdown answers UNAVAILABLE what is still queued past the grace peri
 }
 
 }  // namespace
-}  // namespace routeserve::server
+}  // namespace routeserve::planning

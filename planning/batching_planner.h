@@ -1,49 +1,50 @@
-// BatchingPlanner: the RoutePlanner that puts the dynamic batcher (batching/batcher.h, DESIGN §4)
-// between the gRPC handlers and the solving. A request becomes a task in the bucket of its stop
-// count, and each batch is worked in two stages:
-//   1. on the batcher's executor thread: routing::Instance::Build for each task, then one
-//      BatchProposer::Propose() (server/batch_proposer.h) for the batch's instances: the
+// BatchingPlanner: the RoutePlanner that puts the dynamic batcher (batching/batcher.h) between
+// the gRPC handlers and the solving (docs/ARCHITECTURE.md has the picture). Submit() builds the
+// request's instance (routing::Instance::Build, its O(n^2) travel times) on the caller's thread,
+// once; the request becomes a task in the bucket of its stop count, and each batch is worked in
+// two stages:
+//   1. on the batcher's executor thread (planning/executor_stage.cc): one
+//      BatchProposer::Propose() (planning/batch_proposer.h) for the batch's instances: the
 //      classical solver's insertion routes, or the model's batched forward pass;
-//   2. on the refine pool, `server.worker_threads` threads: for each task, BatchProposer::Refine
-//      of its proposal, evaluation, the route in API form, the proposal's source, the
-//      proposer's model version and timings, then `done`. An executor, which may drive a
-//      device, thus refines nothing (DESIGN §2) unless the pool is full (see OVERLOAD).
+//   2. on the refine pool, `server.worker_threads` threads (planning/finishing_stage.cc): for
+//      each task, BatchProposer::Refine of its proposal within the caller's deadline, its
+//      evaluation, the alternatives, the proposal's source, the model version and the timings
+//      (a PlanResult, planning/plan_result.h), then `done`. An executor, which may drive a
+//      device, thus refines nothing unless the pool is full (see OVERLOAD).
 //
 // LATENCY: a request waits at most batching.max_queue_delay_us, plus the wait for a free
-//   executor, plus its batch's run time (Build and Propose of the whole batch), plus its wait for
-//   a refine thread and its own finishing. Its response says so: timings.queue_s (Submit() to its
-//   batch's start), inference_s (its batch's Propose()), refine_s (its finishing), batch_size
-//   (tasks in its batch, itself included).
-// OVERLOAD: Submit() never blocks. A bucket holding batching.max_queue_size tasks refuses the next
-//   with ResourceExhausted("queue full"); with batching.admit_by_deadline, before that, a task
-//   whose deadline the calls ahead of it would outlast (server/deadline_admission.h: the calls
-//   accepted and not yet answered, times the measured time between two answers) with
-//   ResourceExhausted("deadline cannot be met: ..."); after Shutdown(), Unavailable; `done` is then destroyed
-//   without being called (RoutePlanner's contract). The refine pool holds
-//   executors x max_batch_size x 2 finishing jobs; when it is full, the executor finishes its
-//   batch's tasks itself rather than lose an answer (refine_stats().refused_full counts them):
-//   the executors slow down, the buckets fill up, and Submit() refuses.
+//   executor, plus its batch's run time (Propose of the whole batch), plus its wait for a refine
+//   thread and its own finishing. Its result says so: timings.queued (Submit() to its batch's
+//   start), inference (its batch's Propose(), when the model made its route), refine (its
+//   finishing), batch_size (tasks in its batch, itself included).
+// OVERLOAD: Submit() never blocks. With batching.admit_by_deadline, a task whose deadline the
+//   calls ahead of it would outlast (planning/deadline_admission.h) is refused with
+//   ResourceExhausted("deadline cannot be met: ..."); a bucket holding batching.max_queue_size
+//   tasks refuses the next with ResourceExhausted("queue full"); after Shutdown(), Unavailable;
+//   `done` is then destroyed without being called (RoutePlanner's contract). The refine pool
+//   holds executors x max_batch_size x 2 finishing jobs; when it is full, the executor finishes
+//   its batch's tasks itself rather than lose an answer (refine_stats().refused_full counts
+//   them): the executors slow down, the buckets fill up, and Submit() refuses.
 // DEADLINES: a task whose deadline passes while it waits is answered DeadlineExceeded as the
-//   deadline passes; one whose caller has gone, Cancelled when its batch forms. Neither is built
-//   nor proposed; one whose caller says so through PlanRequest::cancellation, Cancelled at once
-//   (its queue slot freed). Once its batch has started, a task is finished whatever the time:
-//   finishing jobs have no deadline.
+//   deadline passes; one whose caller has gone, Cancelled when its batch forms. Neither is
+//   proposed; one whose caller says so through PlanRequest::cancellation, Cancelled at once
+//   (its queue slot freed). Once its batch has started, a task is finished whatever the time,
+//   its refinement cut short at its deadline.
 // STUCK EXECUTORS: with batching.executor_stuck_after_s > 0, a batch that runs that long (a
 //   forward pass that never returns cannot be interrupted) takes its executor out of service
 //   for good (batching/batcher.h), and its tasks are answered without it, each once: a task
 //   whose deadline allows gets the classical solver's route on the refine pool (source
-//   FALLBACK_HEURISTIC, counted by executor_stuck_fallbacks()), the others DeadlineExceeded.
+//   kFallbackHeuristic, counted by executor_stuck_fallbacks()), the others DeadlineExceeded.
 //   Should the batch return later, its results are dropped: nothing is answered twice and the
 //   observer hears nothing more of it. Options::on_executor_stuck hears how many executors
 //   are left; with none, Submit() refuses with Unavailable ("no executor in service") and the
 //   queued tasks are answered Unavailable at once.
-// ERRORS: a problem Instance::Build rejects is answered with its status (InvalidArgument) at
-//   once; its batch-mates go on. An exception thrown while the batch is built or proposed answers
-//   the tasks of the batch not yet answered Internal; one thrown while a task is finished, that
+// ERRORS: Submit() refuses with InvalidArgument a problem Instance::Build rejects, and one with
+//   more stops than the largest bucket (the config's check across keys keeps the server's
+//   requests within the buckets). An exception thrown while a batch is proposed answers the
+//   tasks of the batch not yet answered Internal; one thrown while a task is finished, that
 //   task. A proposal that is not an order of the task's stops, or has no source, is answered
-//   Internal. A problem
-//   with more stops than the largest bucket is refused by Submit() with InvalidArgument (the
-//   config's check across keys keeps the server's requests within the buckets).
+//   Internal.
 // THREADING: Submit(), Shutdown() and the accessors are thread-safe. `done` is called exactly
 //   once for every accepted task, never from within Submit(): on a refine thread; on the
 //   executor when the pool is full or the batch failed; on the batcher's scheduling thread for a
@@ -70,14 +71,14 @@
 #include "absl/time/time.h"
 #include "batching/batcher.h"
 #include "batching/clock.h"
+#include "config/config.h"
+#include "planning/batch_proposer.h"
+#include "planning/deadline_admission.h"
+#include "planning/route_planner.h"
+#include "planning/work_queue.h"
 #include "routing/objective.h"
-#include "server/batch_proposer.h"
-#include "server/config.h"
-#include "server/deadline_admission.h"
-#include "server/route_planner.h"
-#include "server/work_queue.h"
 
-namespace routeserve::server {
+namespace routeserve::planning {
 
 // A batch, as the observer hears of it.
 struct BatchInfo {
@@ -94,9 +95,10 @@ struct BatchInfo {
 // A batched task's answer, as the observer hears of it.
 struct FinishedTask {
   absl::Status status;     // OK: a route; else the task's own error
-  absl::Duration refine;   // its finishing time (refinement, evaluation, the response)
-  // With a route: the routing cost (objective units) of the order proposed and of the route
-  // answered, after refinement; and that route's lateness summed over its stops, in seconds.
+  absl::Duration refine;   // its finishing time (refinement, evaluation, alternatives)
+  // With a route: the routing cost (objective units) of the order proposed (as its proposer
+  // costed it) and of the route answered, after refinement; and that route's lateness summed
+  // over its stops, in seconds.
   double proposed_cost = 0;
   double route_cost = 0;
   double lateness_s = 0;
@@ -110,14 +112,14 @@ class BatchingObserver {
   // Submit() accepted a task into `bucket`; on the submitting thread, once the batcher holds it
   // (its batch may already be running).
   virtual void OnAccepted(int /*bucket*/) {}
-  // Submit() refused a task with `why`: ResourceExhausted, Unavailable or InvalidArgument; on the
-  // submitting thread.
+  // Submit() refused a task with `why`: ResourceExhausted, Unavailable or InvalidArgument (a
+  // problem too large, or one Instance::Build rejects); on the submitting thread.
   virtual void OnRefused(const absl::Status& /*why*/) {}
-  // An executor took `batch`: on its thread, before anything is built or proposed. It may block:
-  // the executor waits (tests hold it this way).
+  // An executor took `batch`: on its thread, before it is proposed. It may block: the executor
+  // waits (tests hold it this way).
   virtual void OnBatchStart(const BatchInfo& /*batch*/) {}
-  // The proposer answered `batch` after `inference`; on the executor. Not called when no task of
-  // the batch could be built, nor when the proposer threw.
+  // The proposer answered `batch` after `inference`; on the executor. Not called when the
+  // proposer threw.
   virtual void OnBatchDone(const BatchInfo& /*batch*/, absl::Duration /*inference*/) {}
   // Executor `executor` was taken out of service, its batch having run for `running`;
   // `in_service` executors are left. On the batcher's scheduling thread.
@@ -149,10 +151,13 @@ class BatchingPlanner final : public RoutePlanner {
 
   // Starts the executors (`batching.executors`, 0 = one per core) and the refine pool
   // (`server.worker_threads`, 0 = one per core). InvalidArgument for settings out of range.
-  static absl::StatusOr<std::unique_ptr<BatchingPlanner>> Create(const Config& config,
+  static absl::StatusOr<std::unique_ptr<BatchingPlanner>> Create(const config::Config& config,
                                                                  Options options);
   // The executors `config` asks for, resolved: batching.executors, or one per core for 0.
-  static int ExecutorsFor(const Config& config);
+  static int ExecutorsFor(const config::Config& config);
+  // The stop count of the bucket a problem of `stops` stops is batched in (what its batch is
+  // padded to); 0 when no bucket holds it.
+  static int BucketSizeFor(const config::Config& config, int stops);
   BatchingPlanner(const BatchingPlanner&) = delete;
   BatchingPlanner& operator=(const BatchingPlanner&) = delete;
   ~BatchingPlanner() override;
@@ -177,35 +182,43 @@ class BatchingPlanner final : public RoutePlanner {
 
   // Implementation details follow.
  private:
-  struct Call;       // a request's problem and its `done`, answered once (shared)
+  struct Call;       // a request's instance and its `done`, answered once (shared)
   struct Pending;    // a request waiting for its batch
   struct Finishing;  // a task of a proposed batch, on its way to `done`
   using TaskBatcher = batching::Batcher<Pending>;
 
-  BatchingPlanner(const Config& config, Options options, std::unique_ptr<WorkQueue> refine);
+  BatchingPlanner(const config::Config& config, Options options,
+                  std::unique_ptr<WorkQueue> refine);
 
-  // Executor stage; RunBatch is the wall that turns an exception into Internal answers.
+  // The executor stage (executor_stage.cc). RunBatch is the wall that turns an exception into
+  // Internal answers.
   void RunBatch(batching::Batch<Pending>& batch);
-  void BuildAndPropose(batching::Batch<Pending>& batch, const BatchInfo& info);
-  // Hands a task to the refine pool, or finishes it here when the pool is full.
-  void Finish(std::shared_ptr<Finishing> task);
-  // Finishing stage: the response, then `done`.
-  void RunFinishing(Finishing& task);
-  // The response; fills `outcome`'s costs and lateness when it is a route.
-  absl::StatusOr<v1::SuggestResponse> Respond(const Finishing& task, FinishedTask& outcome) const;
-  void AddAlternatives(const Finishing& task, const std::vector<int>& best,
-                       v1::SuggestResponse& response) const;
-  // Scheduling thread: a task dropped before its batch formed.
-  void Drop(Pending& task, const absl::Status& why);
+  void Propose(batching::Batch<Pending>& batch, const BatchInfo& info);
   // Scheduling thread: `executor` is out of service; answers its batch's tasks.
   void ExecutorStuck(int executor, absl::Duration running, int in_service);
   // True once the watchdog has answered the batch `executor` runs.
   bool TakenByWatchdog(int executor) const;
 
+  // The finishing stage (finishing_stage.cc). Finish hands a task to the refine pool, or
+  // finishes it here when the pool is full; RunFinishing answers it.
+  void Finish(std::shared_ptr<Finishing> task);
+  void RunFinishing(Finishing& task);
+  // The result; fills `outcome`'s costs and lateness.
+  absl::StatusOr<PlanResult> Respond(Finishing& task, FinishedTask& outcome) const;
+  // The proposal's other orders as they were proposed, feasible, cheapest first, without the
+  // route `best`: at most `num_alternatives` of them, evaluated.
+  static std::vector<routing::RouteEvaluation> Alternatives(const routing::Instance& instance,
+                                                            std::vector<CostedOrder> alternatives,
+                                                            const std::vector<int>& best,
+                                                            int num_alternatives);
+
+  // Scheduling thread: a task dropped before its batch formed.
+  void Drop(Pending& task, const absl::Status& why);
+
   const routing::ObjectiveParams objective_;
   const std::unique_ptr<BatchProposer> proposer_;
   const SolverProposer stand_in_;  // answers the tasks of a stuck executor's batch
-  const std::string model_version_;  // the proposer's, in every response
+  const std::string model_version_;  // the proposer's, in every result the model made
   const batching::Clock* const clock_;
   BatchingObserver* const observer_;
   const std::function<void(int)> on_executor_stuck_;
@@ -227,4 +240,4 @@ class BatchingPlanner final : public RoutePlanner {
   std::unique_ptr<TaskBatcher> batcher_;
 };
 
-}  // namespace routeserve::server
+}  // namespace routeserve::planning

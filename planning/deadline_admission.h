@@ -29,7 +29,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
-namespace routeserve::server {
+namespace routeserve::planning {
 
 class DeadlineAdmission {
  public:
@@ -58,4 +58,4 @@ class DeadlineAdmission {
   absl::Duration time_per_answer_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
 };
 
-}  // namespace routeserve::server
+}  // namespace routeserve::planning

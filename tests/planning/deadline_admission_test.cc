@@ -1,10 +1,10 @@
 // DeadlineAdmission: nothing refused before the server's pace is known; then (the calls ahead
 // + 1) times the time per answer, measured over busy windows of served answers only.
-#include "server/deadline_admission.h"
+#include "planning/deadline_admission.h"
 
 #include <catch2/catch.hpp>
 
-namespace routeserve::server {
+namespace routeserve::planning {
 namespace {
 
 const absl::Time kStart = absl::FromUnixSeconds(1'800'000'000);
@@ -62,4 +62,4 @@ TEST_CASE("(the calls ahead + 1) times the time per answer over busy windows", "
 }
 
 }  // namespace
-}  // namespace routeserve::server
+}  // namespace routeserve::planning

@@ -1,11 +1,11 @@
-// DeadlineAdmission (server/deadline_admission.h).
-#include "server/deadline_admission.h"
+// DeadlineAdmission (planning/deadline_admission.h).
+#include "planning/deadline_admission.h"
 
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
 
-namespace routeserve::server {
+namespace routeserve::planning {
 namespace {
 
 // The newest window moves the average by this share of its difference.
@@ -74,4 +74,4 @@ absl::Duration DeadlineAdmission::time_per_answer() const {
   return time_per_answer_;
 }
 
-}  // namespace routeserve::server
+}  // namespace routeserve::planning

@@ -34,7 +34,7 @@
 #include "routing/objective.h"
 #include "routing/solver.h"
 
-namespace routeserve::server {
+namespace routeserve::config {
 
 struct Config {
   struct Server {
@@ -56,7 +56,7 @@ struct Config {
     int max_stops = 128;  // stops per request
     // Largest message the server reads, in bytes; a larger one is refused by gRPC with
     // RESOURCE_EXHAUSTED before any handler sees it. 0: what a request of max_stops stops can
-    // need (api::MaxRequestBytes; see MessageBytesLimit()).
+    // need (see MessageBytesLimit()).
     int max_message_bytes = 0;
     // Messages one SuggestStream call may send; the one past it is refused and the stream ends
     // with RESOURCE_EXHAUSTED (server/suggest_stream.h). 0: no limit.
@@ -90,7 +90,7 @@ struct Config {
   routing::ObjectiveParams objective;  // objective.* and the travel-time model
   routing::SolverOptions solver;       // solver.*
 
-  // The learned route model (DESIGN §5; model/model_runner.h, server/model_proposer.h).
+  // The learned route model (DESIGN §5; model/model_runner.h, planning/model_proposer.h).
   struct Model {
     // The model's directory (model.pt + model.yaml), relative to the working directory; empty:
     // no model, the classical solver answers (source HEURISTIC). config/routeserve.yaml names
@@ -144,4 +144,4 @@ absl::StatusOr<Config> ParseConfig(const std::string& yaml_text,
 // their shortest exact form, durations in seconds).
 std::string ConfigToYaml(const Config& config);
 
-}  // namespace routeserve::server
+}  // namespace routeserve::config

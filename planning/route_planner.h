@@ -1,9 +1,9 @@
-// RoutePlanner: what the gRPC handlers hand a validated problem to, and get a SuggestResponse
-// back from.
+// RoutePlanner: what the gRPC handlers (and the tools that plan as the server does) hand a
+// validated problem to, and get a PlanResult (planning/plan_result.h) back from.
 //
-// The handlers know only RoutePlanner. BatchingPlanner (server/batching_planner.h) implements it
-// with the dynamic batcher of DESIGN §4 in front of a BatchProposer: the route model (§5) or the
-// classical solver, a choice of config that leaves the handlers alone.
+// The handlers know only RoutePlanner. BatchingPlanner (planning/batching_planner.h) implements
+// it with the dynamic batcher in front of a BatchProposer: the route model or the classical
+// solver, a choice of config that leaves the handlers alone.
 #pragma once
 
 #include <memory>
@@ -14,10 +14,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "routeserve/v1/route_service.pb.h"
+#include "planning/plan_result.h"
 #include "routing/problem.h"
 
-namespace routeserve::server {
+namespace routeserve::planning {
 
 // How a handler tells a planner that its caller has gone (the call was cancelled, the client
 // disconnected), so that work still queued for it is dropped at once and its slot freed, rather
@@ -69,10 +69,8 @@ struct PlanRequest {
   std::shared_ptr<CallCancellation> cancellation;
 };
 
-// Gets the response (route, alternatives, source, model_version, timings; request_id is the
-// caller's to set)
-// or why there is none.
-using PlanCallback = absl::AnyInvocable<void(absl::StatusOr<v1::SuggestResponse>)>;
+// Gets the result (route, alternatives, source, model version, timings) or why there is none.
+using PlanCallback = absl::AnyInvocable<void(absl::StatusOr<PlanResult>)>;
 
 // OVERLOAD: Submit() never blocks. ResourceExhausted when the planner's queue is full,
 //   Unavailable once it is shut down (InvalidArgument for a problem it can never take); `done`
@@ -90,4 +88,4 @@ class RoutePlanner {
   virtual absl::Status Submit(PlanRequest request, PlanCallback done) = 0;
 };
 
-}  // namespace routeserve::server
+}  // namespace routeserve::planning

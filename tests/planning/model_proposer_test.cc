@@ -1,7 +1,7 @@
-// ModelProposer and CreateProposer (server/model_proposer.h) with the test models of
+// ModelProposer and CreateProposer (planning/model_proposer.h) with the test models of
 // tests/model/make_test_models.py (fixture routeserve_test_models): the best decoding, the
 // sources, refinement, the fallback by reason, and a BatchingPlanner answering through it.
-#include "server/model_proposer.h"
+#include "planning/model_proposer.h"
 
 #include <catch2/catch.hpp>
 
@@ -16,13 +16,20 @@
 #include "absl/strings/match.h"
 #include "absl/synchronization/blocking_counter.h"
 #include "api/request.h"
+#include "api/response.h"
 #include "route_checks.h"
 #include "routing/evaluator.h"
 #include "routing/generator.h"
-#include "server/batching_planner.h"
+#include "planning/batching_planner.h"
 
-namespace routeserve::server {
+namespace routeserve::planning {
 namespace {
+
+// `proposal` refined by `proposer`, without a deadline of its caller's.
+std::vector<int> Refined(const BatchProposer& proposer, const routing::Instance& instance,
+                         const Proposal& proposal) {
+  return proposer.Refine(instance, proposal, absl::InfiniteFuture(), *batching::Clock::Real());
+}
 
 std::string ModelDir(const std::string& name) {
   return std::string(ROUTESERVE_TEST_MODELS_DIR) + "/" + name;
@@ -99,23 +106,25 @@ TEST_CASE("the proposal is the cheapest decoding, MODEL_REFINED, with the other 
     REQUIRE(proposals[i].ok());
     REQUIRE(decoded[i].ok());
     const Proposal& proposal = *proposals[i];
-    CHECK(proposal.source == v1::ROUTE_SOURCE_MODEL_REFINED);
+    CHECK(proposal.source == RouteSource::kModelRefined);
     double best = decoded[i]->front().cost;
     for (const model::Decoding& d : *decoded[i]) best = std::min(best, d.cost);
     CHECK(CostOf(*batch[i], proposal.order) == best);
+    CHECK(proposal.cost == best);  // the runner's cost, carried
     double previous = best;
     std::vector<std::vector<int>> seen = {proposal.order};
-    for (const std::vector<int>& alternative : proposal.alternatives) {
-      const double cost = CostOf(*batch[i], alternative);
+    for (const CostedOrder& alternative : proposal.alternatives) {
+      const double cost = CostOf(*batch[i], alternative.order);
+      CHECK(alternative.cost == cost);
       CHECK(cost >= previous);
       previous = cost;
-      CHECK(std::find(seen.begin(), seen.end(), alternative) == seen.end());
-      seen.push_back(alternative);
+      CHECK(std::find(seen.begin(), seen.end(), alternative.order) == seen.end());
+      seen.push_back(alternative.order);
     }
     if (!proposal.alternatives.empty()) ++with_alternatives;
     CHECK(proposal.alternatives.size() <= 7);
     // Refinement never makes the route worse.
-    const std::vector<int> refined = proposer.Refine(*batch[i], proposal);
+    const std::vector<int> refined = Refined(proposer, *batch[i], proposal);
     CHECK(CostOf(*batch[i], refined) <= best + 1e-9);
   }
   CHECK(with_alternatives > 0);
@@ -130,9 +139,9 @@ TEST_CASE("with refine.max_moves 0 the source is MODEL and Refine keeps the orde
       proposer.Propose(Pointers(instances), BatchShape{.padded_size = 16, .executor = 0});
   for (size_t i = 0; i < instances.size(); ++i) {
     REQUIRE(proposals[i].ok());
-    CHECK(proposals[i]->source == v1::ROUTE_SOURCE_MODEL);
+    CHECK(proposals[i]->source == RouteSource::kModel);
     CHECK(proposals[i]->alternatives.empty());  // one decoding
-    CHECK(proposer.Refine(instances[i], *proposals[i]) == proposals[i]->order);
+    CHECK(Refined(proposer, instances[i], *proposals[i]) == proposals[i]->order);
   }
 }
 
@@ -151,11 +160,12 @@ TEST_CASE("refine.perturbation_rounds: iterated local search after the descent, 
   for (size_t i = 0; i < instances.size(); ++i) {
     INFO("problem " << i);
     REQUIRE(proposals[i].ok());
-    const double after_descent = CostOf(instances[i], descent.Refine(instances[i], *proposals[i]));
-    const std::vector<int> after_rounds = iterated.Refine(instances[i], *proposals[i]);
+    const double after_descent =
+        CostOf(instances[i], Refined(descent, instances[i], *proposals[i]));
+    const std::vector<int> after_rounds = Refined(iterated, instances[i], *proposals[i]);
     CHECK(CostOf(instances[i], after_rounds) <= after_descent + 1e-9);
     if (CostOf(instances[i], after_rounds) < after_descent - 1e-9) ++better;
-    CHECK(iterated.Refine(instances[i], *proposals[i]) == after_rounds);  // deterministic
+    CHECK(Refined(iterated, instances[i], *proposals[i]) == after_rounds);  // deterministic
   }
   CHECK(better > 0);
 }
@@ -167,15 +177,15 @@ TEST_CASE("the classical solver stands in, counted by reason, with source FALLBA
     const std::vector<routing::Instance> instances = Instances({20, 12, 17}, 30);
     const auto proposals =
         proposer.Propose(Pointers(instances), BatchShape{.padded_size = 32, .executor = 0});
-    CHECK(proposals[0]->source == v1::ROUTE_SOURCE_FALLBACK_HEURISTIC);
+    CHECK(proposals[0]->source == RouteSource::kFallbackHeuristic);
     CHECK(proposals[0]->order == routing::InsertionRoute(instances[0]).order);
-    CHECK(proposals[1]->source == v1::ROUTE_SOURCE_MODEL_REFINED);  // runs at N = 16
-    CHECK(proposals[2]->source == v1::ROUTE_SOURCE_FALLBACK_HEURISTIC);
+    CHECK(proposals[1]->source == RouteSource::kModelRefined);  // runs at N = 16
+    CHECK(proposals[2]->source == RouteSource::kFallbackHeuristic);
     CHECK(proposer.fallback_counts().stops_above_model_max == 2);
     CHECK(proposer.fallback_counts().total() == 2);
     // The stand-in's refinement is the solver's search: the route routing::Solve gives.
     routing::SolverOptions solver = ProposerOptions().solver;
-    CHECK(proposer.Refine(instances[0], *proposals[0]) ==
+    CHECK(Refined(proposer, instances[0], *proposals[0]) ==
           routing::Solve(instances[0], solver).order);
   }
   SECTION("an invalid order") {
@@ -184,7 +194,7 @@ TEST_CASE("the classical solver stands in, counted by reason, with source FALLBA
     for (const auto& proposal :
          garbage.Propose(Pointers(instances), BatchShape{.padded_size = 8, .executor = 0})) {
       REQUIRE(proposal.ok());
-      CHECK(proposal->source == v1::ROUTE_SOURCE_FALLBACK_HEURISTIC);
+      CHECK(proposal->source == RouteSource::kFallbackHeuristic);
     }
     CHECK(garbage.fallback_counts().invalid_order == 3);
     CHECK(garbage.fallback_counts().total() == 3);
@@ -194,7 +204,7 @@ TEST_CASE("the classical solver stands in, counted by reason, with source FALLBA
     const std::vector<routing::Instance> instances = Instances({5, 6}, 50);
     for (const auto& proposal :
          raises.Propose(Pointers(instances), BatchShape{.padded_size = 8, .executor = 0})) {
-      CHECK(proposal->source == v1::ROUTE_SOURCE_FALLBACK_HEURISTIC);
+      CHECK(proposal->source == RouteSource::kFallbackHeuristic);
     }
     CHECK(raises.fallback_counts().model_error == 2);
 
@@ -202,7 +212,7 @@ TEST_CASE("the classical solver stands in, counted by reason, with source FALLBA
     CHECK(none.model_version().empty());
     const auto proposals =
         none.Propose(Pointers(instances), BatchShape{.padded_size = 8, .executor = 0});
-    CHECK(proposals[1]->source == v1::ROUTE_SOURCE_FALLBACK_HEURISTIC);
+    CHECK(proposals[1]->source == RouteSource::kFallbackHeuristic);
     CHECK(none.fallback_counts().model_error == 2);
   }
   CHECK(FallbackReasonName(FallbackReason::kStopsAboveModelMax) == "stops_above_model_max");
@@ -210,34 +220,34 @@ TEST_CASE("the classical solver stands in, counted by reason, with source FALLBA
   CHECK(FallbackReasonName(FallbackReason::kInvalidOrder) == "invalid_order");
 }
 
-Config PlannerConfig(const std::vector<std::string>& overrides) {
+config::Config PlannerConfig(const std::vector<std::string>& overrides) {
   std::vector<std::string> all = {"batching.max_batch_size=4", "batching.executors=2",
                                   "batching.max_queue_delay_us=2000", "server.worker_threads=2",
                                   "solver.perturbation_rounds=2"};
   all.insert(all.end(), overrides.begin(), overrides.end());
-  absl::StatusOr<Config> config = ParseConfig("", all);
+  absl::StatusOr<config::Config> config = config::ParseConfig("", all);
   INFO(config.status().ToString());
   REQUIRE(config.ok());
   return *config;
 }
 
 // Submits `problems` to a planner with `proposer` and returns the answers, in order.
-std::vector<absl::StatusOr<v1::SuggestResponse>> PlanAll(
-    const Config& config, std::unique_ptr<BatchProposer> proposer,
+std::vector<absl::StatusOr<PlanResult>> PlanAll(
+    const config::Config& config, std::unique_ptr<BatchProposer> proposer,
     const std::vector<routing::RouteProblem>& problems) {
   BatchingPlanner::Options options;
   options.proposer = std::move(proposer);
   absl::StatusOr<std::unique_ptr<BatchingPlanner>> planner =
       BatchingPlanner::Create(config, std::move(options));
   REQUIRE(planner.ok());
-  std::vector<absl::StatusOr<v1::SuggestResponse>> answers(problems.size(),
+  std::vector<absl::StatusOr<PlanResult>> answers(problems.size(),
                                                            absl::UnknownError("no answer"));
   absl::BlockingCounter answered(static_cast<int>(problems.size()));
   for (size_t i = 0; i < problems.size(); ++i) {
     PlanRequest request;
     request.problem = problems[i];
     REQUIRE((*planner)->Submit(std::move(request),
-                               [&answers, &answered, i](absl::StatusOr<v1::SuggestResponse> r) {
+                               [&answers, &answered, i](absl::StatusOr<PlanResult> r) {
                                  answers[i] = std::move(r);
                                  answered.DecrementCount();
                                })
@@ -249,19 +259,19 @@ std::vector<absl::StatusOr<v1::SuggestResponse>> PlanAll(
 }
 
 std::string Check(const routing::RouteProblem& problem,
-                  const absl::StatusOr<v1::SuggestResponse>& answer, v1::RouteSource source) {
+                  const absl::StatusOr<PlanResult>& answer, RouteSource source) {
   if (!answer.ok()) return answer.status().ToString();
   v1::SuggestRequest request = api::ToSuggestRequest(problem);
   request.set_request_id("r");
-  v1::SuggestResponse response = *answer;
+  v1::SuggestResponse response = api::ToSuggestResponse(*answer);
   response.set_request_id("r");
-  return testing::CheckRouteResponse(request, response, source);
+  return testing::CheckRouteResponse(request, response, api::ToProto(source));
 }
 
 TEST_CASE("through the planner: the model answers MODEL_REFINED, and where it gives invalid "
           "orders the planner still answers feasible routes from the stand-in",
           "[model_proposer]") {
-  const Config config = PlannerConfig({});
+  const config::Config config = PlannerConfig({});
   std::vector<routing::RouteProblem> problems;
   for (int i = 0; i < 24; ++i) problems.push_back(Problem(2 + i % 14, 60 + i));
 
@@ -270,8 +280,8 @@ TEST_CASE("through the planner: the model answers MODEL_REFINED, and where it gi
   const auto good = PlanAll(config, std::move(model), problems);
   for (size_t i = 0; i < problems.size(); ++i) {
     INFO("problem " << i);
-    CHECK(Check(problems[i], good[i], v1::ROUTE_SOURCE_MODEL_REFINED) == "");
-    CHECK(good[i]->model_version() == version);
+    CHECK(Check(problems[i], good[i], RouteSource::kModelRefined) == "");
+    CHECK(good[i]->model_version == version);
   }
 
   // index_order: feasible only where the request's order happens to be.
@@ -291,12 +301,12 @@ TEST_CASE("through the planner: the model answers MODEL_REFINED, and where it gi
       BatchingPlanner::Create(config, std::move(options));
   REQUIRE(planner.ok());
   std::mutex mu;
-  std::map<size_t, absl::StatusOr<v1::SuggestResponse>> answers;
+  std::map<size_t, absl::StatusOr<PlanResult>> answers;
   absl::BlockingCounter answered(static_cast<int>(problems.size()));
   for (size_t i = 0; i < problems.size(); ++i) {
     PlanRequest request;
     request.problem = problems[i];
-    REQUIRE((*planner)->Submit(std::move(request), [&, i](absl::StatusOr<v1::SuggestResponse> r) {
+    REQUIRE((*planner)->Submit(std::move(request), [&, i](absl::StatusOr<PlanResult> r) {
       std::lock_guard lock(mu);
       answers.emplace(i, std::move(r));
       answered.DecrementCount();
@@ -306,8 +316,8 @@ TEST_CASE("through the planner: the model answers MODEL_REFINED, and where it gi
   int invalid = 0;
   for (size_t i = 0; i < problems.size(); ++i) {
     INFO("problem " << i);
-    const v1::RouteSource expected = index_feasible[i] ? v1::ROUTE_SOURCE_MODEL_REFINED
-                                                       : v1::ROUTE_SOURCE_FALLBACK_HEURISTIC;
+    const RouteSource expected =
+        index_feasible[i] ? RouteSource::kModelRefined : RouteSource::kFallbackHeuristic;
     if (!index_feasible[i]) ++invalid;
     CHECK(Check(problems[i], answers.at(i), expected) == "");
   }
@@ -353,4 +363,4 @@ TEST_CASE("CreateProposer: no path is the classical solver, a model is loaded an
 }
 
 }  // namespace
-}  // namespace routeserve::server
+}  // namespace routeserve::planning

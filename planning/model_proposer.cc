@@ -1,17 +1,16 @@
 // ModelProposer: the model's decodings, the best of them, the fallback; CreateProposer.
-#include "server/model_proposer.h"
+#include "planning/model_proposer.h"
 
 #include <algorithm>
 #include <exception>
-#include <numeric>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "server/batching_planner.h"
-#include "server/log.h"
+#include "planning/batching_planner.h"
+#include "base/log.h"
 
-namespace routeserve::server {
+namespace routeserve::planning {
 
 absl::string_view FallbackReasonName(FallbackReason reason) {
   switch (reason) {
@@ -30,7 +29,7 @@ absl::string_view FallbackReasonName(FallbackReason reason) {
 ModelProposer::ModelProposer(std::unique_ptr<model::ModelRunner> runner,
                              const ModelProposerOptions& options)
     : runner_(std::move(runner)), options_(options),
-      fallback_(options.solver, v1::ROUTE_SOURCE_FALLBACK_HEURISTIC) {}
+      fallback_(options.solver, RouteSource::kFallbackHeuristic) {}
 
 ModelProposer::~ModelProposer() = default;
 
@@ -50,7 +49,8 @@ FallbackCounts ModelProposer::fallback_counts() const {
 Proposal ModelProposer::Fallback(const routing::Instance& instance, FallbackReason reason,
                                  absl::string_view cause) {
   if (fallbacks_[static_cast<int>(reason)].fetch_add(1, std::memory_order_relaxed) == 0) {
-    Log("model: the classical solver answers in the model's place (%s): %s; further fallbacks "
+    base::Log(
+        "model: the classical solver answers in the model's place (%s): %s; further fallbacks "
         "are counted, not logged",
         FallbackReasonName(reason), cause);
   }
@@ -93,8 +93,8 @@ std::vector<absl::StatusOr<Proposal>> ModelProposer::Propose(
                                         to_model.size(), " problems")));
   }
 
-  const v1::RouteSource source = options_.refine_max_moves > 0 ? v1::ROUTE_SOURCE_MODEL_REFINED
-                                                               : v1::ROUTE_SOURCE_MODEL;
+  const RouteSource source =
+      options_.refine_max_moves > 0 ? RouteSource::kModelRefined : RouteSource::kModel;
   for (size_t j = 0; j < to_model.size(); ++j) {
     const size_t i = to_model_index[j];
     if (!decoded[j].ok()) {
@@ -105,48 +105,52 @@ std::vector<absl::StatusOr<Proposal>> ModelProposer::Propose(
       continue;
     }
     std::vector<model::Decoding>& decodings = *decoded[j];
-    // Best first by cost; a stable sort keeps the earlier decoding (greedy first) on a tie.
-    std::vector<size_t> rank(decodings.size());
-    std::iota(rank.begin(), rank.end(), 0);
-    std::stable_sort(rank.begin(), rank.end(), [&](size_t a, size_t b) {
-      return decodings[a].cost < decodings[b].cost;
-    });
-    Proposal proposal{.order = std::move(decodings[rank[0]].order), .source = source};
-    for (size_t r = 1; r < rank.size(); ++r) {
-      std::vector<int>& order = decodings[rank[r]].order;
-      const bool seen =
-          order == proposal.order ||
-          std::find(proposal.alternatives.begin(), proposal.alternatives.end(), order) !=
-              proposal.alternatives.end();
-      if (!seen) proposal.alternatives.push_back(std::move(order));
+    // Best first by cost; a stable sort keeps the earlier decoding (greedy first) on a tie, as
+    // model::BestDecoding chooses.
+    std::stable_sort(decodings.begin(), decodings.end(),
+                     [](const model::Decoding& a, const model::Decoding& b) {
+                       return a.cost < b.cost;
+                     });
+    Proposal proposal{.order = std::move(decodings[0].order),
+                      .cost = decodings[0].cost,
+                      .source = source};
+    for (size_t r = 1; r < decodings.size(); ++r) {
+      std::vector<int>& order = decodings[r].order;
+      const bool seen = order == proposal.order ||
+                        std::any_of(proposal.alternatives.begin(), proposal.alternatives.end(),
+                                    [&order](const CostedOrder& other) {
+                                      return other.order == order;
+                                    });
+      if (!seen) proposal.alternatives.push_back({std::move(order), decodings[r].cost});
     }
     proposals[i] = std::move(proposal);
   }
   return proposals;
 }
 
-std::vector<int> ModelProposer::Refine(const routing::Instance& instance,
-                                       Proposal proposal) const {
-  switch (proposal.source) {
-    case v1::ROUTE_SOURCE_MODEL_REFINED: {
+std::vector<int> ModelProposer::Refine(const routing::Instance& instance, Proposal proposal,
+                                       absl::Time deadline,
+                                       const batching::Clock& clock) const {
+  switch (proposal.source.value_or(RouteSource::kFallbackHeuristic)) {
+    case RouteSource::kModelRefined: {
       if (options_.refine_perturbation_rounds == 0) {
         routing::ImproveRoute(instance, proposal.order, options_.refine_max_moves,
                               options_.solver.max_evaluations);
         return std::move(proposal.order);
       }
-      routing::SolverOptions search = options_.solver;
+      routing::SolverOptions search = WithDeadline(options_.solver, deadline, clock);
       search.max_moves = options_.refine_max_moves;
       search.perturbation_rounds = options_.refine_perturbation_rounds;
       return routing::SolveFrom(instance, std::move(proposal.order), search).order;
     }
-    case v1::ROUTE_SOURCE_MODEL:
+    case RouteSource::kModel:
       return std::move(proposal.order);
     default:
-      return fallback_.Refine(instance, std::move(proposal));
+      return fallback_.Refine(instance, std::move(proposal), deadline, clock);
   }
 }
 
-model::ModelRunnerOptions RunnerOptionsFor(const Config& config) {
+model::ModelRunnerOptions RunnerOptionsFor(const config::Config& config) {
   model::ModelRunnerOptions options;
   options.device = config.model.device;
   options.precision = config.model.precision;
@@ -157,27 +161,27 @@ model::ModelRunnerOptions RunnerOptionsFor(const Config& config) {
   return options;
 }
 
-ModelProposerOptions ProposerOptionsFor(const Config& config) {
+ModelProposerOptions ProposerOptionsFor(const config::Config& config) {
   return ModelProposerOptions{.decodings = config.model.decodings,
                               .refine_max_moves = config.refine.max_moves,
                               .refine_perturbation_rounds = config.refine.perturbation_rounds,
                               .solver = config.solver};
 }
 
-absl::StatusOr<std::unique_ptr<BatchProposer>> CreateProposer(const Config& config) {
+absl::StatusOr<std::unique_ptr<BatchProposer>> CreateProposer(const config::Config& config) {
   if (config.model.path.empty()) return std::make_unique<SolverProposer>(config.solver);
 
   absl::StatusOr<std::unique_ptr<model::ModelRunner>> runner =
       model::ModelRunner::Load(config.model.path, RunnerOptionsFor(config));
   if (!runner.ok()) return runner.status();
   const model::ModelRunner& loaded = **runner;
-  Log("model: %s from \"%s\" on %s, %s, %d intra-op threads, max_stops %d, %d decodings per "
+  base::Log("model: %s from \"%s\" on %s, %s, %d intra-op threads, max_stops %d, %d decodings per "
       "request",
       loaded.model_version(), config.model.path, loaded.device(),
       model::PrecisionName(loaded.precision()), loaded.threads(), loaded.max_stops(),
       config.model.decodings);
   for (const std::string& warning : loaded.warnings()) {
-    Log("model: warning: %s (routes are still scored by the config's objective)", warning);
+    base::Log("model: warning: %s (routes are still scored by the config's objective)", warning);
   }
 
   absl::StatusOr<model::WarmupReport> warmup =
@@ -188,7 +192,8 @@ absl::StatusOr<std::unique_ptr<BatchProposer>> CreateProposer(const Config& conf
     const int size = loaded.PaddedSizeFor(bucket);
     if (sizes.empty() || sizes.back() != size) sizes.push_back(size);
   }
-  Log("model: warmed up %d shapes (N in [%s] x batch classes [%s]) in %s; slowest N %d, batch "
+  base::Log(
+      "model: warmed up %d shapes (N in [%s] x batch classes [%s]) in %s; slowest N %d, batch "
       "%d: %s",
       warmup->shapes, absl::StrJoin(sizes, ", "),
       absl::StrJoin(model::ModelRunner::BatchClasses(config.batching.max_batch_size), ", "),
@@ -198,4 +203,4 @@ absl::StatusOr<std::unique_ptr<BatchProposer>> CreateProposer(const Config& conf
   return std::make_unique<ModelProposer>(*std::move(runner), ProposerOptionsFor(config));
 }
 
-}  // namespace routeserve::server
+}  // namespace routeserve::planning

@@ -1,9 +1,9 @@
-// Reading and writing the server's configuration (server/config.h): one schema lists every
-// section and key with how its value is read, checked and written back (server/config_keys.h),
+// Reading and writing the server's configuration (config/config.h): one schema lists every
+// section and key with how its value is read, checked and written back (config/config_keys.h),
 // so ParseConfig, the --set overrides and ConfigToYaml cannot disagree about a key.
 //
 // yaml-cpp throws; its exceptions stop in ParseConfigText and become InvalidArgument statuses.
-#include "server/config.h"
+#include "config/config.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -21,28 +21,27 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
-#include "api/request_decoder.h"
 #include "routing/validation.h"
-#include "server/config_keys.h"
+#include "config/config_keys.h"
 
-namespace routeserve::server {
+namespace routeserve::config {
 namespace {
 
-using config_keys::BoolKey;
-using config_keys::AddressKey;
-using config_keys::ConfigEntry;
-using config_keys::Describe;
-using config_keys::DoubleQuoted;
-using config_keys::IntegerKey;
-using config_keys::IntegerListKey;
-using config_keys::ListOrder;
-using config_keys::MicrosecondsKey;
-using config_keys::NumberKey;
-using config_keys::SecondsKey;
-using config_keys::Section;
-using config_keys::StringKey;
-using config_keys::TextKey;
-using config_keys::ValueShape;
+using keys::BoolKey;
+using keys::AddressKey;
+using keys::ConfigEntry;
+using keys::Describe;
+using keys::DoubleQuoted;
+using keys::IntegerKey;
+using keys::IntegerListKey;
+using keys::ListOrder;
+using keys::MicrosecondsKey;
+using keys::NumberKey;
+using keys::SecondsKey;
+using keys::Section;
+using keys::StringKey;
+using keys::TextKey;
+using keys::ValueShape;
 
 // ---------------------------------------------------------------------------------------------
 // The schema.
@@ -507,7 +506,16 @@ absl::StatusOr<Config> LoadConfig(const std::string& path,
 
 int Config::Limits::MessageBytesLimit() const {
   if (max_message_bytes > 0) return max_message_bytes;
-  return static_cast<int>(api::MaxRequestBytes(api::RequestLimits{.max_stops = max_stops}));
+  // What a request of max_stops stops can need on the wire: 512 bytes a stop (two ids of a few
+  // dozen bytes, position, kind, window, service, load), a full travel-time matrix in its
+  // longest encoding (a tag and a double, 9 bytes, an entry; courier, stops and end position
+  // square), and 4 KiB for the courier and the rest.
+  constexpr int64_t kBytesOutsideStops = 4096;
+  constexpr int64_t kBytesPerStop = 512;
+  constexpr int64_t kBytesPerMatrixEntry = 9;
+  const int64_t side = static_cast<int64_t>(max_stops) + 2;
+  return static_cast<int>(kBytesOutsideStops + kBytesPerStop * max_stops +
+                          kBytesPerMatrixEntry * side * side);
 }
 
 std::string ConfigToYaml(const Config& config) {
@@ -516,4 +524,4 @@ std::string ConfigToYaml(const Config& config) {
   return yaml;
 }
 
-}  // namespace routeserve::server
+}  // namespace routeserve::config

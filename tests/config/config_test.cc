@@ -1,6 +1,6 @@
-// Tests of the server's configuration (server/config.h): the shipped file, --set overrides of
+// Tests of the server's configuration (config/config.h): the shipped file, --set overrides of
 // every key, the errors that name the key, and the ConfigToYaml round trip.
-#include "server/config.h"
+#include "config/config.h"
 
 #include <catch2/catch.hpp>
 #include <cstdint>
@@ -18,8 +18,10 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
+#include "api/request.h"
+#include "routing/generator.h"
 
-namespace routeserve::server {
+namespace routeserve::config {
 namespace {
 
 // Every field, one CHECK each, so a failure names the field.
@@ -423,7 +425,8 @@ TEST_CASE("every bounded key refuses values out of its range", "[config]") {
            {"", {"limits.max_stops=1025"}, "limits.max_stops: must be <= 1024, got 1025"},
            {"",
             {"limits.max_message_bytes=1023"},
-            "limits.max_message_bytes: must be 0 (derived from limits.max_stops) or >= 1024, got 1023"},
+            "limits.max_message_bytes: must be 0 (derived from limits.max_stops) or >= 1024, got "
+            "1023"},
            {"",
             {"limits.max_message_bytes=2147483648"},
             "limits.max_message_bytes: must be <= 2147483647, got 2147483648"},
@@ -516,7 +519,8 @@ TEST_CASE("every bounded key refuses values out of its range", "[config]") {
            {"", {"shutdown.drain_delay_s=-0.5"}, "shutdown.drain_delay_s: must be >= 0, got -0.5"},
            {"", {"shutdown.grace_period_s=-1"}, "shutdown.grace_period_s: must be >= 0, got -1"},
            {"", {"metrics.address=9464"}, "metrics.address: expected host:port"},
-           {"", {"metrics.gpu_sample_period_s=-1"},
+           {"",
+            {"metrics.gpu_sample_period_s=-1"},
             "metrics.gpu_sample_period_s: must be >= 0, got -1"},
        }) {
     CheckRefused(bad);
@@ -699,5 +703,29 @@ TEST_CASE("ConfigToYaml quotes an address whatever it holds", "[config]") {
   CheckRefused({yaml, {}, "server.address: expected host:port"});
 }
 
+TEST_CASE("the derived message limit holds the largest request the stop limit allows",
+          "[config]") {
+  // 128 stops with long ids and a full matrix, end position included: the limit must hold it.
+  routing::GeneratorOptions options;
+  options.num_stops = 128;
+  options.caller_matrix = true;
+  v1::SuggestRequest request = api::ToSuggestRequest(routing::GenerateProblem(options, 11));
+  request.set_request_id("courier-17");
+  request.mutable_end_position()->set_lat_deg(1);
+  for (v1::Stop& stop : *request.mutable_stops()) {
+    stop.set_id(std::string(64, 's') + stop.id());
+    stop.set_order_id(std::string(64, 'o') + stop.order_id());
+  }
+  request.clear_travel_time_matrix_s();
+  for (int i = 0; i < 130 * 130; ++i) request.add_travel_time_matrix_s(1e9 + i);
+  const int64_t size = static_cast<int64_t>(request.ByteSizeLong());
+  Config config;
+  INFO(size);
+  CHECK(size <= config.limits.MessageBytesLimit());
+  CHECK(config.limits.MessageBytesLimit() == 221'732);
+  config.limits.max_message_bytes = 4096;  // set: as set
+  CHECK(config.limits.MessageBytesLimit() == 4096);
+}
+
 }  // namespace
-}  // namespace routeserve::server
+}  // namespace routeserve::config

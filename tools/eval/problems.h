@@ -1,0 +1,34 @@
+// The evaluation's problems: generated per regime and size (routing/regimes.h) from seeds
+// disjoint from the training data's, each as the server sees it (through its request form and
+// back) and built into an instance for the baselines.
+#pragma once
+
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "config/config.h"
+#include "routing/generator.h"
+#include "routing/instance.h"
+#include "routing/problem.h"
+#include "tools/eval/evaluation.h"
+
+namespace routeserve::tools {
+
+struct EvalProblem {
+  int stops = 0;
+  int regime = 0;  // index into routing::Regimes()
+  routing::RouteProblem problem;
+  routing::Instance instance;
+};
+
+// A generated problem as the server receives it: through its request form and back.
+absl::StatusOr<routing::RouteProblem> ServedProblem(const config::Config& config,
+                                                    const routing::GeneratorOptions& generator,
+                                                    uint64_t seed);
+
+// `per_regime` (or `per_regime_large`, above routing::kMaxExactStops) of every regime at every
+// size of `options`.
+absl::StatusOr<std::vector<EvalProblem>> MakeProblems(const config::Config& config,
+                                                      const EvaluationOptions& options);
+
+}  // namespace routeserve::tools
