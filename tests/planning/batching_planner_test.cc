@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -27,6 +28,8 @@
 #include "batching/clock.h"
 #include "route_checks.h"
 #include "routing/generator.h"
+#include "routing/instance.h"
+#include "routing/solver.h"
 #include "tests/eventually.h"
 #include "tests/notification.h"
 
@@ -366,6 +369,40 @@ TEST_CASE("a problem Instance::Build rejects is refused by Submit on the caller'
   CHECK(stats.executed == 3);
   CHECK(f.observer.accepted() == 3);
   CHECK(f.observer.finished() == 3);
+}
+
+TEST_CASE("the caller's deadline reaches refinement: a task finished after it gets the route "
+          "of the search cut short",
+          "[batching_planner]") {
+  Fixture f;
+  // A problem on which the iterated search's rounds improve on its first descent.
+  routing::SolverOptions descent_only = f.config.solver;
+  descent_only.perturbation_rounds = 0;
+  std::optional<routing::RouteProblem> problem;
+  std::vector<int> cut_short, full;
+  for (uint64_t seed = 31; seed < 61 && !problem.has_value(); ++seed) {
+    routing::GeneratorOptions options;
+    options.num_stops = 25;
+    options.windows = routing::TimeWindowTightness::kTight;
+    routing::RouteProblem candidate = routing::GenerateProblem(options, seed);
+    const routing::Instance instance = *routing::Instance::Build(candidate, f.config.objective);
+    const std::vector<int> start = routing::InsertionRoute(instance).order;
+    cut_short = routing::SolveFrom(instance, start, descent_only).order;
+    full = routing::SolveFrom(instance, start, f.config.solver).order;
+    if (full != cut_short) problem = std::move(candidate);
+  }
+  REQUIRE(problem.has_value());
+
+  // The batch's Propose() takes kInference (40 ms) on the planner's clock: by its finishing,
+  // a deadline 30 ms away has passed, one a minute away has not.
+  const absl::Time now = f.clock.Now();
+  REQUIRE(f.Submit("late", *problem, now + absl::Milliseconds(30)).ok());
+  REQUIRE(f.Submit("in time", *problem, now + absl::Minutes(1)).ok());
+  REQUIRE(f.Submit("no deadline", *problem).ok());
+  REQUIRE(f.answers.Await(3));
+  CHECK(f.answers.Get("late").result->order == cut_short);
+  CHECK(f.answers.Get("in time").result->order == full);
+  CHECK(f.answers.Get("no deadline").result->order == full);
 }
 
 TEST_CASE("the same problem gets the same route in a batch of one and in a batch of three",

@@ -65,6 +65,28 @@ TEST_CASE("with a caller's matrix, the route depends on its travel times, not on
   }
 }
 
+TEST_CASE("out_of_time ends the iterated search, with the best route so far") {
+  GeneratorOptions options;
+  options.num_stops = 30;
+  options.windows = TimeWindowTightness::kTight;
+  const Instance instance = BuildOrFail(GenerateProblem(options, 3));
+  const std::vector<int> start = InsertionRoute(instance).order;
+  for (const int allowed : {0, 5}) {
+    INFO(allowed << " rounds allowed");
+    int asked = 0;
+    SolverOptions cut;
+    cut.out_of_time = [&asked, allowed] { return asked++ >= allowed; };
+    SolverStats stats;
+    const Solution solution = SolveFrom(instance, start, cut, &stats);
+    CHECK(stats.rounds == allowed);
+    // The same as a solve with that many rounds: the deadline only ends it sooner.
+    SolverOptions counted;
+    counted.perturbation_rounds = allowed;
+    CHECK(solution.order == SolveFrom(instance, start, counted).order);
+    CHECK(Evaluate(instance, solution.order).feasible());
+  }
+}
+
 TEST_CASE("solving from the insertion route is solving") {
   for (const auto& regime : Regimes(25)) {
     const Instance instance = BuildOrFail(GenerateProblem(regime.options, 4));
