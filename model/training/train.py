@@ -45,7 +45,7 @@ PRESETS: Dict[str, Dict] = {
     "tiny": dict(d_model=32, layers=1, heads=4, d_ff=64, batch_size=32, steps=200, lr=2e-3,
                  warmup=10, log_every=50, eval_every=100, checkpoint_every=100, heldout=48,
                  eval_batch_size=64),
-    # The shipped model on 2 cores (TOOLCHAIN.md's experiment): ~90k problems of 3-14 stops.
+    # The shipped model's first stage on 2 cores (README.md): problems of 3-14 stops.
     "cpu": dict(d_model=128, layers=3, heads=8, d_ff=512, batch_size=128, steps=12000, lr=1e-3,
                 warmup=200, log_every=100, eval_every=1000, checkpoint_every=1000, heldout=300,
                 eval_batch_size=300),
