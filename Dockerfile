@@ -63,7 +63,7 @@ CMD ["--set=server.address=0.0.0.0:50051", "--set=metrics.address=0.0.0.0:9464"]
 # prometheus-cpp (1.0) are the versions Debian 12 has. Its Catch2 is 3, the build wants 2: built
 # from its release. LibTorch comes from download.pytorch.org, the cxx11 ABI build (the system
 # libraries use that ABI), with its CUDA libraries bundled; a model file saved by Debian's
-# PyTorch 1.13 loads in newer LibTorch (DESIGN §5).
+# PyTorch 1.13 loads in newer LibTorch (docs/ARCHITECTURE.md, The model).
 
 FROM ${CUDA_DEVEL_IMAGE} AS gpu-builder
 ARG LIBTORCH_URL=https://download.pytorch.org/libtorch/cu126/libtorch-cxx11-abi-shared-with-deps-2.6.0%2Bcu126.zip

@@ -6,7 +6,8 @@ JOBS ?= $(shell nproc)
 CONFIG ?= config/routeserve.yaml
 
 .PHONY: all deps bench-deps configure build serve test bench check-dashboard check-deploy \
-	sync-deploy clean test-asan test-tsan fuzz fuzz-deps
+	sync-deploy clean test-asan test-tsan fuzz fuzz-deps architecture architecture-deps \
+	check-architecture
 
 all: build
 
@@ -82,6 +83,18 @@ check-dashboard:
 # cluster, nor Docker.
 check-deploy:
 	@scripts/check-deploy.sh $(BUILD_DIR)/deploy-check
+
+architecture-deps:
+	@scripts/install-deps.sh architecture
+
+# docs/architecture.svg, the picture docs/ARCHITECTURE.md and README.md show, rendered from
+# docs/architecture.dot with Graphviz; commit both. Needs neither the build nor its packages.
+architecture: architecture-deps
+	@scripts/render-architecture.sh docs/architecture.svg
+
+# Fails when the committed docs/architecture.svg is not what docs/architecture.dot renders to.
+check-architecture:
+	@scripts/check-architecture.sh
 
 # Rewrites the base's copies of config/routeserve.yaml and deploy/prometheus/alerts.yaml.
 sync-deploy:

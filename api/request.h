@@ -1,5 +1,6 @@
-// Turns a SuggestRequest into a RouteProblem, checking everything DESIGN §3 calls bad input,
-// and back (for tools that generate problems). The server and the tools share this.
+// Turns a SuggestRequest into a RouteProblem, checking everything the API calls bad input
+// (docs/ARCHITECTURE.md, The API), and back (for tools that generate problems). The server and
+// the tools share this.
 //
 // Errors are InvalidArgument and start with the field as the proto spells it, then what is
 // wrong with it: "stops[3].time_window: earliest after latest",

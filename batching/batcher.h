@@ -1,6 +1,6 @@
-// Batcher groups tasks of similar size into batches for a fixed set of executors (DESIGN §4).
-// It is generic: a task is any payload with a size, a deadline and a cancellation probe; it
-// knows nothing of gRPC, protobuf or torch.
+// Batcher groups tasks of similar size into batches for a fixed set of executors
+// (docs/ARCHITECTURE.md, Dynamic batching). It is generic: a task is any payload with a size, a
+// deadline and a cancellation probe; it knows nothing of gRPC, protobuf or torch.
 //
 // BUCKETS: a task goes to the smallest bucket whose size holds it (e.g. stop counts 8, 16, 32,
 //   64, 128); a batch holds tasks of one bucket only, so that the executor pads them to one

@@ -1,6 +1,6 @@
-// Clock: where time is read and waited for, so that tests can move it (STYLE: time comes through
-// an injected environment). Production uses Clock::Real(), which is absl::Now(); tests use
-// FakeClock, which stands still until told to advance, so that no test sleeps.
+// Clock: where time is read and waited for, injected, so that tests can move it. Production uses
+// Clock::Real(), which is absl::Now(); tests use FakeClock, which stands still until told to
+// advance, so that no test sleeps.
 //
 // gRPC deadlines are wall-clock times, so every clock here is on that scale. The batching code
 // locks with std::mutex rather than absl::Mutex: ThreadSanitizer sees through the standard

@@ -1,6 +1,6 @@
-// The batching policy as pure functions (DESIGN §4): when a bucket's batch may go, and which
-// bucket an idle executor serves. No threads and no clock of their own, so the rules are table
-// tests.
+// The batching policy as pure functions (docs/ARCHITECTURE.md, Dynamic batching): when a
+// bucket's batch may go, and which bucket an idle executor serves. No threads and no clock of
+// their own, so the rules are table tests.
 #pragma once
 
 #include <span>

@@ -7,6 +7,7 @@
 #include <numbers>
 
 #include "absl/strings/str_cat.h"
+#include "base/random.h"
 #include "routing/travel_time.h"
 
 namespace routeserve::model {
@@ -52,18 +53,11 @@ double NormalisedTravel(double seconds, double time_scale) {
   return Clip(seconds / time_scale, 0, kMaxNormalisedTime);
 }
 
-// splitmix64's output function: a bijection of 64-bit words that mixes every bit into every
-// other (Steele, Lea, Flood 2014).
-uint64_t Mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
+using base::SplitMix64;
 
 class Hasher {
  public:
-  void Add(uint64_t word) { state_ = Mix(state_ ^ Mix(word)); }
+  void Add(uint64_t word) { state_ = SplitMix64::Mix(state_ ^ SplitMix64::Mix(word)); }
   void Add(double value) { Add(std::bit_cast<uint64_t>(value)); }
   void Add(int64_t value) { Add(static_cast<uint64_t>(value)); }
   void Add(int value) { Add(static_cast<uint64_t>(static_cast<int64_t>(value))); }
@@ -228,7 +222,7 @@ float GumbelNoiseAt(uint64_t problem_hash, int k, int stop) {
   if (k == 0) return 0.0f;
   const uint64_t counter = (static_cast<uint64_t>(static_cast<uint32_t>(k)) << 32) |
                            static_cast<uint32_t>(stop);
-  const uint64_t bits = Mix(problem_hash ^ Mix(counter));
+  const uint64_t bits = SplitMix64::Mix(problem_hash ^ SplitMix64::Mix(counter));
   // The top 53 bits, centred in their interval: u lies strictly inside (0, 1).
   const double u = (static_cast<double>(bits >> 11) + 0.5) * 0x1.0p-53;
   return static_cast<float>(-std::log(-std::log(u)));

@@ -7,9 +7,10 @@
 //   formulas; the training recipe's encoder is held to the same values on shared fixtures.
 // PADDING: rows past a problem's stop count are zero (`pairs` -1, `padding` true); a problem's
 //   rows do not depend on N nor on its batch-mates.
-// NOISE: drawn from a counter-based generator (splitmix64) keyed by a hash of the problem's own
-//   values, the decoding and the stop, never by its place in the batch: the same problem gets
-//   the same noise, and so the same decodings, alone or in any batch, on every run and platform.
+// NOISE: drawn from a counter-based generator (SplitMix64::Mix, base/random.h) keyed by a hash
+//   of the problem's own values, the decoding and the stop, never by its place in the batch:
+//   the same problem gets the same noise, and so the same decodings, alone or in any batch, on
+//   every run and platform.
 #pragma once
 
 #include <cstdint>

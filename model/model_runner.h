@@ -1,4 +1,4 @@
-// ModelRunner: the learned route model (DESIGN §5, docs/MODEL.md) loaded from its directory
+// ModelRunner: the learned route model (docs/MODEL.md) loaded from its directory
 // (model.pt, a TorchScript file, and model.yaml, its metadata) and run on padded batches of
 // problems: features (model/features.h) in, K decodings per problem out, every one checked.
 // No LibTorch in this header: the server includes it; LibTorch stays in model_runner.cc.

@@ -1,7 +1,7 @@
-// The one cost-and-feasibility evaluator (DESIGN §1): follows an order of stops from the
-// courier's position and time, and reports ETAs, waiting, lateness, load and the objective.
-// The solvers, refinement and the response all use it (or, for speed, the incremental form in
-// routing/route_state.h, which the tests hold to agree with it).
+// The one cost-and-feasibility evaluator (docs/ARCHITECTURE.md, The problem): follows an order
+// of stops from the courier's position and time, and reports ETAs, waiting, lateness, load and
+// the objective. The solvers, refinement and the response all use it (or, for speed, the
+// incremental form in routing/route_state.h, which the tests hold to agree with it).
 #pragma once
 
 #include <span>

@@ -6,22 +6,19 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "base/random.h"
 #include "routing/travel_time.h"
 
 namespace routeserve::routing {
 namespace {
 
-// xoshiro256** seeded through splitmix64, with the conversions written out so that every
-// platform draws the same numbers.
+// xoshiro256** seeded through SplitMix64 (base/random.h), with the conversions written out so
+// that every platform draws the same numbers.
 class Random {
  public:
   explicit Random(uint64_t seed) {
-    for (uint64_t& word : state_) {
-      uint64_t z = (seed += 0x9e3779b97f4a7c15ULL);
-      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-      z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-      word = z ^ (z >> 31);
-    }
+    base::SplitMix64 seeder(seed);
+    for (uint64_t& word : state_) word = seeder.Next();
   }
   uint64_t Next() {
     const uint64_t result = Rotl(state_[1] * 5, 7) * 9;

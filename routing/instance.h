@@ -52,7 +52,7 @@ class Instance {
   const LatLng& position(int node) const { return positions_[node]; }
 
   // Serving `stop` after leaving `from_node` at `time`: the one place where a step's timing and
-  // cost are worked out (DESIGN §1), for the evaluator, the solvers and refinement alike.
+  // cost are worked out, for the evaluator, the solvers and refinement alike.
   struct Visit {
     double travel_s;       // the leg driven
     double arrival;

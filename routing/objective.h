@@ -1,5 +1,6 @@
-// The parameters of the objective (DESIGN §1): how travel time is estimated and how lateness
-// and waiting are weighed against it. The server's config sets them; the model stores them.
+// The parameters of the objective (docs/ARCHITECTURE.md, The problem): how travel time is
+// estimated and how lateness and waiting are weighed against it. The server's config sets them;
+// the model stores them.
 #pragma once
 
 #include <array>

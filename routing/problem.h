@@ -1,5 +1,5 @@
-// The problem one Suggest request poses (DESIGN §1), independent of protobuf: one courier, one
-// vehicle, one route from its current position through every stop.
+// The problem one Suggest request poses (docs/ARCHITECTURE.md, The problem), independent of
+// protobuf: one courier, one vehicle, one route from its current position through every stop.
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,6 @@
 // The regimes of generated problems that the training data mixes and the evaluation reports one
-// by one (DESIGN §8): the generator's options for each kind of day a courier can have.
+// by one (docs/ARCHITECTURE.md, Targets): the generator's options for each kind of day a
+// courier can have.
 //
 // Tools number their problems from a seed S: problem i of seed S is generated from
 // S * kSeedStride + i (i < kSeedStride), so different S never share a problem and training and

@@ -99,8 +99,8 @@ double RouteState::CostFrom(int from, int node, double time, double cost, int64_
       return cost < bound ? cost : kRejected;
     }
     // Lateness and waiting only add: the untouched edges bound the rest from below. Later than
-    // before, the rest costs at least what it did, less the waiting it can save (DESIGN §1's
-    // dominance argument: being late by d saves at most d of waiting further on).
+    // before, the rest costs at least what it did, less the waiting it can save: arriving d
+    // later saves at most d of waiting further on, and lateness only grows.
     const double rest_bound =
         time > departure_[k]
             ? cost_ - cost_after_[k] - params.waiting_weight * (time - departure_[k])

@@ -4,6 +4,7 @@
 #include <numeric>
 #include <span>
 
+#include "base/random.h"
 #include "routing/route_state.h"
 
 namespace routeserve::routing {
@@ -33,22 +34,6 @@ std::vector<Unit> UnitsOf(const Instance& instance) {
   }
   return units;
 }
-
-// splitmix64: small, fast and the same everywhere.
-class Random {
- public:
-  explicit Random(uint64_t seed) : state_(seed) {}
-  uint64_t Next() {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  int Below(int bound) { return static_cast<int>(Next() % static_cast<uint64_t>(bound)); }
-
- private:
-  uint64_t state_;
-};
 
 // Local search and insertion over one RouteState, counting evaluations against a budget.
 class Search {
@@ -254,7 +239,7 @@ std::vector<Unit> InsertionOrder(const Instance& instance) {
 // Nearness is the travel time there and back, in the times in use: a caller's matrix, not the
 // straight line between positions, which a matrix caller may give only roughly.
 std::vector<Unit> RemoveUnits(const Instance& instance, const std::vector<Unit>& units,
-                              int count, Random& random, RouteState& state) {
+                              int count, base::SplitMix64& random, RouteState& state) {
   std::vector<int> chosen(units.size());
   std::iota(chosen.begin(), chosen.end(), 0);
   if (random.Below(2) == 0) {
@@ -327,7 +312,7 @@ Solution SolveFrom(const Instance& instance, std::vector<int> start, const Solve
 
   const std::vector<Unit> units = UnitsOf(instance);
   if (units.size() < 2) return best;
-  Random random(options.seed);
+  base::SplitMix64 random(options.seed);
   Solution current = best;
   // Up to ten units out at once: on small problems that is all of them, a fresh start from the
   // best-known order's neighbourhood; on large ones a local shake.

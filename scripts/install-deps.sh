@@ -7,6 +7,8 @@
 #   scripts/install-deps.sh deploy   only what `make check-deploy` needs (no build)
 #   scripts/install-deps.sh fuzz     only what `make fuzz` needs: clang with libFuzzer, and the
 #                                    protobuf and Abseil that api/ and routing/ build on
+#   scripts/install-deps.sh architecture  only what `make architecture` and
+#                                    `make check-architecture` need: Graphviz and its font
 set -eu
 
 # LibTorch runs its matrix products on whatever libblas.so.3 is: OpenBLAS, in its pthread build,
@@ -45,6 +47,13 @@ fi
 # libclang-rt-14-dev, which clang only recommends. No gRPC, no LibTorch.
 if [ "${1:-}" = "fuzz" ]; then
   PACKAGES="make cmake clang libclang-rt-14-dev libabsl-dev libprotobuf-dev protobuf-compiler"
+fi
+
+# The architecture picture (`make architecture`, `make check-architecture`): Graphviz's dot,
+# and the font docs/architecture.dot names: dot measures the labels' text with it, so that
+# another font would move every box and the committed SVG would no longer be what dot renders.
+if [ "${1:-}" = "architecture" ]; then
+  PACKAGES="make graphviz fonts-dejavu-core"
 fi
 
 missing=""

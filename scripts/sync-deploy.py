@@ -2,7 +2,7 @@
 """Writes the Kubernetes base's copies of the project's own files, so that each has one source.
 
   deploy/k8s/base/routeserve.yaml      <- config/routeserve.yaml, server.address and
-                                          metrics.address bound to 0.0.0.0 (DESIGN §7)
+                                          metrics.address bound to 0.0.0.0
   deploy/k8s/base/prometheusrule.yaml  <- deploy/prometheus/alerts.yaml's groups, as a
                                           PrometheusRule (Prometheus Operator)
 

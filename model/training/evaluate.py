@@ -19,6 +19,7 @@ from typing import Callable, Dict, List, Optional
 import numpy as np
 import torch
 
+import checkpoint
 import cost as cost_lib
 import data as data_lib
 import features
@@ -115,12 +116,11 @@ def format_summary(summary: Dict) -> str:
 
 def load_forward(path: str, device: torch.device) -> Forward:
     """A scripted model.pt, or the model of a training checkpoint."""
-    if path.endswith(".pt") and not path.split("/")[-1].startswith("ckpt-"):
+    if path.endswith(".pt") and not checkpoint.is_checkpoint(path):
         module = torch.jit.load(path, map_location=device)
         module.eval()
         return module
-    import train  # a checkpoint: rebuild the eager model
-    model, _ = train.model_from_checkpoint(path, device)
+    model, _ = checkpoint.model_from_checkpoint(path, device)
     return model
 
 

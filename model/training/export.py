@@ -28,6 +28,7 @@ from typing import Dict, List, Optional
 import torch
 import yaml
 
+import checkpoint
 import data as data_lib
 import evaluate as evaluate_lib
 import features
@@ -192,20 +193,19 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 def _export_checkpoint(args: argparse.Namespace) -> int:
-    import train
     path = args.checkpoint
     if os.path.isdir(path):
-        path = train.latest_checkpoint(path)
+        path = checkpoint.latest_checkpoint(path)
         if path is None:
             print(f"export: no checkpoint in {args.checkpoint}", file=sys.stderr)
             return 2
-    model, state = train.model_from_checkpoint(path, torch.device("cpu"))
+    model, state = checkpoint.model_from_checkpoint(path, torch.device("cpu"))
     evaluation = None
     if args.eval_data:
         heldout = data_lib.BucketedData(data_lib.load_data(args.eval_data, args.limit))
         evaluation = evaluate_lib.evaluate(model, heldout, args.decodings,
                                            reference_check=True)
-        evaluation["data"] = train.portable_path(args.eval_data)
+        evaluation["data"] = checkpoint.portable_path(args.eval_data)
         print(evaluate_lib.format_summary(evaluation))
     export(model, state, args.out, args.allow_newer_torch, args.max_stops, evaluation,
            args.datagen)

@@ -417,7 +417,7 @@ _MASK64 = (1 << 64) - 1
 
 
 def _mix(x: int) -> int:
-    """splitmix64's output function on 64-bit words, as the C++ Mix."""
+    """SplitMix64's output function on 64-bit words: base::SplitMix64::Mix (base/random.h)."""
     x = (x + 0x9E3779B97F4A7C15) & _MASK64
     x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
     x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64

@@ -1,12 +1,12 @@
 """How the recipe's processes use the CPU's cores.
 
 Debian's torch runs its matrix products on whatever libblas.so.3 is; when that is OpenBLAS (the
-project installs its pthread build, TOOLCHAIN.md), OpenBLAS keeps a thread pool of its own beside
-torch's intra-op pool, and the two together oversubscribe the cores. Measured on 2 cores, a
-training step of the cpu preset: torch 2 + OpenBLAS 2 threads 455 samples/s; torch 1 + OpenBLAS
-2: 1,300; torch 2 + OpenBLAS 1: 1,150. The matrix products dominate, so OpenBLAS gets the cores
-and torch's pool one thread. Without OpenBLAS (a pip wheel with MKL, a GPU machine), torch gets
-them.
+project installs its pthread build: scripts/install-deps.sh), OpenBLAS keeps a thread pool of its
+own beside torch's intra-op pool, and the two together oversubscribe the cores. Measured on 2
+cores, a training step of the cpu preset: torch 2 + OpenBLAS 2 threads 455 samples/s; torch 1 +
+OpenBLAS 2: 1,300; torch 2 + OpenBLAS 1: 1,150. The matrix products dominate, so OpenBLAS gets the
+cores and torch's pool one thread. Without OpenBLAS (a pip wheel with MKL, a GPU machine), torch
+gets them.
 """
 
 import ctypes

@@ -24,7 +24,6 @@ recipe on 2 cores, ~30 min), `gpu` (more data, steps and REINFORCE; --device cud
 
 import argparse
 import contextlib
-import glob
 import math
 import os
 import sys
@@ -36,7 +35,9 @@ import torch
 
 import data as data_lib
 import evaluate as evaluate_lib
+import export as export_lib
 import runtime
+from checkpoint import latest_checkpoint, portable_path, resolve_checkpoint, save_checkpoint
 from model import ARCHITECTURE_KEYS, RouteModel, build_model
 
 PRESETS: Dict[str, Dict] = {
@@ -44,7 +45,7 @@ PRESETS: Dict[str, Dict] = {
     "tiny": dict(d_model=32, layers=1, heads=4, d_ff=64, batch_size=32, steps=200, lr=2e-3,
                  warmup=10, log_every=50, eval_every=100, checkpoint_every=100, heldout=48,
                  eval_batch_size=64),
-    # The shipped model on 2 cores (TOOLCHAIN.md's experiment): ~90k problems of 3-14 stops.
+    # The shipped model's first stage on 2 cores (README.md): problems of 3-14 stops.
     "cpu": dict(d_model=128, layers=3, heads=8, d_ff=512, batch_size=128, steps=12000, lr=1e-3,
                 warmup=200, log_every=100, eval_every=1000, checkpoint_every=1000, heldout=300,
                 eval_batch_size=300),
@@ -131,51 +132,6 @@ def step_generator(seed: int, step: int, stream: int) -> torch.Generator:
     g = torch.Generator()
     g.manual_seed((seed * 1_000_003 + step) * 8 + stream)
     return g
-
-
-# ---- Checkpoints -------------------------------------------------------------------------------
-
-def checkpoint_path(run_dir: str, step: int) -> str:
-    return os.path.join(run_dir, f"ckpt-{step:07d}.pt")
-
-
-def latest_checkpoint(run_dir: str) -> Optional[str]:
-    paths = sorted(glob.glob(os.path.join(run_dir, "ckpt-*.pt")))
-    return paths[-1] if paths else None
-
-
-def save_checkpoint(run_dir: str, state: Dict, keep: int) -> str:
-    path = checkpoint_path(run_dir, state["step"])
-    torch.save(state, path + ".tmp")
-    os.replace(path + ".tmp", path)  # never a half-written checkpoint
-    for old in sorted(glob.glob(os.path.join(run_dir, "ckpt-*.pt")))[:-max(1, keep)]:
-        os.remove(old)
-    return path
-
-
-def portable_path(path: str) -> str:
-    """`path` as the run's records keep it: relative to the working directory (the repository,
-    as the README runs the recipe), or only its name when it lies elsewhere."""
-    relative = os.path.relpath(path)
-    return os.path.basename(path) if relative.startswith("..") else relative
-
-
-def resolve_checkpoint(path: str) -> str:
-    """A checkpoint file, or a run directory's latest checkpoint."""
-    if os.path.isdir(path):
-        latest = latest_checkpoint(path)
-        if latest is None:
-            raise SystemExit(f"{path}: no checkpoint in this run directory")
-        return latest
-    return path
-
-
-def model_from_checkpoint(path: str, device: torch.device) -> Tuple[RouteModel, Dict]:
-    state = torch.load(path, map_location=device)
-    model = build_model(state["architecture"]).to(device)
-    model.load_state_dict(state["model"])
-    model.eval()
-    return model, state
 
 
 # ---- Training ----------------------------------------------------------------------------------
@@ -373,7 +329,6 @@ def train(args: argparse.Namespace, argv: Optional[List[str]] = None) -> Dict:
     if step < total:  # stopped early (--max_steps_this_run): keep where it stands
         save_checkpoint(args.run_dir, final, args.keep)
     elif args.export:
-        import export as export_lib
         export_lib.export(model, final, args.export, allow_newer_torch=args.allow_newer_torch,
                           max_stops=args.max_stops or None, datagen=args.datagen)
         say(f"exported {args.export}/model.pt, model.yaml and selftest.json (sealed)")

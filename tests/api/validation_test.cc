@@ -1,6 +1,7 @@
-// The validation table: each bad input DESIGN §3 names, as a small mutation of one valid
-// request, must be INVALID_ARGUMENT with a message that starts with the field's path; the valid
-// edge cases must pass. Covers api::ToRouteProblem (proto checks) and routing::ValidateProblem.
+// The validation table: each bad input the API names (docs/ARCHITECTURE.md, The API), as a
+// small mutation of one valid request, must be INVALID_ARGUMENT with a message that starts with
+// the field's path; the valid edge cases must pass. Covers api::ToRouteProblem (proto checks)
+// and routing::ValidateProblem.
 #include <cmath>
 #include <cstdint>
 #include <functional>

@@ -23,6 +23,7 @@ import yaml
 
 sys.path.insert(0, os.path.dirname(__file__))
 import synthetic  # noqa: E402
+import checkpoint  # noqa: E402
 import data as data_lib  # noqa: E402
 import evaluate as evaluate_lib  # noqa: E402
 import export as export_lib  # noqa: E402
@@ -106,7 +107,7 @@ class TrainTest(unittest.TestCase):
         scripted = torch.jit.load(os.path.join(out, "model.pt"))
         self.assertEqual(dict(scripted.contract), {"feature_version": 1, "node_features": 16,
                                                    "courier_features": 8, "max_stops": 8})
-        model, _ = train.model_from_checkpoint(train.latest_checkpoint(
+        model, _ = checkpoint.model_from_checkpoint(checkpoint.latest_checkpoint(
             os.path.join(self.dir, "full")), torch.device("cpu"))
         problems = features.load_jsonl(self.heldout)[:16]
         inputs = [torch.from_numpy(v) for v in features.encode_batch(problems, 8).values()]
@@ -131,8 +132,8 @@ class TrainTest(unittest.TestCase):
         argv = self.argv("resumed", "--steps", "60", "--checkpoint_every", "20")
         first = quiet(train.train, train.parse_args(argv + ["--max_steps_this_run", "40"]))
         self.assertEqual(first["step"], 40)
-        self.assertEqual(os.path.basename(train.latest_checkpoint(os.path.join(self.dir,
-                                                                               "resumed"))),
+        self.assertEqual(os.path.basename(checkpoint.latest_checkpoint(os.path.join(self.dir,
+                                                                                    "resumed"))),
                          "ckpt-0000040.pt")
         second = quiet(train.train, train.parse_args(argv + ["--resume"]))
         self.assertEqual(second["step"], 60)
@@ -157,8 +158,8 @@ class TrainTest(unittest.TestCase):
         self.assertEqual(meta["training"]["init"]["steps"], 20)
         self.assertIn("--steps 20", meta["training"]["init"]["command"])
         self.assertEqual(meta["training"]["init"]["checkpoint"],
-                         os.path.basename(train.latest_checkpoint(os.path.join(self.dir,
-                                                                               "stage1"))))
+                         os.path.basename(checkpoint.latest_checkpoint(os.path.join(self.dir,
+                                                                                    "stage1"))))
         self.assertFalse(os.path.isabs(meta["training"]["data"]))  # no machine's paths
 
         other = self.argv("stage2-wider", "--steps", "1", "--d_model", "64", "--init",

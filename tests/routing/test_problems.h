@@ -23,7 +23,7 @@ struct Regime {
   GeneratorOptions options;
 };
 
-// The regimes the evaluation distinguishes (DESIGN §8), at a given size.
+// The regimes the evaluation distinguishes (docs/ARCHITECTURE.md, Targets), at a given size.
 inline std::vector<Regime> Regimes(int num_stops) {
   GeneratorOptions base;
   base.num_stops = num_stops;

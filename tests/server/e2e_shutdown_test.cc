@@ -1,5 +1,5 @@
-// End to end in one process, the shutdown phases of DESIGN §3, each held open by a gate on the
-// phase hook so that what a client sees in it is checked without timing.
+// End to end in one process, the shutdown phases (docs/ARCHITECTURE.md, The API), each held
+// open by a gate on the phase hook so that what a client sees in it is checked without timing.
 #include <thread>
 
 #include "e2e_support.h"

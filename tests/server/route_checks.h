@@ -16,7 +16,7 @@ struct Regime {
   std::string name;
   routing::GeneratorOptions options;
 };
-// One regime per kind of problem DESIGN §8 names, plus visits.
+// One regime per kind of problem the evaluation names (docs/ARCHITECTURE.md, Targets).
 std::vector<Regime> Regimes();
 
 // A generated request of `num_stops` stops; `request_id` set.

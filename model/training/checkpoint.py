@@ -1,0 +1,65 @@
+"""Training checkpoints: where a run keeps them, how they are written and read back.
+
+A run directory holds ckpt-NNNNNNN.pt files, one per checkpoint, named by step: the latest is
+the one to resume or export from. A checkpoint is a dict: step, model and optimizer state, the
+architecture, the run's arguments and command, its data, seed, wall time, history and last
+evaluation (train.py writes it; evaluate.py and export.py read it).
+"""
+
+import glob
+import os
+from typing import Dict, Optional, Tuple
+
+import torch
+
+from model import RouteModel, build_model
+
+
+def checkpoint_path(run_dir: str, step: int) -> str:
+    return os.path.join(run_dir, f"ckpt-{step:07d}.pt")
+
+
+def is_checkpoint(path: str) -> bool:
+    """True for a checkpoint's file name (a scripted model.pt is not one)."""
+    return os.path.basename(path).startswith("ckpt-")
+
+
+def latest_checkpoint(run_dir: str) -> Optional[str]:
+    paths = sorted(glob.glob(os.path.join(run_dir, "ckpt-*.pt")))
+    return paths[-1] if paths else None
+
+
+def save_checkpoint(run_dir: str, state: Dict, keep: int) -> str:
+    """Writes `state` as the checkpoint of its step, keeping the last `keep` (at least one)."""
+    path = checkpoint_path(run_dir, state["step"])
+    torch.save(state, path + ".tmp")
+    os.replace(path + ".tmp", path)  # never a half-written checkpoint
+    for old in sorted(glob.glob(os.path.join(run_dir, "ckpt-*.pt")))[:-max(1, keep)]:
+        os.remove(old)
+    return path
+
+
+def resolve_checkpoint(path: str) -> str:
+    """A checkpoint file, or a run directory's latest checkpoint."""
+    if os.path.isdir(path):
+        latest = latest_checkpoint(path)
+        if latest is None:
+            raise SystemExit(f"{path}: no checkpoint in this run directory")
+        return latest
+    return path
+
+
+def portable_path(path: str) -> str:
+    """`path` as the run's records keep it: relative to the working directory (the repository,
+    as the README runs the recipe), or only its name when it lies elsewhere."""
+    relative = os.path.relpath(path)
+    return os.path.basename(path) if relative.startswith("..") else relative
+
+
+def model_from_checkpoint(path: str, device: torch.device) -> Tuple[RouteModel, Dict]:
+    """The eager model of the checkpoint at `path`, in eval mode, and the checkpoint itself."""
+    state = torch.load(path, map_location=device)
+    model = build_model(state["architecture"]).to(device)
+    model.load_state_dict(state["model"])
+    model.eval()
+    return model, state
