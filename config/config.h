@@ -1,4 +1,4 @@
-// The server's configuration (DESIGN §7): one YAML file, every key documented in
+// The server's configuration (docs/ARCHITECTURE.md, Configuration): one YAML file, every key documented in
 // config/routeserve.yaml, any key overridable with `--set section.key=value`.
 //
 // Unknown keys, wrong types and out-of-range values are errors that name the key
@@ -71,15 +71,15 @@ struct Config {
     int MessageBytesLimit() const;
   } limits;
 
-  // The dynamic batcher (DESIGN §4; batching/batcher.h).
+  // The dynamic batcher (batching/batcher.h).
   struct Batching {
     std::vector<int> buckets = {8, 16, 32, 64, 128};  // stop counts, ascending, each 1..1024
     int max_batch_size = 64;                            // tasks per batch, 1..4096
     // How long a bucket's oldest task may wait for company; whole microseconds, 0..10 s.
     absl::Duration max_queue_delay = absl::Microseconds(500);
     int max_queue_size = 1024;  // tasks waiting per bucket, >= 1; more are refused
-    // Refuse at once a task whose deadline cannot be met given the work queued ahead of it
-    // (batching/batcher.h, ADMISSION BY DEADLINE), rather than queue it to expire.
+    // Refuse at once a task whose deadline the calls ahead of it would outlast
+    // (planning/deadline_admission.h), rather than queue it to expire.
     bool admit_by_deadline = true;
     int executors = 0;          // threads running batches; 0 = one per core
     // A batch running this long takes its executor out of service (batching/batcher.h);
@@ -90,7 +90,7 @@ struct Config {
   routing::ObjectiveParams objective;  // objective.* and the travel-time model
   routing::SolverOptions solver;       // solver.*
 
-  // The learned route model (DESIGN §5; model/model_runner.h, planning/model_proposer.h).
+  // The learned route model (docs/MODEL.md; model/model_runner.h, planning/model_proposer.h).
   struct Model {
     // The model's directory (model.pt + model.yaml), relative to the working directory; empty:
     // no model, the classical solver answers (source HEURISTIC). config/routeserve.yaml names
@@ -109,7 +109,7 @@ struct Config {
     int64_t perturbation_rounds = 40;
   } refine;
 
-  // The Prometheus endpoint (DESIGN §6; metrics/).
+  // The Prometheus endpoint (docs/METRICS.md; metrics/).
   struct Metrics {
     std::string address = "127.0.0.1:9464";  // host:port of GET /metrics; port 0 picks one
     // How often the GPUs' utilisation and memory are read (NVML); zero: never.

@@ -1,6 +1,6 @@
 // RouteServer: the running routeserve gRPC server: RouteService, standard health checks and
 // server reflection on one port, the batching planner behind them (planning/batching_planner.h),
-// and the shutdown phases of DESIGN §3.
+// and the shutdown phases (docs/ARCHITECTURE.md, The API).
 //
 // TLS: `server.tls.*` (server/tls.h): plaintext by default; TLS or mutual TLS on the one port,
 //   for RouteService, health and reflection alike. Start() reads and checks the files first,
@@ -14,7 +14,7 @@
 //   (server/wire.h, api/request_decoder.h) and by `limits.max_message_bytes`, which defaults to
 //   what `limits.max_stops` stops need; what a burst leaves free in glibc's arenas goes back to
 //   the system within a second or so (server/memory_trimmer.h).
-// METRICS: Start() serves GET /metrics on `config.metrics.address` (metrics/, DESIGN §6) for
+// METRICS: Start() serves GET /metrics on `config.metrics.address` (metrics/, docs/METRICS.md) for
 //   the server's life: the handlers', the batcher's, the model's and the finishing stage's
 //   families, model_info and build_info, and the GPUs' (sampled every
 //   metrics.gpu_sample_period_s where NVML is there; where not, Start() logs why, once).
