@@ -86,6 +86,8 @@ FeatureScales ScalesOf(const routing::Instance& instance) {
   return scales;
 }
 
+// Long, in one piece: the feature layout written out column by column in the order
+// docs/MODEL.md lists and model/training/features.py mirrors, so that the two read alike.
 absl::Status EncodeFeatures(std::span<const routing::Instance* const> instances,
                             int padded_size, FeatureBatch& batch) {
   const int B = static_cast<int>(instances.size());

@@ -20,6 +20,8 @@ struct Label {
 
 }  // namespace
 
+// Long, in one piece: the labels, their dominance and the walk back share one set of arrays
+// indexed by (subset, last stop); helpers would only pass those around.
 absl::StatusOr<Solution> SolveExact(const Instance& instance) {
   const int n = instance.num_stops();
   if (n > kMaxExactStops) {

@@ -79,6 +79,9 @@ int64_t BaseCapacity(VehicleType type) {
 
 }  // namespace
 
+// Long, in one piece: it draws the problem's numbers in one fixed order, which fixes every
+// problem a seed gives (the tests, the corpus and the training data rely on it); split, that
+// order would be spread over helpers that could be reordered unnoticed.
 RouteProblem GenerateProblem(const GeneratorOptions& options, uint64_t seed,
                              const ObjectiveParams& params) {
   Random random(seed);

@@ -8,6 +8,8 @@
 
 namespace routeserve::routing {
 
+// Long, in one piece: one pass over the problem's fields in their order, each checked for
+// consistency where it is copied (pairing, matrix, loads).
 absl::StatusOr<Instance> Instance::Build(const RouteProblem& problem,
                                          const ObjectiveParams& params) {
   Instance instance;

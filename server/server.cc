@@ -92,55 +92,63 @@ absl::StatusOr<std::unique_ptr<RouteServer>> RouteServer::Start(
     proposer = *std::move(created);
   }
   std::unique_ptr<RouteServer> server(new RouteServer(config, std::move(hooks)));
-  const ServerHooks& h = server->hooks_;
+  if (absl::Status status = server->StartPlanner(std::move(proposer)); !status.ok()) {
+    return status;
+  }
+  if (absl::Status status = server->StartMetrics(); !status.ok()) return status;
+  server->memory_trimmer_ =
+      std::make_unique<MemoryTrimmer>(kMemoryTrimPeriod, kMemoryTrimThresholdBytes);
+  if (absl::Status status = server->Listen(*tls); !status.ok()) return status;
+  server->EnterPhase(ServerPhase::kServing);
+  return server;
+}
 
-  server->model_proposer_ = dynamic_cast<const planning::ModelProposer*>(proposer.get());
+absl::Status RouteServer::StartPlanner(std::unique_ptr<planning::BatchProposer> proposer) {
+  const config::Config& config = config_;
+  model_proposer_ = dynamic_cast<const planning::ModelProposer*>(proposer.get());
   const model::TorchBuild torch = model::LinkedTorch();
-  server->metrics_ = std::make_shared<metrics::ServingMetrics>(metrics::ServingMetricsOptions{
+  metrics_ = std::make_shared<metrics::ServingMetrics>(metrics::ServingMetricsOptions{
       .bucket_sizes = config.batching.buckets,
       .max_batch_size = config.batching.max_batch_size,
       .version = ROUTESERVE_VERSION,
       .revision = ROUTESERVE_REVISION,
       .libtorch = torch.version,
       .cuda = torch.cuda});
-  server->metrics_observer_ = std::make_unique<MetricsObserver>(
-      server->metrics_.get(), h.batching_observer, h.service_observer);
+  metrics_observer_ = std::make_unique<MetricsObserver>(
+      metrics_.get(), hooks_.batching_observer, hooks_.service_observer);
   planning::BatchingPlanner::Options planner_options;
   planner_options.proposer = std::move(proposer);
-  planner_options.clock = h.clock;
-  planner_options.observer = server->metrics_observer_.get();
-  RouteServer* const self = server.get();
-  planner_options.on_executor_stuck = [self](int in_service) { self->OnExecutorStuck(in_service); };
+  planner_options.clock = hooks_.clock;
+  planner_options.observer = metrics_observer_.get();
+  planner_options.on_executor_stuck = [this](int in_service) { OnExecutorStuck(in_service); };
   absl::StatusOr<std::unique_ptr<planning::BatchingPlanner>> planner =
       planning::BatchingPlanner::Create(config, std::move(planner_options));
   if (!planner.ok()) return planner.status();
-  server->planner_ = std::move(planner).value();
-  const planning::BatchingPlanner& batching = *server->planner_;
+  planner_ = std::move(planner).value();
   base::Log("batching: buckets [%s], max batch %d, max queue delay %s, max queue %d per bucket; "
-      "%d executors, %d refine threads; an executor is stuck after %s",
-      absl::StrJoin(batching.bucket_sizes(), ", "), config.batching.max_batch_size,
-      absl::FormatDuration(config.batching.max_queue_delay), config.batching.max_queue_size,
-      batching.executors(), batching.refine_threads(),
-      config.batching.executor_stuck_after > absl::ZeroDuration()
-          ? absl::FormatDuration(config.batching.executor_stuck_after)
-          : std::string("never (watchdog off)"));
+            "%d executors, %d refine threads; an executor is stuck after %s",
+            absl::StrJoin(planner_->bucket_sizes(), ", "), config.batching.max_batch_size,
+            absl::FormatDuration(config.batching.max_queue_delay),
+            config.batching.max_queue_size, planner_->executors(), planner_->refine_threads(),
+            config.batching.executor_stuck_after > absl::ZeroDuration()
+                ? absl::FormatDuration(config.batching.executor_stuck_after)
+                : std::string("never (watchdog off)"));
 
   RouteServiceOptions service_options;
   service_options.limits.max_stops = config.limits.max_stops;
   base::Log("limits: %d stops, messages of at most %d bytes%s", config.limits.max_stops,
-      config.limits.MessageBytesLimit(),
-      config.limits.max_message_bytes == 0 ? " (derived from limits.max_stops)" : "");
+            config.limits.MessageBytesLimit(),
+            config.limits.max_message_bytes == 0 ? " (derived from limits.max_stops)" : "");
   service_options.max_stream_outstanding = config.limits.max_stream_outstanding;
   service_options.max_stream_messages = config.limits.max_stream_messages;
-  service_options.clock = h.clock;
-  service_options.observer = server->metrics_observer_.get();
-  server->service_ =
-      std::make_unique<RouteServiceImpl>(server->planner_.get(), std::move(service_options));
+  service_options.clock = hooks_.clock;
+  service_options.observer = metrics_observer_.get();
+  service_ = std::make_unique<RouteServiceImpl>(planner_.get(), std::move(service_options));
+  return absl::OkStatus();
+}
 
-  if (absl::Status status = server->StartMetrics(); !status.ok()) return status;
-  server->memory_trimmer_ =
-      std::make_unique<MemoryTrimmer>(kMemoryTrimPeriod, kMemoryTrimThresholdBytes);
-
+absl::Status RouteServer::Listen(const ServerTls& tls) {
+  const config::Config& config = config_;
   EnableHealthAndReflection();
   grpc::ServerBuilder builder;
   // gRPC sets SO_REUSEPORT by default: a second server on a taken port would start and share
@@ -161,32 +169,29 @@ absl::StatusOr<std::unique_ptr<RouteServer>> RouteServer::Start(
   }
   int selected_port = 0;
   // One port, one set of credentials: RouteService, health and reflection alike.
-  builder.AddListeningPort(config.server.address, tls->credentials, &selected_port);
-  builder.RegisterService(server->service_.get());
-  server->server_ = builder.BuildAndStart();
-  if (server->server_ == nullptr || selected_port == 0) {
+  builder.AddListeningPort(config.server.address, tls.credentials, &selected_port);
+  builder.RegisterService(service_.get());
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr || selected_port == 0) {
     // gRPC says why only in its own log: ask the system.
     const std::string why = WhyCannotListen(config.server.address);
     return absl::UnavailableError(absl::StrCat(
         "server.address: cannot listen on \"", config.server.address, "\": ",
         why.empty() ? "gRPC refused it (its log says why)" : why));
   }
-  server->port_ = selected_port;
-  server->address_ = BoundAddress(config.server.address, selected_port);
-  base::Log("tls: %s", tls->description);
+  port_ = selected_port;
+  address_ = BoundAddress(config.server.address, selected_port);
+  base::Log("tls: %s", tls.description);
 
-  grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService();
+  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
   if (health == nullptr) return absl::InternalError("server: no health check service");
   health->SetServingStatus(kLivenessService, true);
   // Ready: the classical solver needs nothing loaded, and a model was loaded and warmed up by
   // planning::CreateProposer before the planner started.
   health->SetServingStatus(kRouteServiceName, true);
-  {
-    absl::MutexLock lock(&server->mu_);
-    server->health_ = health;
-  }
-  server->EnterPhase(ServerPhase::kServing);
-  return server;
+  absl::MutexLock lock(&mu_);
+  health_ = health;
+  return absl::OkStatus();
 }
 
 void RouteServer::OnExecutorStuck(int in_service) {

@@ -69,6 +69,7 @@
 #include "server/metrics_observer.h"
 #include "planning/model_proposer.h"
 #include "server/route_service.h"
+#include "server/tls.h"
 
 namespace routeserve::server {
 
@@ -127,6 +128,10 @@ class RouteServer {
   // Implementation details follow.
  private:
   RouteServer(const config::Config& config, ServerHooks hooks);
+  // Start()'s steps: the metrics' families, the planner and the service; the gRPC server on
+  // its port, with health and reflection.
+  absl::Status StartPlanner(std::unique_ptr<planning::BatchProposer> proposer);
+  absl::Status Listen(const ServerTls& tls);
   void EnterPhase(ServerPhase phase);
   // The planner's: `in_service` executors are left (scheduling thread).
   void OnExecutorStuck(int in_service);

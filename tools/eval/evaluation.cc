@@ -96,6 +96,64 @@ absl::StatusOr<PrecisionAgreement> Agreement(
   return agreement;
 }
 
+// Into `outcomes`: each problem's baseline (the exact optimum, or the reference above
+// routing::kMaxExactStops stops) and the classical solver's cost and time, in parallel.
+void SolveBaselines(const config::Config& config, const std::vector<EvalProblem>& problems,
+                    int threads, std::vector<Outcome>& outcomes) {
+  const Clock::time_point start = Clock::now();
+  const routing::SolverOptions reference = ReferenceSolverOptions();
+  std::atomic<int> done{0};
+  ParallelFor(static_cast<int>(problems.size()), threads, [&](int i) {
+    const routing::Instance& instance = problems[i].instance;
+    outcomes[i].baseline = instance.num_stops() <= routing::kMaxExactStops
+                               ? routing::SolveExact(instance)->cost
+                               : routing::Solve(instance, reference).cost;
+    const Clock::time_point solve_start = Clock::now();
+    const routing::Solution classical = routing::Solve(instance, config.solver);
+    outcomes[i].classical_ms = 1000 * Seconds(solve_start);
+    outcomes[i].classical = classical.cost;
+    outcomes[i].classical_feasible = routing::Evaluate(instance, classical.order).feasible();
+    if (const int n = ++done; n % 100 == 0) {
+      std::fprintf(stderr, "routeserve-eval: baselines %d/%zu (%.0f s)\n", n, problems.size(),
+                   Seconds(start));
+    }
+  });
+}
+
+// The model alone (greedy), its agreement under each reduced precision and its speed: into
+// `outcomes` and `report`.
+absl::Status MeasureModelAlone(const config::Config& config, const EvaluationOptions& options,
+                               const std::vector<const routing::RouteProblem*>& requests,
+                               const std::vector<planning::PlanResult>& served,
+                               std::vector<Outcome>& outcomes, EvaluationReport& report) {
+  absl::StatusOr<std::unique_ptr<planning::ModelProposer>> greedy_proposer =
+      GreedyProposer(config, config.model.precision);
+  if (!greedy_proposer.ok()) return greedy_proposer.status();
+  const model::ModelRunner& runner = *(*greedy_proposer)->runner();
+  report.device = runner.device();
+  report.precision = std::string(model::PrecisionName(runner.precision()));
+  report.max_stops = runner.max_stops();
+  absl::StatusOr<std::vector<planning::PlanResult>> greedy =
+      PlanAll(config, *std::move(greedy_proposer), requests);
+  if (!greedy.ok()) return greedy.status();
+  for (size_t i = 0; i < requests.size(); ++i) {
+    if (planning::FromModel((*greedy)[i].source)) outcomes[i].greedy = (*greedy)[i].proposed_cost;
+  }
+  for (const model::Precision precision : options.precisions) {
+    absl::StatusOr<PrecisionAgreement> agreement =
+        Agreement(config, precision, requests, served, *greedy);
+    if (!agreement.ok()) {
+      agreement = PrecisionAgreement{.precision = precision,
+                                     .error = std::string(agreement.status().message())};
+    }
+    report.agreement.push_back(*std::move(agreement));
+  }
+  absl::StatusOr<std::vector<SpeedPoint>> speed = MeasureSpeed(config, options);
+  if (!speed.ok()) return speed.status();
+  report.speed = *std::move(speed);
+  return absl::OkStatus();
+}
+
 std::string Percent(double ratio) { return absl::StrFormat("%.2f%%", 100 * ratio); }
 
 std::string GapColumns(const GapSummary& gap) {
@@ -140,24 +198,7 @@ absl::StatusOr<EvaluationReport> Evaluate(const config::Config& config,
   std::vector<Outcome> outcomes(problems.size());
   std::fprintf(stderr, "routeserve-eval: %zu problems\n", problems.size());
 
-  // Baselines and the classical solver, in parallel across problems.
-  const routing::SolverOptions reference = ReferenceSolverOptions();
-  std::atomic<int> done{0};
-  ParallelFor(static_cast<int>(problems.size()), threads, [&](int i) {
-    const routing::Instance& instance = problems[i].instance;
-    outcomes[i].baseline = instance.num_stops() <= routing::kMaxExactStops
-                               ? routing::SolveExact(instance)->cost
-                               : routing::Solve(instance, reference).cost;
-    const Clock::time_point solve_start = Clock::now();
-    const routing::Solution classical = routing::Solve(instance, config.solver);
-    outcomes[i].classical_ms = 1000 * Seconds(solve_start);
-    outcomes[i].classical = classical.cost;
-    outcomes[i].classical_feasible = routing::Evaluate(instance, classical.order).feasible();
-    if (const int n = ++done; n % 100 == 0) {
-      std::fprintf(stderr, "routeserve-eval: baselines %d/%zu (%.0f s)\n", n, problems.size(),
-                   Seconds(start));
-    }
-  });
+  SolveBaselines(config, problems, threads, outcomes);
 
   // The served path: the server's planner with the config's proposer.
   EvaluationReport report;
@@ -182,35 +223,9 @@ absl::StatusOr<EvaluationReport> Evaluate(const config::Config& config,
   std::fprintf(stderr, "routeserve-eval: served path done (%.0f s)\n", Seconds(start));
 
   if (!config.model.path.empty()) {
-    absl::StatusOr<std::unique_ptr<planning::ModelProposer>> greedy_proposer =
-        GreedyProposer(config, config.model.precision);
-    if (!greedy_proposer.ok()) return greedy_proposer.status();
-    const model::ModelRunner& runner = *(*greedy_proposer)->runner();
-    report.device = runner.device();
-    report.precision = std::string(model::PrecisionName(runner.precision()));
-    report.max_stops = runner.max_stops();
-    absl::StatusOr<std::vector<planning::PlanResult>> greedy =
-        PlanAll(config, *std::move(greedy_proposer), requests);
-    if (!greedy.ok()) return greedy.status();
-    for (size_t i = 0; i < problems.size(); ++i) {
-      if (planning::FromModel((*greedy)[i].source)) {
-        outcomes[i].greedy = (*greedy)[i].proposed_cost;
-      }
-    }
-
-    for (const model::Precision precision : options.precisions) {
-      absl::StatusOr<PrecisionAgreement> agreement =
-          Agreement(config, precision, requests, *served, *greedy);
-      if (!agreement.ok()) {
-        agreement = PrecisionAgreement{.precision = precision,
-                                       .error = std::string(agreement.status().message())};
-      }
-      report.agreement.push_back(*std::move(agreement));
-    }
-
-    absl::StatusOr<std::vector<SpeedPoint>> speed = MeasureSpeed(config, options);
-    if (!speed.ok()) return speed.status();
-    report.speed = *std::move(speed);
+    absl::Status model_alone =
+        MeasureModelAlone(config, options, requests, *served, outcomes, report);
+    if (!model_alone.ok()) return model_alone;
   }
 
   const std::span<const routing::Regime> regimes = routing::Regimes();
