@@ -13,9 +13,6 @@
 #include <thread>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
 #include "api/request.h"
 #include "batching/policy.h"
 #include "model/model_runner.h"
@@ -314,34 +311,6 @@ absl::StatusOr<std::vector<SpeedPoint>> MeasureSpeed(const server::Config& confi
   return points;
 }
 
-std::string Percent(double ratio) { return absl::StrFormat("%.2f%%", 100 * ratio); }
-
-std::string GapColumns(const GapSummary& gap) {
-  if (gap.answered == 0) return absl::StrCat("– | – | – | ", gap.misses);
-  return absl::StrCat(Percent(gap.mean), " | ", Percent(gap.p95), " | ", Percent(gap.max), " | ",
-                      gap.misses);
-}
-
-std::string GapJson(const GapSummary& gap) {
-  return absl::StrFormat(
-      "{\"answered\": %d, \"misses\": %d, \"infeasible\": %d, \"mean\": %.6g, \"p95\": %.6g, "
-      "\"max\": %.6g, \"optimal_share\": %.6g}",
-      gap.answered, gap.misses, gap.infeasible, gap.mean, gap.p95, gap.max, gap.optimal_share);
-}
-
-std::string JsonString(absl::string_view text) {
-  std::string out = "\"";
-  for (const char c : text) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) {
-      out += absl::StrFormat("\\u%04x", c);
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
 }  // namespace
 
 absl::StatusOr<EvaluationReport> Evaluate(const server::Config& config,
@@ -441,107 +410,6 @@ absl::StatusOr<EvaluationReport> Evaluate(const server::Config& config,
   }
   report.seconds = Seconds(start);
   return report;
-}
-
-std::string FormatReport(const EvaluationReport& report, const EvaluationOptions& options) {
-  std::string out = absl::StrFormat(
-      "model %s (%s, %s, max_stops %d), %d decodings, refine.max_moves %d; seeds %d; "
-      "baseline: exact up to %d stops, above it the classical solver with %dx its default "
-      "budget\n\n",
-      report.model_version.empty() ? "none: the classical solver serves" : report.model_version,
-      report.device.empty() ? "-" : report.device,
-      report.precision.empty() ? "-" : report.precision, report.max_stops, report.decodings,
-      report.refine_max_moves, options.seed, routing::kMaxExactStops, kReferenceBudget);
-  absl::StrAppend(
-      &out,
-      "Gap to the baseline: mean | p95 | max | misses. served = the served path (model, best of "
-      "the decodings, refined; fallbacks included); proposed = its proposals before refinement; "
-      "greedy = the model alone, one greedy decoding; (ref) = against the reference. Every "
-      "size over all regimes, then regime by regime.\n");
-  for (const bool all_regimes : {true, false}) {
-    absl::StrAppend(
-        &out,
-        "\n| stops | regime | n | model refined | fallbacks | served mean | p95 | max | miss | "
-        "proposed mean | p95 | max | miss | greedy mean | p95 | max | miss | classical mean | "
-        "p95 | max | miss | infeasible | refine ms | classical ms |\n",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-        "---|---|---|\n");
-    for (const QualityCell& cell : report.cells) {
-      if ((cell.regime == "all") != all_regimes) continue;
-      absl::StrAppend(&out, "| ", cell.stops, cell.exact_baseline ? "" : " (ref)", " | ",
-                      cell.regime, " | ", cell.problems, " | ",
-                      Percent(static_cast<double>(cell.model_refined) / cell.problems), " | ",
-                      cell.fallbacks, " | ", GapColumns(cell.served), " | ",
-                      GapColumns(cell.proposed), " | ", GapColumns(cell.greedy), " | ",
-                      GapColumns(cell.classical), " | ",
-                      cell.served.infeasible + cell.classical.infeasible, " | ",
-                      absl::StrFormat("%.2f | %.2f", cell.refine_ms, cell.classical_ms), " |\n");
-    }
-  }
-  if (!report.agreement.empty()) {
-    absl::StrAppend(&out, "\n| precision | compared | same greedy route | same served proposal "
-                          "| fell back |\n|---|---|---|---|---|\n");
-    for (const PrecisionAgreement& a : report.agreement) {
-      if (!a.error.empty()) {
-        absl::StrAppend(&out, "| ", model::PrecisionName(a.precision), " | cannot run: ",
-                        a.error, " | | | |\n");
-        continue;
-      }
-      const double n = std::max(1, a.compared);
-      absl::StrAppend(&out, "| ", model::PrecisionName(a.precision), " | ", a.compared, " | ",
-                      Percent(a.same_greedy / n), " | ", Percent(a.same_proposal / n), " | ",
-                      a.fallbacks, " |\n");
-    }
-  }
-  if (!report.speed.empty()) {
-    absl::StrAppend(&out, "\nThe model alone (ModelRunner::Run: features, forward, checks) at ",
-                    options.speed_stops, " stops:\n\n| batch | decodings | routes/s | ms per batch |\n"
-                    "|---|---|---|---|\n");
-    for (const SpeedPoint& point : report.speed) {
-      absl::StrAppend(&out, "| ", point.batch_size, " | ", point.decodings, " | ",
-                      absl::StrFormat("%.0f | %.2f", point.routes_per_s, point.batch_ms), " |\n");
-    }
-  }
-  absl::StrAppend(&out, absl::StrFormat("\n%.0f s\n", report.seconds));
-  return out;
-}
-
-std::string ReportJson(const EvaluationReport& report, const EvaluationOptions& options) {
-  std::vector<std::string> cells;
-  for (const QualityCell& cell : report.cells) {
-    cells.push_back(absl::StrCat(
-        "{\"stops\": ", cell.stops, ", \"regime\": ", JsonString(cell.regime),
-        ", \"baseline\": \"", cell.exact_baseline ? "exact" : "reference",
-        "\", \"problems\": ", cell.problems, ", \"model_refined\": ", cell.model_refined,
-        ", \"fallbacks\": ", cell.fallbacks, ", \"served\": ", GapJson(cell.served),
-        ", \"proposed\": ", GapJson(cell.proposed), ", \"greedy\": ", GapJson(cell.greedy),
-        ", \"classical\": ", GapJson(cell.classical),
-        absl::StrFormat(", \"refine_ms\": %.4g, \"classical_ms\": %.4g}", cell.refine_ms,
-                        cell.classical_ms)));
-  }
-  std::vector<std::string> agreement;
-  for (const PrecisionAgreement& a : report.agreement) {
-    agreement.push_back(absl::StrCat(
-        "{\"precision\": \"", model::PrecisionName(a.precision), "\", \"error\": ",
-        JsonString(a.error), ", \"compared\": ", a.compared, ", \"same_greedy\": ",
-        a.same_greedy, ", \"same_proposal\": ", a.same_proposal, ", \"fallbacks\": ",
-        a.fallbacks, "}"));
-  }
-  std::vector<std::string> speed;
-  for (const SpeedPoint& point : report.speed) {
-    speed.push_back(absl::StrFormat(
-        "{\"batch_size\": %d, \"decodings\": %d, \"routes_per_s\": %.6g, \"batch_ms\": %.6g}",
-        point.batch_size, point.decodings, point.routes_per_s, point.batch_ms));
-  }
-  return absl::StrCat(
-      "{\"model_version\": ", JsonString(report.model_version), ", \"device\": ",
-      JsonString(report.device), ", \"precision\": ", JsonString(report.precision),
-      ", \"max_stops\": ", report.max_stops, ", \"decodings\": ", report.decodings,
-      ", \"refine_max_moves\": ", report.refine_max_moves, ", \"seed\": ", options.seed,
-      ", \"reference_budget\": ", kReferenceBudget, ", \"speed_stops\": ", options.speed_stops,
-      ",\n \"cells\": [\n  ", absl::StrJoin(cells, ",\n  "), "],\n \"agreement\": [",
-      absl::StrJoin(agreement, ", "), "],\n \"speed\": [", absl::StrJoin(speed, ", "),
-      "],\n \"seconds\": ", absl::StrFormat("%.1f", report.seconds), "}\n");
 }
 
 }  // namespace routeserve::tools
