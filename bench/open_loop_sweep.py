@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Latency against throughput in open loop, and the highest rate each configuration serves within
-the latency objective (DESIGN §8: p99 <= 50 ms), with the ratios between configurations.
+the latency objective (p99 <= 50 ms, docs/ARCHITECTURE.md, Targets), with the ratios between configurations.
 
     bench/open_loop_sweep.py [--configs batching,batch1,python] [--rates 25,50,100,200,400,800]
         [--duration 10] [--warmup 2] [--stops 20] [--windows loose] [--seed 1] [--slo_ms 50]

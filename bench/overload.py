@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Overload and soak: what routeserve does when offered more than it can serve, and whether its
-memory grows under a steady load (issue 9, "Overload").
+memory grows under a steady load (docs/RELIABILITY.md, "Overload").
 
     bench/overload.py [--saturation 160] [--factor 3] [--moderate 0.5] [--duration 20]
         [--warmup 2] [--stops 20] [--windows loose] [--seed 1] [--set K=V]... [--out DIR]

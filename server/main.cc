@@ -5,7 +5,9 @@
 // Loads the config (default config/routeserve.yaml), serves until SIGTERM or SIGINT, then runs
 // the shutdown phases (server/server.h) and exits 0. Exit 2: bad command line or config (the
 // message names the key), TLS files that cannot be used (the message names the key), or a
-// configured model that cannot be loaded or warmed up (the message says why); exit 1: the server could not start (e.g. the address is taken).
+// configured model that cannot be loaded or warmed up (the message says why); exit 1: the
+// server could not start (e.g. the address is taken). The command line goes through
+// program/command_line.h, whose --set keeps every occurrence whole, commas and all.
 // Logs one timestamped line per phase on stderr: the effective config, the batching settings
 // (executors and refine threads resolved), whether GPUs are sampled, "metrics on
 // http://HOST:PORT/metrics" and "listening on HOST:PORT" with the ports actually bound (scripts
@@ -18,78 +20,50 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <optional>
 #include <string>
-#include <string_view>
 #include <thread>
 #include <vector>
 
+#include "absl/flags/flag.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "absl/strings/strip.h"
-#include "config/config.h"
+#include "program/command_line.h"
+#include "program/failure.h"
 #include "base/log.h"
+#include "config/config.h"
 #include "planning/model_proposer.h"
 #include "server/server.h"
 #include "server/tls.h"
 
+ABSL_FLAG(std::string, config, "config/routeserve.yaml",
+          "YAML config; every key is documented in config/routeserve.yaml");
+ABSL_FLAG(std::vector<std::string>, set, {},
+          "override one key, section.key=value (value in YAML syntax, a list in brackets: "
+          "--set 'batching.buckets=[8,16,32,64,128]'); repeatable, later ones win");
+
 namespace {
 
+using routeserve::program::kExitUsage;
 using routeserve::base::Log;
 using routeserve::server::ServerPhase;
 
-constexpr char kDefaultConfigPath[] = "config/routeserve.yaml";
-constexpr int kExitUsage = 2;
-constexpr int kExitStartFailed = 1;
+constexpr char kName[] = "routeserve";
 
-constexpr char kUsage[] =
-    "usage: routeserve [--config FILE] [--set section.key=value]... [--help]\n"
-    "\n"
-    "Serves routeserve.v1.RouteService over gRPC until SIGTERM or SIGINT.\n"
-    "\n"
-    "  --config FILE             YAML config (default: config/routeserve.yaml); every key is\n"
-    "                            documented in config/routeserve.yaml\n"
-    "  --set section.key=value   override one key (value in YAML syntax); repeatable, later\n"
-    "                            ones win, e.g. --set server.address=0.0.0.0:50051\n"
-    "  --help                    print this and exit\n";
-
-struct CommandLine {
-  std::string config_path = kDefaultConfigPath;
-  std::vector<std::string> overrides;
-  bool help = false;
-};
-
-// Accepts "--flag value" and "--flag=value". The error names the argument as given.
-std::optional<std::string> ParseCommandLine(int argc, char** argv, CommandLine* out) {
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      out->help = true;
-      continue;
-    }
-    std::string_view flag;
-    for (std::string_view known : {"--config", "--set"}) {
-      if (arg == known || (arg.starts_with(known) && arg.substr(known.size()).starts_with("="))) {
-        flag = known;
-      }
-    }
-    if (flag.empty()) return "unknown argument \"" + std::string(arg) + "\"";
-    std::string value;
-    if (arg.size() > flag.size()) {
-      value = std::string(arg.substr(flag.size() + 1));
-    } else if (i + 1 < argc) {
-      value = argv[++i];
-    } else {
-      return std::string(flag) + " needs a value";
-    }
-    if (flag == "--config") {
-      out->config_path = std::move(value);
-    } else {
-      out->overrides.push_back(std::move(value));
-    }
-  }
-  return std::nullopt;
+const routeserve::program::CommandLineSpec& ServerCommandLine() {
+  static const routeserve::program::CommandLineSpec spec = {
+      .name = kName,
+      .usage = "usage: routeserve [--config FILE] [--set section.key=value]... [--help]\n"
+               "\n"
+               "Serves routeserve.v1.RouteService over gRPC until SIGTERM or SIGINT.\n"
+               "\n"
+               "Exit status: 0 after a shutdown; 2 on a bad command line or config, TLS files "
+               "that cannot\nbe used or a model that cannot be loaded; 1 when the server "
+               "cannot start.\n",
+      .repeated = {&FLAGS_set},
+  };
+  return spec;
 }
 
 void LogPhase(ServerPhase phase, const routeserve::config::Config& config) {
@@ -163,63 +137,57 @@ void ExitNoLaterThan(absl::Duration bound) {
   }).detach();
 }
 
+// The server, once what stands before it holds: the TLS files, then the model. Both are a part
+// of the configuration (exit 2, as a bad key): the TLS files are checked first, before the
+// model's load and warm-up (RouteServer::Start reads them again), and a configured model that
+// cannot be loaded stops the server, never a silent fallback. A server that cannot start
+// otherwise (e.g. the address is taken) exits 1.
+absl::StatusOr<std::unique_ptr<routeserve::server::RouteServer>> StartServer(
+    const routeserve::config::Config& config, routeserve::server::ServerHooks hooks) {
+  using routeserve::program::WithExitCode;
+  if (absl::StatusOr<routeserve::server::ServerTls> tls =
+          routeserve::server::LoadServerTls(config.server.tls);
+      !tls.ok()) {
+    return WithExitCode(tls.status(), kExitUsage);
+  }
+  absl::StatusOr<std::unique_ptr<routeserve::planning::BatchProposer>> proposer =
+      routeserve::planning::CreateProposer(config);
+  if (!proposer.ok()) return WithExitCode(proposer.status(), kExitUsage);
+  return routeserve::server::RouteServer::Start(config, std::move(hooks), *std::move(proposer));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   // First: a signal during start-up (the model's warm-up takes a while) waits in the pipe and
   // starts the shutdown once the server is up.
   if (!CatchShutdownSignals()) {
-    std::fprintf(stderr, "routeserve: cannot install the SIGTERM/SIGINT handler\n");
-    return kExitStartFailed;
+    return routeserve::program::Exit(
+        kName, absl::InternalError("cannot install the SIGTERM/SIGINT handler"));
   }
   // A log reader that goes away must not take the server with it; writes then just fail.
   signal(SIGPIPE, SIG_IGN);
 
-  CommandLine command_line;
-  if (std::optional<std::string> error = ParseCommandLine(argc, argv, &command_line)) {
-    std::fprintf(stderr, "routeserve: %s\n\n%s", error->c_str(), kUsage);
-    return kExitUsage;
-  }
-  if (command_line.help) {
-    std::fputs(kUsage, stdout);
-    return 0;
-  }
-
+  routeserve::program::ParseCommandLine(argc, argv, ServerCommandLine());
+  const std::string config_path = absl::GetFlag(FLAGS_config);
   absl::StatusOr<routeserve::config::Config> config =
-      routeserve::config::LoadConfig(command_line.config_path, command_line.overrides);
+      routeserve::config::LoadConfig(config_path, absl::GetFlag(FLAGS_set));
   if (!config.ok()) {
-    std::fprintf(stderr, "routeserve: %s\n", std::string(config.status().message()).c_str());
-    return kExitUsage;
+    return routeserve::program::Exit(
+        kName, routeserve::program::WithExitCode(config.status(), kExitUsage));
   }
-  Log("starting; effective config (%s):\n  %s", command_line.config_path,
+  Log("starting; effective config (%s):\n  %s", config_path,
       absl::StrReplaceAll(absl::StripSuffix(routeserve::config::ConfigToYaml(*config), "\n"),
                           {{"\n", "\n  "}}));
-
-  // So are the TLS files: checked here first, so that a bad one stops the server as a bad key
-  // would, before the model's load and warm-up (RouteServer::Start reads them again).
-  if (absl::StatusOr<routeserve::server::ServerTls> tls =
-          routeserve::server::LoadServerTls(config->server.tls);
-      !tls.ok()) {
-    Log("cannot start: %s", tls.status().message());
-    return kExitUsage;
-  }
-  // The model, when one is configured, is a part of the configuration: one that cannot be
-  // loaded stops the server as a bad key would, never a silent fallback.
-  absl::StatusOr<std::unique_ptr<routeserve::planning::BatchProposer>> proposer =
-      routeserve::planning::CreateProposer(*config);
-  if (!proposer.ok()) {
-    Log("cannot start: %s", proposer.status().message());
-    return kExitUsage;
-  }
 
   routeserve::server::ServerHooks hooks;
   const routeserve::config::Config& effective = *config;
   hooks.on_phase = [&effective](ServerPhase phase) { LogPhase(phase, effective); };
   absl::StatusOr<std::unique_ptr<routeserve::server::RouteServer>> server =
-      routeserve::server::RouteServer::Start(effective, hooks, *std::move(proposer));
+      StartServer(effective, hooks);
   if (!server.ok()) {
     Log("cannot start: %s", server.status().message());
-    return kExitStartFailed;
+    return routeserve::program::ExitCode(server.status());
   }
   // RouteServer::Start has logged the batching settings.
   Log("metrics on http://%s/metrics", (*server)->metrics_address());

@@ -157,6 +157,22 @@ TEST_CASE("routeserve: a bad command line or config exits 2 naming the problem",
   }
 }
 
+TEST_CASE("routeserve: --set is repeatable and keeps the commas of a value", "[process]") {
+  // A list's commas stay inside its value: split on them, "batching.buckets=[8" would be a
+  // YAML error. Both spellings, and a later --set winning over an earlier one.
+  ServerProcess process(ROUTESERVE_BINARY,
+                        ServerArgs({"--set", "model.path=\"\"", "--set",
+                                    "batching.buckets=[8,16,32,64,128,256]", "--set",
+                                    "limits.max_stops=100", "--set=limits.max_stops=200"}));
+  process.WaitForPort();
+  const std::string log = process.Stderr();
+  INFO(log);
+  CHECK(absl::StrContains(log, "buckets: [8, 16, 32, 64, 128, 256]"));
+  CHECK(absl::StrContains(log, "max_stops: 200"));
+  process.Signal(SIGTERM);
+  CHECK(process.WaitForExit() == 0);
+}
+
 TEST_CASE("routeserve serves reflection and health, and exits 0 on SIGTERM", "[process]") {
   ServerProcess process(ROUTESERVE_BINARY, ServerArgs());
   const int port = process.WaitForPort();

@@ -1,5 +1,5 @@
 // The report: the JSON parses back (protobuf's JSON reader into a Struct) with the figures the
-// table shows, strings escaped; throughput is answers over the counted time.
+// table shows, strings escaped, on one line; throughput is answers over the counted time.
 #include <catch2/catch.hpp>
 
 #include <string>
@@ -43,6 +43,12 @@ BenchReport SampleReport(LoadMode mode) {
   return report;
 }
 
+std::string Json(const BenchReport& report) {
+  const absl::StatusOr<std::string> json = FormatReportJson(report);
+  REQUIRE(json.ok());
+  return *json;
+}
+
 google::protobuf::Struct ParseJson(const std::string& json) {
   google::protobuf::Struct parsed;
   const auto status = google::protobuf::util::JsonStringToMessage(json, &parsed);
@@ -58,8 +64,9 @@ double NumberAt(const google::protobuf::Struct& object, const std::string& key) 
 }
 
 TEST_CASE("FormatReportJson: the open loop's figures, as JSON that parses back") {
-  const std::string json = FormatReportJson(SampleReport(LoadMode::kOpenLoop));
+  const std::string json = Json(SampleReport(LoadMode::kOpenLoop));
   CHECK(json.back() == '\n');
+  CHECK(json.find('\n') == json.size() - 1);
   const google::protobuf::Struct report = ParseJson(json);
   CHECK(report.fields().at("mode").string_value() == "open_loop");
   CHECK(report.fields().at("rpc").string_value() == "unary");
@@ -117,7 +124,7 @@ TEST_CASE("FormatReportJson: the open loop's figures, as JSON that parses back")
 
 TEST_CASE("FormatReportJson: the closed loop has its concurrency and no offered rate") {
   const google::protobuf::Struct report =
-      ParseJson(FormatReportJson(SampleReport(LoadMode::kClosedLoop)));
+      ParseJson(Json(SampleReport(LoadMode::kClosedLoop)));
   CHECK(report.fields().at("mode").string_value() == "closed_loop");
   CHECK(NumberAt(report, "concurrency") == 8);
   CHECK(report.fields().count("offered_per_s") == 0);
@@ -127,7 +134,7 @@ TEST_CASE("FormatReportJson: the closed loop has its concurrency and no offered 
 TEST_CASE("FormatReportJson: an empty run is valid JSON with zeros") {
   BenchReport report;
   report.load.counted_for = report.options.duration;
-  const google::protobuf::Struct parsed = ParseJson(FormatReportJson(report));
+  const google::protobuf::Struct parsed = ParseJson(Json(report));
   CHECK(NumberAt(parsed, "answers") == 0);
   CHECK(NumberAt(parsed.fields().at("latency_ms").struct_value(), "p99") == 0);
   CHECK(parsed.fields().at("latency_ms_by_code").struct_value().fields().empty());

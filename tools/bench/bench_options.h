@@ -1,5 +1,5 @@
-// BenchOptions: what one routeserve-bench run does, and the parser of its command line
-// (DESIGN §7, §8). The usage text below is the reference for every flag.
+// BenchOptions: what one routeserve-bench run does, read from its command line (its flags are
+// defined in bench_options.cc, with the help text --help prints for each).
 #pragma once
 
 #include <cstdint>
@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "program/command_line.h"
 #include "routing/generator.h"
 #include "tools/common/stops_spec.h"
 
@@ -54,15 +55,18 @@ struct BenchOptions {
   // Write the pool's first request, serialized, here and exit without calling the server.
   std::optional<std::string> write_request_file;
 
-  bool help = false;
+  bool help = false;  // --help: print program::HelpText() and do nothing else
 };
 
-// The usage text, printed by --help and after a usage error.
-extern const char kBenchUsage[];
+// routeserve-bench's name and usage message, for program::ParseCommandLine.
+const program::CommandLineSpec& BenchCommandLine();
 
-// Parses the command line without the program name. Flags are `--flag VALUE` or
-// `--flag=VALUE`, each at most once; `-h` is --help. A usage error is InvalidArgument saying what
-// is wrong, naming the flag. With --help the other flags are not checked for consistency.
+// The options the parsed flags say; a usage error (program::UsageError) names the flag at fault:
+// a value out of its range, or flags that do not go together.
+absl::StatusOr<BenchOptions> BenchOptionsFromFlags(const program::CommandLine& command_line);
+
+// Both steps on `args`, the arguments after the program's name (program::ParseArgs, then
+// BenchOptionsFromFlags). With --help, `help` is set and the rest is not checked.
 absl::StatusOr<BenchOptions> ParseBenchArgs(const std::vector<std::string>& args);
 
 std::string_view WindowsName(routing::TimeWindowTightness windows);  // "none", "loose", "tight"

@@ -9,95 +9,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
+#include "tools/common/json.h"
 
 namespace routeserve::bench {
 namespace {
 
+namespace json = tools::json;
+
 constexpr double kNsPerMs = 1e6;
-
-// Writes one JSON value, objects nested, commas where they belong. Numbers that are not finite
-// are written as null (JSON has no NaN or infinity).
-class JsonWriter {
- public:
-  JsonWriter& BeginObject(const std::string& key = "") {
-    Prefix(key);
-    out_ += '{';
-    first_.push_back(true);
-    return *this;
-  }
-  JsonWriter& EndObject() {
-    first_.pop_back();
-    out_ += '}';
-    return *this;
-  }
-  JsonWriter& BeginArray(const std::string& key) {
-    Prefix(key);
-    out_ += '[';
-    first_.push_back(true);
-    return *this;
-  }
-  JsonWriter& EndArray() {
-    first_.pop_back();
-    out_ += ']';
-    return *this;
-  }
-  JsonWriter& Number(const std::string& key, double value) {
-    Prefix(key);
-    out_ += std::isfinite(value) ? absl::StrFormat("%.9g", value) : "null";
-    return *this;
-  }
-  JsonWriter& Integer(const std::string& key, int64_t value) {
-    Prefix(key);
-    absl::StrAppend(&out_, value);
-    return *this;
-  }
-  JsonWriter& Bool(const std::string& key, bool value) {
-    Prefix(key);
-    out_ += value ? "true" : "false";
-    return *this;
-  }
-  JsonWriter& String(const std::string& key, const std::string& value) {
-    Prefix(key);
-    AppendQuoted(value);
-    return *this;
-  }
-  std::string Take() { return std::move(out_); }
-
- private:
-  // The comma before a sibling, and the key inside an object ("" inside an array).
-  void Prefix(const std::string& key) {
-    if (!first_.empty()) {
-      if (!first_.back()) out_ += ',';
-      first_.back() = false;
-    }
-    if (!key.empty()) {
-      AppendQuoted(key);
-      out_ += ':';
-    }
-  }
-  void AppendQuoted(const std::string& text) {
-    out_ += '"';
-    for (const char c : text) {
-      switch (c) {
-        case '"': out_ += "\\\""; break;
-        case '\\': out_ += "\\\\"; break;
-        case '\n': out_ += "\\n"; break;
-        case '\r': out_ += "\\r"; break;
-        case '\t': out_ += "\\t"; break;
-        default:
-          if (static_cast<unsigned char>(c) < 0x20) {
-            out_ += absl::StrFormat("\\u%04x", static_cast<int>(c));
-          } else {
-            out_ += c;
-          }
-      }
-    }
-    out_ += '"';
-  }
-
-  std::string out_;
-  std::vector<bool> first_;
-};
 
 // The figures both formats show, worked out once.
 struct Figures {
@@ -235,83 +154,87 @@ std::string FormatReportTable(const BenchReport& report) {
   return out;
 }
 
-std::string FormatReportJson(const BenchReport& report) {
+absl::StatusOr<std::string> FormatReportJson(const BenchReport& report) {
   const BenchOptions& options = report.options;
   const LoadResult& load = report.load;
   const Figures figures = WorkOut(report);
-  JsonWriter json;
-  json.BeginObject()
-      .String("mode", options.mode == LoadMode::kClosedLoop ? "closed_loop" : "open_loop")
-      .String("rpc", std::string(RpcName(options.rpc)))
-      .String("target", options.target);
+  json::Object out;
+  out.Set("mode", json::String(options.mode == LoadMode::kClosedLoop ? "closed_loop" : "open_loop"))
+      .Set("rpc", json::String(std::string(RpcName(options.rpc))))
+      .Set("target", json::String(options.target));
   if (options.mode == LoadMode::kClosedLoop) {
-    json.Integer("concurrency", options.concurrency);
+    out.Set("concurrency", json::Number(options.concurrency));
   } else {
-    json.Number("rate_per_s", options.rate_per_s)
-        .Integer("max_outstanding", options.max_outstanding);
+    out.Set("rate_per_s", json::Number(options.rate_per_s))
+        .Set("max_outstanding", json::Number(options.max_outstanding));
   }
-  json.Integer("channels", options.channels)
-      .Number("warmup_s", absl::ToDoubleSeconds(options.warmup))
-      .Number("duration_s", absl::ToDoubleSeconds(options.duration))
-      .Number("deadline_s", absl::ToDoubleSeconds(options.deadline))
-      .Integer("requests", options.requests)
-      .String("stops", options.stops.ToString())
-      .String("windows", std::string(WindowsName(options.windows)))
-      .Bool("matrix", options.matrix)
-      .String("seed", absl::StrCat(options.seed))
-      .Number("counted_s", figures.counted_s);
+  out.Set("channels", json::Number(options.channels))
+      .Set("warmup_s", json::Number(absl::ToDoubleSeconds(options.warmup)))
+      .Set("duration_s", json::Number(absl::ToDoubleSeconds(options.duration)))
+      .Set("deadline_s", json::Number(absl::ToDoubleSeconds(options.deadline)))
+      .Set("requests", json::Number(options.requests))
+      .Set("stops", json::String(options.stops.ToString()))
+      .Set("windows", json::String(std::string(WindowsName(options.windows))))
+      .Set("matrix", json::Bool(options.matrix))
+      // A string: a 64-bit seed is not exact as a JSON number.
+      .Set("seed", json::String(absl::StrCat(options.seed)))
+      .Set("counted_s", json::Number(figures.counted_s));
   if (options.mode == LoadMode::kOpenLoop) {
-    json.Integer("due", load.due)
-        .Number("offered_per_s", figures.offered_per_s)
-        .Integer("skipped", load.skipped)
-        .BeginObject("start_lag_ms")
-        .Number("p99", figures.start_lag_p99_ms)
-        .Number("max", figures.start_lag_max_ms)
-        .EndObject();
+    out.Set("due", json::Number(load.due))
+        .Set("offered_per_s", json::Number(figures.offered_per_s))
+        .Set("skipped", json::Number(load.skipped))
+        .Set("start_lag_ms", json::Object()
+                                 .Set("p99", json::Number(figures.start_lag_p99_ms))
+                                 .Set("max", json::Number(figures.start_lag_max_ms))
+                                 .Build());
   }
-  json.Integer("answers", load.answered)
-      .Integer("ok", load.ok)
-      .Integer("non_ok", figures.non_ok)
-      .Number("answers_per_s", figures.answers_per_s)
-      .Number("ok_per_s", figures.ok_per_s);
-  json.BeginObject("latency_ms");
+  out.Set("answers", json::Number(load.answered))
+      .Set("ok", json::Number(load.ok))
+      .Set("non_ok", json::Number(figures.non_ok))
+      .Set("answers_per_s", json::Number(figures.answers_per_s))
+      .Set("ok_per_s", json::Number(figures.ok_per_s));
+  json::Object latency;
   for (const auto& [label, ms] : figures.latency_ms) {
-    json.Number(label == "p99.9" ? "p99_9" : label, ms);
+    latency.Set(label == "p99.9" ? "p99_9" : label, json::Number(ms));
   }
-  json.EndObject();
-  json.BeginObject("codes");
+  out.Set("latency_ms", std::move(latency).Build());
+  json::Object codes, latency_by_code;
   for (const auto& [code, count] : load.answers_by_code) {
-    json.Integer(StatusCodeName(code), count);
+    codes.Set(StatusCodeName(code), json::Number(count));
   }
-  json.EndObject();
-  json.BeginObject("latency_ms_by_code");
-  for (const auto& [code, latency] : load.latency_by_code) {
-    const CodeLatency figures_ms = CodeLatencyOf(latency);
-    json.BeginObject(StatusCodeName(code))
-        .Number("p50", figures_ms.p50_ms)
-        .Number("p99", figures_ms.p99_ms)
-        .Number("max", figures_ms.max_ms)
-        .EndObject();
+  for (const auto& [code, histogram] : load.latency_by_code) {
+    const CodeLatency figures_ms = CodeLatencyOf(histogram);
+    latency_by_code.Set(StatusCodeName(code), json::Object()
+                                                  .Set("p50", json::Number(figures_ms.p50_ms))
+                                                  .Set("p99", json::Number(figures_ms.p99_ms))
+                                                  .Set("max", json::Number(figures_ms.max_ms))
+                                                  .Build());
   }
-  json.EndObject();
-  json.Integer("routes_checked", report.routes.checked)
-      .Integer("routes_checked_inline", report.routes.checked_inline)
-      .Integer("bad_routes", report.routes.bad);
-  json.BeginArray("bad_route_examples");
-  for (const std::string& example : report.routes.bad_examples) json.String("", example);
-  json.EndArray();
-  json.BeginObject("server")
-      .Number("mean_batch_size", figures.mean_batch_size)
-      .Number("mean_queue_s", figures.mean_queue_s)
-      .Number("mean_executor_wait_s", figures.mean_executor_wait_s)
-      .Number("mean_inference_s", figures.mean_inference_s)
-      .Number("mean_refine_s", figures.mean_refine_s)
-      .EndObject();
-  json.BeginObject("sources");
-  for (const auto& [source, count] : load.ok_by_source) json.Integer(SourceName(source), count);
-  json.EndObject();
-  json.EndObject();
-  return json.Take() + "\n";
+  out.Set("codes", std::move(codes).Build())
+      .Set("latency_ms_by_code", std::move(latency_by_code).Build());
+  std::vector<json::Value> examples;
+  for (const std::string& example : report.routes.bad_examples) {
+    examples.push_back(json::String(example));
+  }
+  out.Set("routes_checked", json::Number(report.routes.checked))
+      .Set("routes_checked_inline", json::Number(report.routes.checked_inline))
+      .Set("bad_routes", json::Number(report.routes.bad))
+      .Set("bad_route_examples", json::List(std::move(examples)));
+  out.Set("server", json::Object()
+                        .Set("mean_batch_size", json::Number(figures.mean_batch_size))
+                        .Set("mean_queue_s", json::Number(figures.mean_queue_s))
+                        .Set("mean_executor_wait_s", json::Number(figures.mean_executor_wait_s))
+                        .Set("mean_inference_s", json::Number(figures.mean_inference_s))
+                        .Set("mean_refine_s", json::Number(figures.mean_refine_s))
+                        .Build());
+  json::Object sources;
+  for (const auto& [source, count] : load.ok_by_source) {
+    sources.Set(SourceName(source), json::Number(count));
+  }
+  out.Set("sources", std::move(sources).Build());
+  absl::StatusOr<std::string> text = json::ToJson(std::move(out).Build(), json::Layout::kOneLine);
+  if (!text.ok()) return text.status();
+  return *text + "\n";
 }
 
 std::string FormatProgressLine(const LoadProgress& progress, double rate_per_s) {

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "tools/bench/bench_options.h"
 #include "tools/bench/load_generator.h"
 #include "tools/bench/route_verifier.h"
@@ -25,10 +26,10 @@ struct BenchReport {
 // calls started (LoadResult::start_lag).
 std::string FormatReportTable(const BenchReport& report);
 
-// The same figures as one JSON object (keys in the table's order; times in seconds where the
-// key ends in _s, milliseconds in latency_ms and latency_ms_by_code {code: {p50, p99, max}}).
-// Ends with a newline.
-std::string FormatReportJson(const BenchReport& report);
+// The same figures as one JSON object on one line, ending with a newline (keys in alphabetical
+// order; times in seconds where the key ends in _s, milliseconds in latency_ms and
+// latency_ms_by_code {code: {p50, p99, max}}; a figure that is not a number is null).
+absl::StatusOr<std::string> FormatReportJson(const BenchReport& report);
 
 // "[  3.0 s] counted  answered 12345  rate 4123/s  p99 4.21 ms  errors 0  outstanding 8";
 // `rate_per_s` is the caller's rate of answers (warmup included) over the last interval.

@@ -1,5 +1,5 @@
 // LoadGenerator: drives RouteService.Suggest calls at one server through gRPC's callback API,
-// in a closed or an open loop, and collects what the answers say (DESIGN §8).
+// in a closed or an open loop, and collects what the answers say (docs/BENCHMARKS.md).
 //
 // RPC: unary, a Suggest call per request; or stream, one SuggestStream call per channel for the
 //   whole run (StreamClient), a message per request. Below, a "call" is either; a streamed

@@ -1,6 +1,7 @@
-// routeserve-bench: the load generator (DESIGN §7, §8). Generates a pool of requests, drives
-// Suggest calls at a server in a closed or an open loop, checks every answered route, and
-// reports throughput, latency, status codes and the server's timings. See kBenchUsage.
+// routeserve-bench: the load generator. Generates a pool of requests, drives Suggest calls at a
+// server in a closed or an open loop, checks every answered route, and reports throughput,
+// latency, status codes and the server's timings (README.md, Development; the flags:
+// bench_options.cc, or --help).
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,9 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "program/command_line.h"
+#include "program/failure.h"
 #include "tools/bench/bench_options.h"
 #include "tools/bench/bench_report.h"
 #include "tools/bench/load_generator.h"
@@ -21,11 +26,6 @@
 
 namespace routeserve::bench {
 namespace {
-
-// Exit statuses.
-constexpr int kExitOk = 0;
-constexpr int kExitFailure = 1;  // bad routes, no OK answer, no connection, or no JSON written
-constexpr int kExitUsage = 2;
 
 constexpr absl::Duration kProgressInterval = absl::Seconds(1);
 // Calls starting later than this after their due time (p99): the client's own delay is large
@@ -43,37 +43,23 @@ void PrintProgress(const LoadProgress& progress, int64_t& answered_before, bool 
             << (terminal ? "\033[K" : "\n") << std::flush;
 }
 
-bool WriteFile(const std::string& path, const std::string& text) {
+absl::Status WriteFile(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) {
-    std::cerr << "error: " << path << ": cannot open (" << std::strerror(errno) << ")\n";
-    return false;
+    return absl::UnavailableError(absl::StrCat(path, ": cannot open (", std::strerror(errno), ")"));
   }
   out << text;
   out.close();
   if (!out) {
-    std::cerr << "error: " << path << ": cannot write (" << std::strerror(errno) << ")\n";
-    return false;
+    return absl::DataLossError(
+        absl::StrCat(path, ": cannot write (", std::strerror(errno), ")"));
   }
-  return true;
+  return absl::OkStatus();
 }
 
-int Main(int argc, char** argv) {
-  // Debian's Abseil is built with its debug checks on; a load generator should not pay for
-  // deadlock detection on every mutex gRPC creates.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  absl::StatusOr<BenchOptions> parsed =
-      ParseBenchArgs(std::vector<std::string>(argv + 1, argv + argc));
-  if (!parsed.ok()) {
-    std::cerr << "routeserve-bench: " << parsed.status().message() << "\n\n" << kBenchUsage;
-    return kExitUsage;
-  }
-  const BenchOptions& options = *parsed;
-  if (options.help) {
-    std::cout << kBenchUsage;
-    return kExitOk;
-  }
-
+// Runs the load and reports it; a failure is a bad route, no OK answer, no connection, or a
+// report that could not be written (exit 1).
+absl::Status Run(const BenchOptions& options) {
   if (!options.quiet) {
     std::cerr << "generating " << options.requests << " requests (stops "
               << options.stops.ToString() << ")\n";
@@ -85,22 +71,16 @@ int Main(int argc, char** argv) {
       .matrix = options.matrix,
       .seed = options.seed,
   });
-  if (!pool.ok()) {
-    std::cerr << "error: " << pool.status().message() << "\n";
-    return kExitFailure;
-  }
+  if (!pool.ok()) return pool.status();
   if (options.write_request_file.has_value()) {
-    return WriteFile(*options.write_request_file, pool->front().request.SerializeAsString())
-               ? kExitOk
-               : kExitFailure;
+    return WriteFile(*options.write_request_file, pool->front().request.SerializeAsString());
   }
 
   const auto channels = OpenChannels(options.target, options.channels);
   if (absl::Status connected =
           WaitForChannels(channels, options.target, absl::Now() + options.deadline);
       !connected.ok()) {
-    std::cerr << "error: " << connected.message() << "\n";
-    return kExitFailure;
+    return connected;
   }
 
   RouteVerifier verifier(*pool, options.verify_threads, kMaxQueuedChecks);
@@ -128,17 +108,28 @@ int Main(int argc, char** argv) {
                  "latency includes that wait\n";
   }
   std::cout << FormatReportTable(report) << std::flush;
-  bool written = true;
+  absl::Status written = absl::OkStatus();
   if (options.json_file.has_value()) {
-    written = WriteFile(*options.json_file, FormatReportJson(report));
+    absl::StatusOr<std::string> json = FormatReportJson(report);
+    written = json.ok() ? WriteFile(*options.json_file, *json) : json.status();
   }
 
-  if (report.routes.bad > 0) return kExitFailure;
-  if (report.load.ok == 0) {
-    std::cerr << "error: no call was answered OK\n";
-    return kExitFailure;
+  if (report.routes.bad > 0) {
+    return absl::DataLossError(absl::StrCat(report.routes.bad, " bad route(s)"));
   }
-  return written ? kExitOk : kExitFailure;
+  if (report.load.ok == 0) return absl::UnavailableError("no call was answered OK");
+  return written;
+}
+
+int Main(int argc, char** argv) {
+  // Debian's Abseil is built with its debug checks on; a load generator should not pay for
+  // deadlock detection on every mutex gRPC creates.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  const program::CommandLine command_line =
+      program::ParseCommandLine(argc, argv, BenchCommandLine());
+  absl::StatusOr<BenchOptions> options = BenchOptionsFromFlags(command_line);
+  if (!options.ok()) return program::Exit("routeserve-bench", options.status());
+  return program::Exit("routeserve-bench", Run(*options));
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // StreamClient: one RouteService.SuggestStream call that carries many requests, for the load
-// generator's streaming mode (DESIGN §3).
+// generator's streaming mode (SuggestStream: docs/ARCHITECTURE.md, The API).
 //
 // SENDING: Send() gives each request a `request_id` unique on this stream (the caller's id, a
 //   slash and a counter) and its own `timeout_s`, and queues it; one write is outstanding at a time, the rest wait in a FIFO.

@@ -1,7 +1,8 @@
 // routeserve-cli: sends one SuggestRequest to a routeserve server and prints the response as
-// proto JSON (DESIGN §7). The request comes from a proto JSON file (or stdin) or from the
-// project's instance generator; --print-request prints it instead of calling the server.
-// Plaintext by default; the TLS flags reach a server with server.tls set (docs/RELIABILITY.md).
+// proto JSON (README.md, Ask for a route). The request comes from a proto JSON file (or stdin)
+// or from the project's instance generator; --print-request prints it instead of calling the
+// server. Plaintext by default; the TLS flags reach a server with server.tls set
+// (docs/RELIABILITY.md).
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -10,7 +11,6 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
-#include <map>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -19,25 +19,47 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "absl/flags/flag.h"
 #include "absl/status/status.h"
-#include "absl/strings/numbers.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "api/request.h"
 #include "google/protobuf/util/json_util.h"
+#include "program/command_line.h"
+#include "program/failure.h"
 #include "routeserve/v1/route_service.grpc.pb.h"
 #include "routing/generator.h"
+
+ABSL_FLAG(std::string, target, "127.0.0.1:50051", "the server, HOST:PORT");
+ABSL_FLAG(std::string, request, "",
+          "the request as proto JSON (either field-name style) in FILE; - reads stdin");
+ABSL_FLAG(std::optional<int>, generate, std::nullopt,
+          "instead, a request of STOPS stops (1 to 10000) made by the project's instance "
+          "generator, shaped by --seed, --windows, --matrix, --end and --visits");
+ABSL_FLAG(uint64_t, seed, 1, "the generator's seed; the same seed gives the same request");
+ABSL_FLAG(std::string, windows, "loose", "the generator's time windows: none, loose or tight");
+ABSL_FLAG(bool, matrix, false, "the generator adds a caller's travel-time matrix");
+ABSL_FLAG(bool, end, false, "the route must finish at an end position (by default, by chance)");
+ABSL_FLAG(double, visits, 0, "the generator's share of the stops that are visits, in [0, 1]");
+ABSL_FLAG(double, deadline_s, 10, "the call's deadline, seconds");
+ABSL_FLAG(bool, print_request, false,
+          "print the request as proto JSON and exit, without calling the server (also spelled "
+          "--print-request)");
+ABSL_FLAG(bool, tls, false, "TLS, trusting the system's CAs (plaintext without the TLS flags)");
+ABSL_FLAG(std::string, ca_file, "",
+          "TLS, trusting the CA certificates in FILE (PEM) instead of the system's");
+ABSL_FLAG(std::string, cert_file, "",
+          "TLS, presenting this client certificate (PEM), for mutual TLS; with --key_file");
+ABSL_FLAG(std::string, key_file, "", "the private key of --cert_file (PEM, unencrypted)");
+ABSL_FLAG(std::string, server_name, "",
+          "TLS: the name the server's certificate must carry, when it is not the host of "
+          "--target (e.g. a tunnel to 127.0.0.1)");
 
 namespace routeserve::cli {
 namespace {
 
-constexpr char kDefaultTarget[] = "127.0.0.1:50051";
-constexpr double kDefaultDeadlineS = 10;  // so that the call never hangs
 constexpr int kMaxGeneratedStops = 10'000;
-
-// Exit statuses.
-constexpr int kExitOk = 0;
-constexpr int kExitFailure = 1;  // the call failed, or the request or a TLS file could not be read
-constexpr int kExitUsage = 2;
+constexpr char kName[] = "routeserve-cli";
 
 constexpr char kUsage[] =
     R"(usage: routeserve-cli [--target HOST:PORT] (--request FILE | --generate STOPS [--seed N]
@@ -48,35 +70,21 @@ constexpr char kUsage[] =
 
 Sends one SuggestRequest to a routeserve server (RouteService.Suggest) and prints the
 SuggestResponse on stdout as proto JSON: field names as the .proto spells them (snake_case),
-fields at their zero value included.
-
-  --target HOST:PORT    the server (default 127.0.0.1:50051)
-  --request FILE        the request as proto JSON (either field-name style); "-" reads stdin
-  --generate STOPS      a request made by the project's instance generator, 1 to 10000 stops
-    --seed N            the generator's seed (default 1); the same seed gives the same request
-    --windows KIND      time windows: none, loose or tight (default loose)
-    --matrix            add a caller's travel-time matrix
-    --end               the route must finish at an end position (by default, by chance)
-    --visits SHARE      share of the stops that are visits, in [0, 1] (default 0)
-  --deadline_s SECONDS  the call's deadline (default 10)
-  --print-request       print the request as proto JSON and exit, without calling the server
-  --help                print this text
-
-TLS (the server's server.tls.*; plaintext without these flags, any of them turns TLS on):
-  --tls                 TLS, trusting the system's CAs
-  --ca_file FILE        trust the CA certificates in FILE (PEM) instead
-  --cert_file FILE      present this client certificate (PEM), for mutual TLS; with --key_file
-  --key_file FILE       the private key of --cert_file (PEM, unencrypted)
-  --server_name NAME    the name the server's certificate must carry, when it is not the host
-                        of --target (e.g. a tunnel to 127.0.0.1)
+fields at their zero value included. Any of the TLS flags turns TLS on (the server's
+server.tls.*).
 
 Exit status: 0 on success; 1 when the call fails (its status is printed on stderr as
 "error: CODE: message"; a TLS handshake the server refuses is UNAVAILABLE) or the request or a
-TLS file cannot be read; 2 on a usage error.
+TLS file cannot be read ("error: message"); 2 on a usage error.
 )";
 
+const program::CommandLineSpec& CliCommandLine() {
+  static const program::CommandLineSpec spec = {.name = kName, .usage = kUsage};
+  return spec;
+}
+
 struct Args {
-  std::string target = kDefaultTarget;
+  std::string target;
   std::optional<std::string> request_file;
   std::optional<int> generate_stops;
   uint64_t seed = 1;
@@ -84,9 +92,8 @@ struct Args {
   bool matrix = false;
   bool end = false;
   double visit_share = 0;
-  double deadline_s = kDefaultDeadlineS;
+  double deadline_s = 0;
   bool print_request = false;
-  bool help = false;
   // TLS: on with --tls or any of the files or the name.
   bool tls = false;
   std::optional<std::string> ca_file;
@@ -95,191 +102,138 @@ struct Args {
   std::optional<std::string> server_name;
 };
 
-// A usage error: what is wrong with the command line.
-struct UsageError {
-  std::string message;
-};
-
-bool TakesValue(const std::string& flag) {
-  return flag == "--target" || flag == "--request" || flag == "--generate" || flag == "--seed" ||
-         flag == "--windows" || flag == "--visits" || flag == "--deadline_s" ||
-         flag == "--ca_file" || flag == "--cert_file" || flag == "--key_file" ||
-         flag == "--server_name";
+absl::Status Bad(absl::string_view flag, absl::string_view what) {
+  return program::UsageError(absl::StrCat(flag, ": ", what));
 }
 
-bool IsSwitch(const std::string& flag) {
-  return flag == "--matrix" || flag == "--end" || flag == "--print-request" || flag == "--help" ||
-         flag == "--tls";
+// The generator's flags into `args`.
+absl::Status ReadGeneratorFlags(Args& args) {
+  args.seed = absl::GetFlag(FLAGS_seed);
+  const std::string windows = absl::GetFlag(FLAGS_windows);
+  if (windows == "none") {
+    args.windows = routing::TimeWindowTightness::kNone;
+  } else if (windows == "loose") {
+    args.windows = routing::TimeWindowTightness::kLoose;
+  } else if (windows == "tight") {
+    args.windows = routing::TimeWindowTightness::kTight;
+  } else {
+    return Bad("--windows", absl::StrCat("\"", windows, "\" is not one of none, loose, tight"));
+  }
+  args.matrix = absl::GetFlag(FLAGS_matrix);
+  args.end = absl::GetFlag(FLAGS_end);
+  args.visit_share = absl::GetFlag(FLAGS_visits);
+  if (!(args.visit_share >= 0 && args.visit_share <= 1)) {
+    return Bad("--visits", absl::StrCat(args.visit_share, " is not a share in [0, 1]"));
+  }
+  return absl::OkStatus();
 }
 
-bool IsGeneratorFlag(const std::string& flag) {
-  return flag == "--seed" || flag == "--windows" || flag == "--matrix" || flag == "--end" ||
-         flag == "--visits";
-}
-
-// Applies one flag; returns the problem with its value, if any.
-std::optional<UsageError> Apply(const std::string& flag, const std::string& value, Args& args) {
-  auto bad = [&](const std::string& what) { return UsageError{absl::StrCat(flag, ": ", what)}; };
-  if (flag == "--target") {
-    if (value.empty()) return bad("must not be empty");
-    args.target = value;
-  } else if (flag == "--request") {
-    if (value.empty()) return bad("must name a file, or - for stdin");
-    args.request_file = value;
-  } else if (flag == "--generate") {
-    int stops = 0;
-    if (!absl::SimpleAtoi(value, &stops) || stops < 1 || stops > kMaxGeneratedStops) {
-      return bad(
-          absl::StrCat("\"", value, "\" is not a stop count in [1, ", kMaxGeneratedStops, "]"));
-    }
-    args.generate_stops = stops;
-  } else if (flag == "--seed") {
-    if (!absl::SimpleAtoi(value, &args.seed)) {
-      return bad(absl::StrCat("\"", value, "\" is not a seed"));
-    }
-  } else if (flag == "--windows") {
-    if (value == "none") {
-      args.windows = routing::TimeWindowTightness::kNone;
-    } else if (value == "loose") {
-      args.windows = routing::TimeWindowTightness::kLoose;
-    } else if (value == "tight") {
-      args.windows = routing::TimeWindowTightness::kTight;
-    } else {
-      return bad(absl::StrCat("\"", value, "\" is not one of none, loose, tight"));
-    }
-  } else if (flag == "--visits") {
-    if (!absl::SimpleAtod(value, &args.visit_share) ||
-        !(args.visit_share >= 0 && args.visit_share <= 1)) {
-      return bad(absl::StrCat("\"", value, "\" is not a share in [0, 1]"));
-    }
-  } else if (flag == "--deadline_s") {
-    if (!absl::SimpleAtod(value, &args.deadline_s) || !std::isfinite(args.deadline_s) ||
-        args.deadline_s <= 0) {
-      return bad(absl::StrCat("\"", value, "\" is not a number of seconds > 0"));
-    }
-  } else if (flag == "--ca_file" || flag == "--cert_file" || flag == "--key_file" ||
-             flag == "--server_name") {
-    if (value.empty()) return bad("must not be empty");
+// The TLS flags into `args`: a file or a name given is never empty.
+absl::Status ReadTlsFlags(const program::CommandLine& command_line, Args& args) {
+  args.tls = absl::GetFlag(FLAGS_tls);
+  for (const auto& [name, flag, field] :
+       {std::tuple{"ca_file", &FLAGS_ca_file, &args.ca_file},
+        std::tuple{"cert_file", &FLAGS_cert_file, &args.cert_file},
+        std::tuple{"key_file", &FLAGS_key_file, &args.key_file},
+        std::tuple{"server_name", &FLAGS_server_name, &args.server_name}}) {
+    if (!command_line.Given(name)) continue;
+    *field = absl::GetFlag(*flag);
+    if ((*field)->empty()) return Bad(absl::StrCat("--", name), "must not be empty");
     args.tls = true;
-    std::optional<std::string>& field = flag == "--ca_file"     ? args.ca_file
-                                        : flag == "--cert_file" ? args.cert_file
-                                        : flag == "--key_file"  ? args.key_file
-                                                                : args.server_name;
-    field = value;
-  } else if (flag == "--tls") {
-    args.tls = true;
-  } else if (flag == "--matrix") {
-    args.matrix = true;
-  } else if (flag == "--end") {
-    args.end = true;
-  } else if (flag == "--print-request") {
-    args.print_request = true;
-  } else if (flag == "--help") {
-    args.help = true;
-  }
-  return std::nullopt;
-}
-
-// Flags are `--flag VALUE` or `--flag=VALUE`; each at most once.
-std::optional<UsageError> ParseArgs(int argc, char** argv, Args& args) {
-  std::map<std::string, bool> seen;
-  for (int i = 1; i < argc; ++i) {
-    std::string flag = argv[i];
-    std::optional<std::string> value;
-    if (const size_t equals = flag.find('=');
-        flag.rfind("--", 0) == 0 && equals != std::string::npos) {
-      value = flag.substr(equals + 1);
-      flag.resize(equals);
-    }
-    if (flag == "-h") flag = "--help";
-    if (!TakesValue(flag) && !IsSwitch(flag)) {
-      return UsageError{absl::StrCat("unknown argument ", argv[i])};
-    }
-    if (seen[flag]) return UsageError{absl::StrCat(flag, " given twice")};
-    seen[flag] = true;
-    if (IsSwitch(flag) && value.has_value()) {
-      return UsageError{absl::StrCat(flag, " takes no value")};
-    }
-    if (TakesValue(flag) && !value.has_value()) {
-      if (i + 1 >= argc) return UsageError{absl::StrCat(flag, " needs a value")};
-      value = argv[++i];
-    }
-    if (std::optional<UsageError> error = Apply(flag, value.value_or(""), args)) return error;
-  }
-  if (args.help) return std::nullopt;
-  if (args.request_file.has_value() == args.generate_stops.has_value()) {
-    return UsageError{"give exactly one of --request and --generate"};
-  }
-  if (args.request_file.has_value()) {
-    for (const auto& [flag, given] : seen) {
-      if (IsGeneratorFlag(flag)) return UsageError{absl::StrCat(flag, " goes with --generate")};
-    }
   }
   if (args.cert_file.has_value() != args.key_file.has_value()) {
-    return UsageError{"--cert_file and --key_file go together"};
+    return program::UsageError("--cert_file and --key_file go together");
   }
-  return std::nullopt;
+  return absl::OkStatus();
 }
 
-struct ReadError {
-  std::string message;
-};
+absl::StatusOr<Args> ArgsFromFlags(const program::CommandLine& command_line) {
+  Args args;
+  args.target = absl::GetFlag(FLAGS_target);
+  if (args.target.empty()) return Bad("--target", "must not be empty");
+  if (command_line.Given("request")) {
+    args.request_file = absl::GetFlag(FLAGS_request);
+    if (args.request_file->empty()) return Bad("--request", "must name a file, or - for stdin");
+  }
+  if (command_line.Given("generate")) {
+    args.generate_stops = absl::GetFlag(FLAGS_generate);
+    if (!args.generate_stops.has_value() || *args.generate_stops < 1 ||
+        *args.generate_stops > kMaxGeneratedStops) {
+      return Bad("--generate", absl::StrCat("not a stop count in [1, ", kMaxGeneratedStops, "]"));
+    }
+  }
+  if (args.request_file.has_value() == args.generate_stops.has_value()) {
+    return program::UsageError("give exactly one of --request and --generate");
+  }
+  if (args.request_file.has_value()) {
+    for (const char* flag : {"seed", "windows", "matrix", "end", "visits"}) {
+      if (command_line.Given(flag)) return Bad(absl::StrCat("--", flag), "goes with --generate");
+    }
+  }
+  if (absl::Status status = ReadGeneratorFlags(args); !status.ok()) return status;
+  args.deadline_s = absl::GetFlag(FLAGS_deadline_s);
+  if (!std::isfinite(args.deadline_s) || args.deadline_s <= 0) {
+    return Bad("--deadline_s", absl::StrCat(args.deadline_s, " is not a number of seconds > 0"));
+  }
+  args.print_request = absl::GetFlag(FLAGS_print_request);
+  if (absl::Status status = ReadTlsFlags(command_line, args); !status.ok()) return status;
+  return args;
+}
 
 // The request from a proto JSON file ("-" is stdin); errors name the file.
-std::optional<ReadError> ReadRequest(const std::string& file, v1::SuggestRequest& request) {
+absl::Status ReadRequest(const std::string& file, v1::SuggestRequest& request) {
   const std::string name = file == "-" ? "stdin" : file;
   std::string text;
   if (file == "-") {
     text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
   } else {
     std::ifstream in(file, std::ios::binary);
-    if (!in) return ReadError{absl::StrCat(name, ": cannot open (", std::strerror(errno), ")")};
+    if (!in) {
+      return absl::NotFoundError(absl::StrCat(name, ": cannot open (", std::strerror(errno), ")"));
+    }
     std::ostringstream content;
     content << in.rdbuf();
     if (in.bad()) {
-      return ReadError{absl::StrCat(name, ": cannot read (", std::strerror(errno), ")")};
+      return absl::DataLossError(
+          absl::StrCat(name, ": cannot read (", std::strerror(errno), ")"));
     }
     text = content.str();
   }
   const auto status = google::protobuf::util::JsonStringToMessage(text, &request);
   if (!status.ok()) {
     const auto message = status.message();
-    return ReadError{absl::StrCat(name, ": not a SuggestRequest in proto JSON: ",
-                                  std::string(message.data(), message.size()))};
+    return absl::InvalidArgumentError(absl::StrCat(name, ": not a SuggestRequest in proto JSON: ",
+                                                   std::string(message.data(), message.size())));
   }
-  return std::nullopt;
+  return absl::OkStatus();
 }
 
 // A PEM file for the TLS credentials; errors name the flag and the file.
-std::optional<ReadError> ReadPem(const std::string& flag, const std::string& file,
-                                 std::string& pem) {
+absl::Status ReadPem(const std::string& flag, const std::string& file, std::string& pem) {
   std::ifstream in(file, std::ios::binary);
   if (!in) {
-    return ReadError{absl::StrCat(flag, ": ", file, ": cannot open (", std::strerror(errno), ")")};
+    return absl::NotFoundError(
+        absl::StrCat(flag, ": ", file, ": cannot open (", std::strerror(errno), ")"));
   }
   pem.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  if (in.bad()) return ReadError{absl::StrCat(flag, ": ", file, ": cannot read")};
-  return std::nullopt;
+  if (in.bad()) return absl::DataLossError(absl::StrCat(flag, ": ", file, ": cannot read"));
+  return absl::OkStatus();
 }
 
 // The channel to --target: plaintext, or TLS as the flags say.
-std::optional<ReadError> OpenChannel(const Args& args, std::shared_ptr<grpc::Channel>& channel) {
-  if (!args.tls) {
-    channel = grpc::CreateChannel(args.target, grpc::InsecureChannelCredentials());
-    return std::nullopt;
-  }
+absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel(const Args& args) {
+  if (!args.tls) return grpc::CreateChannel(args.target, grpc::InsecureChannelCredentials());
   grpc::SslCredentialsOptions options;  // empty roots: the system's
   for (const auto& [flag, file, pem] :
        {std::tuple{"--ca_file", &args.ca_file, &options.pem_root_certs},
         std::tuple{"--cert_file", &args.cert_file, &options.pem_cert_chain},
         std::tuple{"--key_file", &args.key_file, &options.pem_private_key}}) {
     if (!file->has_value()) continue;
-    if (std::optional<ReadError> error = ReadPem(flag, **file, *pem)) return error;
+    if (absl::Status read = ReadPem(flag, **file, *pem); !read.ok()) return read;
   }
   grpc::ChannelArguments arguments;
   if (args.server_name.has_value()) arguments.SetSslTargetNameOverride(*args.server_name);
-  channel = grpc::CreateCustomChannel(args.target, grpc::SslCredentials(options), arguments);
-  return std::nullopt;
+  return grpc::CreateCustomChannel(args.target, grpc::SslCredentials(options), arguments);
 }
 
 v1::SuggestRequest GenerateRequest(const Args& args) {
@@ -292,34 +246,28 @@ v1::SuggestRequest GenerateRequest(const Args& args) {
   return api::ToSuggestRequest(routing::GenerateProblem(options, args.seed));
 }
 
-bool PrintJson(const google::protobuf::Message& message) {
+absl::Status PrintJson(const google::protobuf::Message& message) {
   google::protobuf::util::JsonPrintOptions options;
   options.add_whitespace = true;
   options.preserve_proto_field_names = true;
   options.always_print_primitive_fields = true;
   std::string json;
   if (!google::protobuf::util::MessageToJsonString(message, &json, options).ok()) {
-    std::cerr << "error: cannot print the message as JSON\n";
-    return false;
+    return absl::InternalError("cannot print the message as JSON");
   }
   std::cout << json;
   if (json.empty() || json.back() != '\n') std::cout << '\n';
   std::cout.flush();
-  return static_cast<bool>(std::cout);
+  if (!std::cout) return absl::DataLossError("cannot write to stdout");
+  return absl::OkStatus();
 }
 
-// gRPC's codes are Abseil's, number for number: "INVALID_ARGUMENT", ...
-std::string StatusCodeName(grpc::StatusCode code) {
-  return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
-}
-
-int Suggest(const Args& args, const v1::SuggestRequest& request) {
-  std::shared_ptr<grpc::Channel> channel;
-  if (std::optional<ReadError> error = OpenChannel(args, channel)) {
-    std::cerr << "error: " << error->message << "\n";
-    return kExitFailure;
-  }
-  const std::unique_ptr<v1::RouteService::Stub> stub = v1::RouteService::NewStub(channel);
+// A failed call is "CODE: message", the code gRPC's (whose codes are Abseil's, number for
+// number): "INVALID_ARGUMENT: stops[3].time_window: earliest after latest".
+absl::Status Suggest(const Args& args, const v1::SuggestRequest& request) {
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = OpenChannel(args);
+  if (!channel.ok()) return channel.status();
+  const std::unique_ptr<v1::RouteService::Stub> stub = v1::RouteService::NewStub(*channel);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::duration_cast<std::chrono::system_clock::duration>(
@@ -327,34 +275,31 @@ int Suggest(const Args& args, const v1::SuggestRequest& request) {
   v1::SuggestResponse response;
   const grpc::Status status = stub->Suggest(&context, request, &response);
   if (!status.ok()) {
-    std::cerr << "error: " << StatusCodeName(status.error_code()) << ": " << status.error_message()
-              << "\n";
-    return kExitFailure;
+    const auto code = static_cast<absl::StatusCode>(status.error_code());
+    return absl::Status(code, absl::StrCat(absl::StatusCodeToString(code), ": ",
+                                           status.error_message()));
   }
-  return PrintJson(response) ? kExitOk : kExitFailure;
+  return PrintJson(response);
 }
 
-int Main(int argc, char** argv) {
-  Args args;
-  if (std::optional<UsageError> error = ParseArgs(argc, argv, args)) {
-    std::cerr << "routeserve-cli: " << error->message << "\n\n" << kUsage;
-    return kExitUsage;
-  }
-  if (args.help) {
-    std::cout << kUsage;
-    return kExitOk;
-  }
+absl::Status Run(const Args& args) {
   v1::SuggestRequest request;
   if (args.request_file.has_value()) {
-    if (std::optional<ReadError> error = ReadRequest(*args.request_file, request)) {
-      std::cerr << "error: " << error->message << "\n";
-      return kExitFailure;
-    }
+    if (absl::Status read = ReadRequest(*args.request_file, request); !read.ok()) return read;
   } else {
     request = GenerateRequest(args);
   }
-  if (args.print_request) return PrintJson(request) ? kExitOk : kExitFailure;
+  if (args.print_request) return PrintJson(request);
   return Suggest(args, request);
+}
+
+int Main(int argc, char** argv) {
+  const program::CommandLine command_line =
+      program::ParseCommandLine(argc, argv, CliCommandLine());
+  const absl::StatusOr<Args> args = ArgsFromFlags(command_line);
+  if (!args.ok()) return program::Exit(kName, args.status());
+  // Failures of the call and of reading the files are "error: ..." (README.md, Ask for a route).
+  return program::Exit("error", Run(*args));
 }
 
 }  // namespace

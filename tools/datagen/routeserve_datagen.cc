@@ -12,49 +12,63 @@
 //
 // The cost is under the default objective (routing/objective.h), which the recipe stores in the
 // model's metadata. Problem i's seed is S * 1,000,003 + i, so files made with different --seed
-// never share a problem: training and evaluation use disjoint seeds. The output is the same for
-// the same flags whatever --threads.
+// never share a problem: training and evaluation use disjoint seeds; S is below 1,000,000, so
+// that every problem seed is a plain integer in JSON. The output is the same for the same flags
+// whatever --threads (keys in alphabetical order, tools/common/json.h).
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
-#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "absl/strings/numbers.h"
+#include "absl/flags/flag.h"
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
 #include "api/request.h"
-#include "google/protobuf/util/json_util.h"
+#include "program/command_line.h"
+#include "program/failure.h"
 #include "routing/exact_solver.h"
 #include "routing/generator.h"
 #include "routing/instance.h"
 #include "routing/regimes.h"
 #include "routing/solver.h"
+#include "tools/common/json.h"
 #include "tools/common/stops_spec.h"
+
+ABSL_FLAG(std::optional<int64_t>, count, std::nullopt, "problems to write (>= 1); required");
+ABSL_FLAG(std::string, stops, "",
+          "stops per problem: 12, a range 3-14 (uniform) or a list 10,20,50; required");
+ABSL_FLAG(uint64_t, seed, 1, "problem i's seed is S * 1000003 + i; S below 1000000");
+ABSL_FLAG(int, exact_up_to, routeserve::routing::kMaxExactStops,
+          "solve exactly up to K stops, at most 12");
+ABSL_FLAG(int64_t, rounds, 400, "perturbation rounds of the classical solver above K");
+ABSL_FLAG(int, threads, 0, "solving threads (0: one per core)");
+ABSL_FLAG(std::string, out, "", "the JSON-lines file to write; required");
 
 namespace routeserve::tools {
 namespace {
 
-constexpr char kUsage[] =
-    "usage: routeserve-datagen --count N --stops SPEC --seed S [--exact_up_to K] [--rounds R]\n"
-    "                          [--threads T] --out FILE.jsonl\n"
-    "\n"
-    "Writes N generated problems with their best known routes, one JSON object per line.\n"
-    "\n"
-    "  --count N          problems to write (>= 1)\n"
-    "  --stops SPEC       stops per problem: 12, a range 3-14 (uniform) or a list 10,20,50\n"
-    "  --seed S           problem i's seed is S * 1000003 + i (default 1)\n"
-    "  --exact_up_to K    solve exactly up to K stops, at most 12 (default 12)\n"
-    "  --rounds R         perturbation rounds of the classical solver above K (default 400)\n"
-    "  --threads T        solving threads (default: one per core)\n"
-    "  --out FILE         the JSON-lines file to write\n";
+constexpr char kName[] = "routeserve-datagen";
+// Seeds S at or above this would give problem seeds JSON cannot hold as plain integers.
+constexpr uint64_t kSeedLimit = 1'000'000;
+
+const program::CommandLineSpec& DatagenCommandLine() {
+  static const program::CommandLineSpec spec = {
+      .name = kName,
+      .usage = "usage: routeserve-datagen --count N --stops SPEC --seed S [--exact_up_to K] "
+               "[--rounds R]\n"
+               "                          [--threads T] --out FILE.jsonl\n"
+               "\n"
+               "Writes N generated problems with their best known routes, one JSON object per "
+               "line.\n",
+  };
+  return spec;
+}
 
 struct Options {
   int64_t count = 0;
@@ -66,45 +80,37 @@ struct Options {
   std::string out;
 };
 
-std::optional<std::string> ParseArgs(int argc, char** argv, Options& options) {
-  std::map<std::string, std::string> values;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (flag == "--help" || flag == "-h") return "";
-    if (flag.rfind("--", 0) != 0 || i + 1 >= argc) return absl::StrCat("bad argument ", flag);
-    if (!values.emplace(flag, argv[++i]).second) return absl::StrCat(flag, " given twice");
+absl::Status Bad(absl::string_view flag, absl::string_view what) {
+  return program::UsageError(absl::StrCat(flag, ": ", what));
+}
+
+absl::StatusOr<Options> OptionsFromFlags() {
+  Options options;
+  const std::optional<int64_t> count = absl::GetFlag(FLAGS_count);
+  if (!count.has_value()) return program::UsageError("--count is required");
+  if (*count < 1) return Bad("--count", "must be >= 1");
+  options.count = *count;
+  if (absl::GetFlag(FLAGS_stops).empty()) return program::UsageError("--stops is required");
+  absl::StatusOr<StopsSpec> stops = StopsSpec::Parse(absl::GetFlag(FLAGS_stops));
+  if (!stops.ok()) return Bad("--stops", stops.status().message());
+  options.stops = *stops;
+  options.seed = absl::GetFlag(FLAGS_seed);
+  if (options.seed >= kSeedLimit) return Bad("--seed", absl::StrCat("must be below ", kSeedLimit));
+  options.exact_up_to = absl::GetFlag(FLAGS_exact_up_to);
+  if (options.exact_up_to < 0 || options.exact_up_to > routing::kMaxExactStops) {
+    return Bad("--exact_up_to", absl::StrCat("must be in [0, ", routing::kMaxExactStops, "]"));
   }
-  for (const auto& [flag, value] : values) {
-    bool ok = true;
-    if (flag == "--count") {
-      ok = absl::SimpleAtoi(value, &options.count) && options.count >= 1;
-    } else if (flag == "--stops") {
-      absl::StatusOr<StopsSpec> stops = StopsSpec::Parse(value);
-      if (!stops.ok()) return std::string(stops.status().message());
-      options.stops = *stops;
-    } else if (flag == "--seed") {
-      ok = absl::SimpleAtoi(value, &options.seed);
-    } else if (flag == "--exact_up_to") {
-      ok = absl::SimpleAtoi(value, &options.exact_up_to) && options.exact_up_to >= 0 &&
-           options.exact_up_to <= routing::kMaxExactStops;
-    } else if (flag == "--rounds") {
-      ok = absl::SimpleAtoi(value, &options.rounds) && options.rounds >= 0;
-    } else if (flag == "--threads") {
-      ok = absl::SimpleAtoi(value, &options.threads) && options.threads >= 0;
-    } else if (flag == "--out") {
-      options.out = value;
-    } else {
-      return absl::StrCat("unknown argument ", flag);
-    }
-    if (!ok) return absl::StrCat(flag, ": bad value '", value, "'");
-  }
-  if (options.count == 0) return "--count is required";
-  if (options.out.empty()) return "--out is required";
-  return std::nullopt;
+  options.rounds = absl::GetFlag(FLAGS_rounds);
+  if (options.rounds < 0) return Bad("--rounds", "must be >= 0");
+  options.threads = absl::GetFlag(FLAGS_threads);
+  if (options.threads < 0) return Bad("--threads", "must be >= 0");
+  options.out = absl::GetFlag(FLAGS_out);
+  if (options.out.empty()) return program::UsageError("--out is required");
+  return options;
 }
 
 // One problem, solved, as its JSON line.
-std::string SolvedLine(const Options& options, int64_t index) {
+absl::StatusOr<std::string> SolvedLine(const Options& options, int64_t index) {
   const uint64_t seed = options.seed * routing::kSeedStride + static_cast<uint64_t>(index);
   const routing::Regime& regime = routing::Regimes()[seed % routing::Regimes().size()];
   routing::GeneratorOptions generator = regime.options;
@@ -124,23 +130,23 @@ std::string SolvedLine(const Options& options, int64_t index) {
     solution = routing::Solve(instance, solver);
   }
 
-  std::string request;
-  google::protobuf::util::JsonPrintOptions print;
-  print.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(api::ToSuggestRequest(problem), &request,
-                                                    print);
-  return absl::StrCat("{\"seed\": ", seed, ", \"regime\": \"", regime.name, "\", \"request\": ",
-                      request, ", \"order\": [", absl::StrJoin(solution.order, ", "),
-                      "], \"cost\": ", absl::StrFormat("%.17g", solution.cost),
-                      ", \"optimal\": ", optimal ? "true" : "false", "}");
+  absl::StatusOr<json::Value> request =
+      json::FromMessage(api::ToSuggestRequest(problem), /*preserve_proto_field_names=*/true);
+  if (!request.ok()) return request.status();
+  return json::ToJson(json::Object()
+                          .Set("seed", json::Number(static_cast<double>(seed)))
+                          .Set("regime", json::String(regime.name))
+                          .Set("request", *std::move(request))
+                          .Set("order", json::NumberList(solution.order))
+                          .Set("cost", json::Number(solution.cost))
+                          .Set("optimal", json::Bool(optimal))
+                          .Build(),
+                      json::Layout::kOneLine);
 }
 
-int Run(const Options& options) {
+absl::Status Run(const Options& options) {
   std::ofstream out(options.out);
-  if (!out) {
-    std::cerr << "routeserve-datagen: cannot write " << options.out << "\n";
-    return 1;
-  }
+  if (!out) return absl::UnavailableError(absl::StrCat("cannot write ", options.out));
   const int threads = options.threads > 0
                           ? options.threads
                           : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
@@ -149,44 +155,47 @@ int Run(const Options& options) {
   std::atomic<int64_t> next{0};
   std::mutex mu;
   int64_t written = 0;
+  absl::Status failed;  // the first line that could not be made; the workers stop
   auto write_ready = [&] {  // mu held
     while (written < options.count && lines[written].has_value()) {
       out << *lines[written] << '\n';
       lines[written].reset();
       ++written;
-      if (written % 1000 == 0) std::cerr << "routeserve-datagen: " << written << " problems\n";
+      if (written % 1000 == 0) std::cerr << kName << ": " << written << " problems\n";
     }
   };
   std::vector<std::thread> workers;
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&] {
       for (int64_t index; (index = next++) < options.count;) {
-        std::string line = SolvedLine(options, index);
+        absl::StatusOr<std::string> line = SolvedLine(options, index);
         std::lock_guard lock(mu);
-        lines[index] = std::move(line);
+        if (!line.ok()) {
+          if (failed.ok()) failed = line.status();
+          next = options.count;
+          return;
+        }
+        lines[index] = *std::move(line);
         write_ready();
       }
     });
   }
   for (std::thread& worker : workers) worker.join();
+  if (!failed.ok()) return failed;
   out.flush();
-  if (!out) {
-    std::cerr << "routeserve-datagen: writing " << options.out << " failed\n";
-    return 1;
-  }
-  std::cerr << "routeserve-datagen: wrote " << written << " problems to " << options.out << "\n";
-  return 0;
+  if (!out) return absl::DataLossError(absl::StrCat("writing ", options.out, " failed"));
+  std::cerr << kName << ": wrote " << written << " problems to " << options.out << "\n";
+  return absl::OkStatus();
 }
 
 }  // namespace
 }  // namespace routeserve::tools
 
 int main(int argc, char** argv) {
-  routeserve::tools::Options options;
-  if (std::optional<std::string> error = routeserve::tools::ParseArgs(argc, argv, options)) {
-    if (!error->empty()) std::cerr << "routeserve-datagen: " << *error << "\n\n";
-    std::cerr << routeserve::tools::kUsage;
-    return error->empty() ? 0 : 2;
-  }
-  return routeserve::tools::Run(options);
+  namespace program = routeserve::program;
+  namespace tools = routeserve::tools;
+  program::ParseCommandLine(argc, argv, tools::DatagenCommandLine());
+  absl::StatusOr<tools::Options> options = tools::OptionsFromFlags();
+  if (!options.ok()) return program::Exit(tools::kName, options.status());
+  return program::Exit(tools::kName, tools::Run(*options));
 }

@@ -1,4 +1,5 @@
-// The route quality and model speed measurements of DESIGN §8, as routeserve-eval runs them.
+// The route quality and model speed measurements routeserve-eval runs (docs/BENCHMARKS.md,
+// Route quality of the served path; the report: eval_report.h).
 //
 // QUALITY: generated problems (routing/regimes.h), `per_regime` of each regime at each size,
 //   from seeds disjoint from the training data's, each solved by:
@@ -35,7 +36,7 @@
 
 namespace routeserve::tools {
 
-// The reference's budget relative to routing::SolverOptions' defaults (DESIGN §8).
+// The reference's budget relative to routing::SolverOptions' defaults.
 inline constexpr int kReferenceBudget = 100;
 
 struct EvaluationOptions {
@@ -107,8 +108,5 @@ struct EvaluationReport {
 // go to stderr.
 absl::StatusOr<EvaluationReport> Evaluate(const config::Config& config,
                                           const EvaluationOptions& options);
-
-std::string FormatReport(const EvaluationReport& report, const EvaluationOptions& options);
-std::string ReportJson(const EvaluationReport& report, const EvaluationOptions& options);
 
 }  // namespace routeserve::tools
