@@ -30,6 +30,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "api/request.h"
+#include "base/random.h"
 #include "program/command_line.h"
 #include "program/failure.h"
 #include "routing/exact_solver.h"
@@ -114,7 +115,7 @@ absl::StatusOr<std::string> SolvedLine(const Options& options, int64_t index) {
   const uint64_t seed = options.seed * routing::kSeedStride + static_cast<uint64_t>(index);
   const routing::Regime& regime = routing::Regimes()[seed % routing::Regimes().size()];
   routing::GeneratorOptions generator = regime.options;
-  generator.num_stops = options.stops.SizeOf(index, seed * 0x9e3779b97f4a7c15ULL);
+  generator.num_stops = options.stops.SizeOf(index, seed * base::SplitMix64::kGamma);
   const routing::RouteProblem problem = routing::GenerateProblem(generator, seed);
   const routing::Instance instance = *routing::Instance::Build(problem, {});
 
