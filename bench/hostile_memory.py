@@ -29,7 +29,7 @@ import time
 
 import grpc
 
-from servers import ROOT, start_routeserve
+from servers import ROOT, rss_kib, start_routeserve
 
 CLI = os.environ.get("ROUTESERVE_CLI") or os.path.join(ROOT, "build", "routeserve-cli")
 SUGGEST = "/routeserve.v1.RouteService/Suggest"
@@ -47,17 +47,6 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     args.limit = args.limit or ["derived", "4194304"]
     return args
-
-
-def rss_kib(pid):
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
 
 
 def message_limit(server_log_lines):

@@ -37,7 +37,7 @@ import threading
 import time
 import urllib.error
 
-from servers import CONFIG, ROOT, metric_samples, run_bench, start_routeserve
+from servers import CONFIG, ROOT, metric_samples, rss_kib, run_bench, start_routeserve
 
 
 def parse_args(argv=None):
@@ -78,18 +78,6 @@ def max_queue_size(overrides):
     with open(CONFIG, encoding="utf-8") as f:
         match = re.search(r"^\s+max_queue_size:\s*(\d+)", f.read(), re.MULTILINE)
     return int(match.group(1)) if match else None
-
-
-def rss_kib(pid):
-    """VmRSS of process `pid` in KiB, None once it is gone."""
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
 
 
 class Sampler:

@@ -101,6 +101,18 @@ def run_bench(target, load, args, extra=()):
         return parsed
 
 
+def rss_kib(pid):
+    """VmRSS of process `pid` in KiB, None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
 def metric_samples(metrics_port, name):
     """[(labels, value)] of a metric on routeserve's /metrics."""
     with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10) as r:

@@ -5,7 +5,6 @@
 
 #include <fcntl.h>
 #include <microhttpd.h>
-#include <netdb.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -15,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "base/listen_socket.h"
 #include "prometheus/text_serializer.h"
 
 namespace routeserve::metrics {
@@ -23,48 +23,6 @@ namespace {
 constexpr int kBacklog = 128;
 constexpr char kMetricsPath[] = "/metrics";
 constexpr char kTextFormat[] = "text/plain; version=0.0.4; charset=utf-8";
-
-// Binds and listens on host:port (host without brackets), non-blocking; the socket, or why not.
-absl::StatusOr<int> Listen(const std::string& host, const std::string& port) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  if (const int error = getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints,
-                                    &found);
-      error != 0) {
-    return absl::UnavailableError(gai_strerror(error));
-  }
-  std::string why = "no address";
-  int fd = -1;
-  for (const addrinfo* a = found; a != nullptr && fd < 0; a = a->ai_next) {
-    fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
-    if (fd < 0) continue;
-    const int on = 1;
-    // Lets a restarted server bind while old connections linger in TIME_WAIT; a port another
-    // process listens on stays taken.
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-    if (bind(fd, a->ai_addr, a->ai_addrlen) != 0 || listen(fd, kBacklog) != 0) {
-      why = std::strerror(errno);
-      close(fd);
-      fd = -1;
-    }
-  }
-  freeaddrinfo(found);
-  if (fd < 0) return absl::UnavailableError(why);
-  return fd;
-}
-
-int BoundPort(int fd) {
-  sockaddr_storage address{};
-  socklen_t length = sizeof(address);
-  if (getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) return 0;
-  if (address.ss_family == AF_INET6) {
-    return ntohs(reinterpret_cast<const sockaddr_in6*>(&address)->sin6_port);
-  }
-  return ntohs(reinterpret_cast<const sockaddr_in*>(&address)->sin_port);
-}
 
 // Queues an answer of `status` with `body` (libmicrohttpd leaves the body out for HEAD).
 MHD_Result Answer(MHD_Connection* connection, unsigned int status, const std::string& body,
@@ -135,22 +93,16 @@ struct MetricsServerCallbacks {
 
 absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
     const std::string& address, std::weak_ptr<prometheus::Collectable> collectable) {
-  const size_t colon = address.rfind(':');
-  if (colon == std::string::npos || colon + 1 == address.size()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("metrics.address: expected host:port, got \"", address, "\""));
-  }
-  const std::string host = address.substr(0, colon);
-  std::string bare_host = host;  // "[::1]" names the host in URLs; getaddrinfo wants it bare
-  if (bare_host.size() >= 2 && bare_host.front() == '[' && bare_host.back() == ']') {
-    bare_host = bare_host.substr(1, bare_host.size() - 2);
-  }
-  absl::StatusOr<int> fd = Listen(bare_host, address.substr(colon + 1));
+  absl::StatusOr<int> fd = base::ListenOn(address, {.non_blocking = true, .backlog = kBacklog});
   if (!fd.ok()) {
+    if (absl::IsInvalidArgument(fd.status())) {
+      return absl::InvalidArgumentError(absl::StrCat("metrics.address: ", fd.status().message()));
+    }
     return absl::UnavailableError(absl::StrCat("metrics.address: cannot listen on \"", address,
                                                "\": ", fd.status().message()));
   }
-  const int port = BoundPort(*fd);
+  const std::string host = address.substr(0, address.rfind(':'));
+  const int port = base::BoundPort(*fd);
   std::unique_ptr<MetricsServer> server(
       new MetricsServer(port, absl::StrCat(host, ":", port), std::move(collectable)));
   // No error log: a refused or timed-out client is routine, and would fill the server's log.
