@@ -1,0 +1,67 @@
+"""bench/shutdown_bound.py and bench/hostile_memory.py against the real server (classical
+solver): their JSON must hold every figure. No timing is asserted (the machine running the
+tests may be busy): only that the process exits 0 on SIGTERM, with clients attached too, and
+that every hostile call is refused by its stop count while good calls are answered.
+
+The runs need ROUTESERVE_SERVER and ROUTESERVE_CLI (ctest sets them); hostile_memory.py needs
+Python's grpc too (`make bench-deps`). Without them the runs are skipped.
+"""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+BENCH_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "bench")
+HAVE_SERVER = bool(os.environ.get("ROUTESERVE_SERVER") and os.environ.get("ROUTESERVE_CLI"))
+
+
+def run_script(name, *args):
+    with tempfile.TemporaryDirectory() as out:
+        done = subprocess.run([sys.executable, os.path.join(BENCH_DIR, name), *args,
+                               "--set", 'model.path=""', "--out", out],
+                              capture_output=True, text=True, timeout=600)
+        if done.returncode != 0:
+            raise AssertionError(done.stderr)
+        report = name.replace(".py", ".json")
+        with open(os.path.join(out, report), encoding="utf-8") as f:
+            return json.load(f), done.stdout
+
+
+@unittest.skipUnless(HAVE_SERVER, "needs ROUTESERVE_SERVER and ROUTESERVE_CLI (ctest sets them)")
+class ShutdownBoundTest(unittest.TestCase):
+    def test_sigterm_exits_0_with_and_without_clients_attached(self):
+        report, table = run_script("shutdown_bound.py", "--runs", "1", "--drippers", "2")
+        self.assertIn("| with_clients |", table)
+        for name in ("alone", "with_clients"):
+            self.assertEqual(len(report["runs"][name]), 1)
+            run = report["runs"][name][0]
+            self.assertEqual(run["exit_code"], 0)
+            self.assertGreater(run["seconds"], 0)
+        self.assertNotIn("out", report)  # no path of the machine that ran it
+
+
+@unittest.skipUnless(HAVE_SERVER and importlib.util.find_spec("grpc") is not None,
+                     "needs ROUTESERVE_SERVER, ROUTESERVE_CLI and Python's grpc")
+class HostileMemoryTest(unittest.TestCase):
+    def test_hostile_calls_are_refused_by_their_stop_count_and_good_ones_answered(self):
+        report, _ = run_script("hostile_memory.py", "--concurrency", "4", "--rounds", "1",
+                               "--limit", "derived")
+        self.assertNotIn("out", report["args"])
+        [run] = report["runs"]
+        self.assertEqual(sum(run["hostile_answers"].values()), 4)
+        [(answer, count)] = run["hostile_answers"].items()
+        self.assertTrue(answer.startswith("INVALID_ARGUMENT: stops: "), answer)
+        for key in ("idle", "highest", "1s", "5s", "30s"):
+            self.assertGreater(run["rss_kib"][key], 0)
+        self.assertEqual(run["good_calls"]["during_failed"], [])
+        self.assertEqual(run["good_calls"]["after_failed"], [])
+        self.assertGreater(run["good_calls"]["after_ok"], 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
