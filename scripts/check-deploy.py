@@ -13,7 +13,7 @@ ServiceMonitor select the pods and name ports that exist; the HPA's metric is on
 exports and the one prometheus-adapter's rule serves; the ConfigMap's config is
 config/routeserve.yaml with the addresses on 0.0.0.0 and the PrometheusRule's groups are
 deploy/prometheus/alerts.yaml's. Against the code: every key of the ConfigMap's config and
-every --set key is one config/config.cc's schema reads, the probes' service name is the one
+every --set key is one config/schema.cc's schema lists, the probes' service name is the one
 server/route_service.h reports, the ServiceMonitor's path is the one metrics/metrics_server.cc
 serves, and every routeserve_ series the HPA, the adapter rule, the alert rules and the Grafana
 dashboard name belongs to a family metrics/ exports (whose list must be docs/METRICS.md's). Then
@@ -442,10 +442,10 @@ def check_query_metrics(where, document, exported):
 
 
 def config_schema_keys():
-    """The dotted keys of the configuration's schema, read from config/config.cc's Schema():
+    """The dotted keys of the configuration's schema, read from config/schema.cc's Schema():
     Section("name", {...}) nests, SomeKey("name", ...) is a key. A section whose keys are
     computed there (objective.speed_mps) comes back as "section.*"."""
-    text = (ROOT / "config/config.cc").read_text()
+    text = (ROOT / "config/schema.cc").read_text()
     text = text[text.index("Schema() {") + len("Schema() {"):text.index("return *schema;")]
     keys, sections, depth = set(), [], 0  # sections: (name, depth at its opening parenthesis)
     token = re.compile(r'(Section|[A-Za-z]+Key)\(\s*"([a-z_0-9]+)"|([()])')
@@ -481,13 +481,13 @@ def leaf_keys(config, prefix=""):
 
 
 def check_config_keys(where, config, set_keys, schema_keys):
-    """Every key of the config and every --set key is one config/config.cc reads."""
+    """Every key of the config and every --set key is one config/schema.cc lists."""
     for key in leaf_keys(config):
         if not schema_has_key(schema_keys, key):
-            fail(where, f"config key {key} is not in config/config.cc's schema")
+            fail(where, f"config key {key} is not in config/schema.cc's schema")
     for key in set_keys:
         if not schema_has_key(schema_keys, key):
-            fail(where, f"--set {key}: not in config/config.cc's schema")
+            fail(where, f"--set {key}: not in config/schema.cc's schema")
 
 
 def set_flags(args):
