@@ -20,7 +20,7 @@ constexpr double kHeadroom = 0.75;
 
 absl::Status DeadlineAdmission::Check(absl::Time deadline, absl::Time now) const {
   if (deadline == absl::InfiniteFuture()) return absl::OkStatus();
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   const absl::Duration wait = (in_system_ + 1) * time_per_answer_;
   if (wait <= kHeadroom * (deadline - now)) return absl::OkStatus();
   auto format = [](absl::Duration d) {  // to 10 us: "6.98ms", not "6.98368725ms"
@@ -34,7 +34,7 @@ absl::Status DeadlineAdmission::Check(absl::Time deadline, absl::Time now) const
 }
 
 void DeadlineAdmission::OnAccepted(absl::Time now) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   if (in_system_++ == 0) {  // busy from now: a window opens
     window_start_ = now;
     window_answers_ = 0;
@@ -42,12 +42,12 @@ void DeadlineAdmission::OnAccepted(absl::Time now) {
 }
 
 void DeadlineAdmission::OnNotAccepted() {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   if (--in_system_ == 0) window_start_ = absl::InfinitePast();
 }
 
 void DeadlineAdmission::OnAnswered(absl::Time now, bool served) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   --in_system_;
   if (window_start_ != absl::InfinitePast() && served) {
     ++window_answers_;
@@ -65,12 +65,12 @@ void DeadlineAdmission::OnAnswered(absl::Time now, bool served) {
 }
 
 int64_t DeadlineAdmission::in_system() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   return in_system_;
 }
 
 absl::Duration DeadlineAdmission::time_per_answer() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   return time_per_answer_;
 }
 
