@@ -153,70 +153,105 @@ void RouteState::Replace(int begin, int end, std::span<const int> replacement) {
   Recompute(begin);
 }
 
-RouteState::Insertion RouteState::BestInsertion(int first, int second, double bound) const {
-  const int64_t capacity = instance_.capacity();
-  const int size = this->size();
+RouteState::Insertion RouteState::BestInsertion(int first, int second, double bound,
+                                                const CandidateLists* candidates,
+                                                const Insertion* was) const {
   Insertion best;
   best.cost = bound;
-  // Walks one stop on from (node, time, cost); false when it cannot lead below the bound.
-  auto walk = [&](int stop, int& node, double& time, double& cost) {
-    const Instance::Visit step = instance_.VisitStop(node, time, stop);
-    cost += step.cost;
-    time = step.departure;
-    node = stop + 1;
-    return cost < best.cost;
-  };
-
+  const Insertion nowhere;
   if (second < 0) {
-    // A lone stop; an on-board order's dropoff carries its load from the start up to it.
-    const int64_t carried = IsOnBoardDropoff(first) ? -instance_.load_delta(first) : 0;
-    for (int at = 0; at <= size; ++at) {
-      if ((at > 0 ? peak_load_[at - 1] : start_load_) + carried > capacity) break;
-      int node = NodeAt(at - 1);
-      if (LowerBound(at, at, first + 1, first + 1, 0) >= best.cost) continue;
-      double time = at > 0 ? departure_[at - 1] : 0;
-      double cost = at > 0 ? cost_after_[at - 1] : 0;
-      if (!walk(first, node, time, cost)) continue;
-      ++evaluations_;
-      const double total = CostFrom(at, node, time, cost, 0, best.cost);
-      if (total < best.cost) best = {total, at, at};
-    }
+    BestStopInsertion(first, candidates, was ? *was : nowhere, best);
   } else {
-    // A pickup, then its dropoff at the same place or further on; the order's load is on board
-    // in between.
-    const int64_t load = instance_.load_delta(first);
-    for (int first_at = 0; first_at <= size; ++first_at) {
-      if ((first_at > 0 ? load_after_[first_at - 1] : start_load_) + load > capacity) continue;
-      int node = NodeAt(first_at - 1);
-      double time = first_at > 0 ? departure_[first_at - 1] : 0;
-      double cost = first_at > 0 ? cost_after_[first_at - 1] : 0;
-      if (!walk(first, node, time, cost)) continue;
-      for (int second_at = first_at; second_at <= size; ++second_at) {
-        const double inner_travel = instance_.travel_s(node, second + 1);
-        const double after = second_at < size
-                                 ? instance_.travel_s(second + 1, NodeAt(second_at)) +
-                                       TravelAfter(second_at)
-                                 : (instance_.has_end()
-                                        ? instance_.travel_s(second + 1, instance_.end_node())
-                                        : 0);
-        if (cost + inner_travel + after < best.cost) {
-          int second_node = node;
-          double second_time = time;
-          double second_cost = cost;
-          if (walk(second, second_node, second_time, second_cost)) {
-            ++evaluations_;
-            const double total = CostFrom(second_at, second_node, second_time, second_cost, 0,
-                                          best.cost);
-            if (total < best.cost) best = {total, first_at, second_at};
-          }
-        }
-        if (second_at == size || load_after_[second_at] + load > capacity) break;
-        if (!walk(order_[second_at], node, time, cost)) break;
-      }
-    }
+    BestOrderInsertion(first, second, candidates, was ? *was : nowhere, best);
   }
   if (best.first_at < 0) best.cost = kRejected;
   return best;
+}
+
+bool RouteState::Walk(int stop, int& node, double& time, double& cost, double bound) const {
+  const Instance::Visit step = instance_.VisitStop(node, time, stop);
+  cost += step.cost;
+  time = step.departure;
+  node = stop + 1;
+  return cost < bound;
+}
+
+void RouteState::BestStopInsertion(int first, const CandidateLists* candidates,
+                                   const Insertion& was, Insertion& best) const {
+  const int64_t capacity = instance_.capacity();
+  // An on-board order's dropoff carries its load from the start up to it.
+  const int64_t carried = IsOnBoardDropoff(first) ? -instance_.load_delta(first) : 0;
+  for (int at = 0; at <= size(); ++at) {
+    if ((at > 0 ? peak_load_[at - 1] : start_load_) + carried > capacity) break;
+    int node = NodeAt(at - 1);
+    // Granular: an edge into or on from the stop that the lists admit; `was` is tried as in
+    // BestOrderInsertion.
+    if (candidates != nullptr && at != was.first_at && !candidates->Admits(node, first + 1) &&
+        !candidates->Admits(first + 1, NodeOrEnd(at))) {
+      continue;
+    }
+    if (LowerBound(at, at, first + 1, first + 1, 0) >= best.cost) continue;
+    double time = at > 0 ? departure_[at - 1] : 0;
+    double cost = at > 0 ? cost_after_[at - 1] : 0;
+    if (!Walk(first, node, time, cost, best.cost)) continue;
+    ++evaluations_;
+    const double total = CostFrom(at, node, time, cost, 0, best.cost);
+    if (total < best.cost) best = {total, at, at};
+  }
+}
+
+// A pickup, then its dropoff at the same place or further on; the order's load is on board in
+// between. Granular: the pickup must land where it makes an edge the lists admit that it did not
+// drive at `was`: into the pickup, on from it to the next stop, or, the two together, on to the
+// dropoff. That leaves O(k) places for the pickup, each walked on for the dropoff: O(k n) a
+// unit rather than O(n^2).
+void RouteState::BestOrderInsertion(int first, int second, const CandidateLists* candidates,
+                                    const Insertion& was, Insertion& best) const {
+  const int64_t capacity = instance_.capacity();
+  const int size = this->size();
+  const int64_t load = instance_.load_delta(first);
+  const bool was_together = was.first_at >= 0 && was.second_at == was.first_at;
+  const bool was_apart = was.first_at >= 0 && was.second_at > was.first_at;
+  const bool into_dropoff =
+      candidates == nullptr || (!was_together && candidates->Admits(first + 1, second + 1));
+  for (int first_at = 0; first_at <= size; ++first_at) {
+    if ((first_at > 0 ? load_after_[first_at - 1] : start_load_) + load > capacity) continue;
+    int node = NodeAt(first_at - 1);
+    bool apart = true;     // the dropoff may go further on
+    bool together = true;  // the dropoff may go straight after the pickup
+    if (candidates != nullptr) {
+      const bool same_first = first_at == was.first_at;
+      const bool into_pickup = !same_first && candidates->Admits(node, first + 1);
+      apart = into_pickup ||
+              (!(same_first && was_apart) && candidates->Admits(first + 1, NodeOrEnd(first_at)));
+      together = into_pickup || into_dropoff;
+      if (!apart && !together) continue;
+    }
+    double time = first_at > 0 ? departure_[first_at - 1] : 0;
+    double cost = first_at > 0 ? cost_after_[first_at - 1] : 0;
+    if (!Walk(first, node, time, cost, best.cost)) continue;
+    for (int second_at = first_at; second_at <= size; ++second_at) {
+      // `node` is the dropoff's predecessor: the pickup, or the stop at second_at - 1.
+      const double inner_travel = instance_.travel_s(node, second + 1);
+      const double after =
+          second_at < size
+              ? instance_.travel_s(second + 1, NodeAt(second_at)) + TravelAfter(second_at)
+              : (instance_.has_end() ? instance_.travel_s(second + 1, instance_.end_node()) : 0);
+      if ((second_at == first_at ? together : apart) && cost + inner_travel + after < best.cost) {
+        int second_node = node;
+        double second_time = time;
+        double second_cost = cost;
+        if (Walk(second, second_node, second_time, second_cost, best.cost)) {
+          ++evaluations_;
+          const double total =
+              CostFrom(second_at, second_node, second_time, second_cost, 0, best.cost);
+          if (total < best.cost) best = {total, first_at, second_at};
+        }
+      }
+      if (!apart || second_at == size || load_after_[second_at] + load > capacity) break;
+      if (!Walk(order_[second_at], node, time, cost, best.cost)) break;
+    }
+  }
 }
 
 void RouteState::Insert(int first, int second, const Insertion& where) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <optional>
 #include <span>
 
 #include "base/random.h"
@@ -35,12 +36,17 @@ std::vector<Unit> UnitsOf(const Instance& instance) {
   return units;
 }
 
-// Local search and insertion over one RouteState, counting evaluations against a budget.
+// Local search and insertion over one RouteState, counting evaluations against a budget. With
+// candidate lists, each operator takes an anchor (a segment, the first stop of a reversal or an
+// exchange) and tries only the positions its candidate edges point at, each once; with lists
+// that admit every edge that is the exhaustive neighbourhood, in another order.
 class Search {
  public:
-  Search(const Instance& instance, int64_t max_evaluations, SolverStats& stats)
+  Search(const Instance& instance, int64_t max_evaluations, SolverStats& stats,
+         const CandidateLists* candidates = nullptr)
       : instance_(instance), state_(instance), reduced_(instance),
-        max_evaluations_(max_evaluations), stats_(stats), first_evaluation_(stats.evaluations) {}
+        max_evaluations_(max_evaluations), stats_(stats), first_evaluation_(stats.evaluations),
+        candidates_(candidates) {}
 
   ~Search() { stats_.evaluations = evaluations(); }
 
@@ -79,6 +85,43 @@ class Search {
  private:
   double Target() const { return state_.cost() - kMinGain; }
 
+  // Whether the edge from -> to may be made: always in the exhaustive search.
+  bool Admits(int from, int to) const {
+    return candidates_ == nullptr || candidates_->Admits(from, to);
+  }
+
+  // A node's position in the route: -1 for the start, size() for the end.
+  int PositionOf(int node) const {
+    if (node == 0) return -1;
+    if (instance_.has_end() && node == instance_.end_node()) return state_.size();
+    return state_.position(node - 1);
+  }
+
+  // The granular search's targets: the positions `shift` + PositionOf(node) of the nodes in
+  // `nodes` that lie in [begin, end), each added to targets_ once (since the last ClearTargets).
+  void AddTargets(std::span<const int> nodes, int shift, int begin, int end) {
+    for (const int node : nodes) {
+      const int target = PositionOf(node) + shift;
+      if (target < begin || target >= end || target_stamp_[target] == stamp_) continue;
+      target_stamp_[target] = stamp_;
+      targets_.push_back(target);
+    }
+  }
+  void ClearTargets() {
+    targets_.clear();
+    // Positions run from 0 to size(); a new stamp forgets the last targets in O(1).
+    target_stamp_.resize(state_.size() + 1, 0);
+    if (++stamp_ == 0) {
+      std::fill(target_stamp_.begin(), target_stamp_.end(), 0);
+      stamp_ = 1;
+    }
+  }
+  // Every position in [begin, end), ascending: the exhaustive search's targets.
+  void AllTargets(int begin, int end) {
+    targets_.resize(std::max(0, end - begin));
+    std::iota(targets_.begin(), targets_.end(), begin);
+  }
+
   // Applies the replacement when it beats the current cost; says whether it did.
   bool TryMove(int begin, int end, std::span<const int> replacement, int64_t& moves) {
     if (state_.CostOfReplacement(begin, end, replacement, Target()) == RouteState::kRejected) {
@@ -103,6 +146,10 @@ class Search {
     return improved;
   }
 
+  // Moves the segment at [from, from + length), from node `head` to node `tail`, before the
+  // stop at `to` (or past the last stop when `to` is size()). The exhaustive search tries every
+  // `to`, nearest first backwards, then forwards; the granular one the places where the edge into
+  // the head or on from the tail is a candidate.
   bool RelocateSegment(int from, int length, bool reversed, int64_t& moves) {
     const std::vector<int>& order = state_.order();
     const int size = state_.size();
@@ -113,41 +160,64 @@ class Search {
     const int tail = segment_.back() + 1;
     const double segment_travel =
         reversed ? state_.TravelBack(from, last) : state_.TravelAlong(from, last);
-    std::vector<int>& candidate = candidate_;
-    // Backwards: [to, from + length) becomes segment + order[to, from).
-    for (int to = from - 1; to >= 0; --to) {
-      const double inner = segment_travel + instance_.travel_s(tail, state_.NodeAt(to)) +
-                           state_.TravelAlong(to, from - 1);
-      if (state_.LowerBound(to, from + length, head, state_.NodeAt(from - 1), inner) >= Target()) {
-        continue;
-      }
-      candidate.assign(segment_.begin(), segment_.end());
-      candidate.insert(candidate.end(), order.begin() + to, order.begin() + from);
-      if (TryMove(to, from + length, candidate, moves)) return true;
+    if (candidates_ == nullptr) {
+      targets_.clear();
+      for (int to = from - 1; to >= 0; --to) targets_.push_back(to);
+      for (int to = from + length + 1; to <= size; ++to) targets_.push_back(to);
+    } else {
+      ClearTargets();
+      AddTargets(candidates_->predecessors_of(head), 1, 0, from);
+      AddTargets(candidates_->of(tail), 0, 0, from);
+      AddTargets(candidates_->predecessors_of(head), 1, from + length + 1, size + 1);
+      AddTargets(candidates_->of(tail), 0, from + length + 1, size + 1);
     }
-    // Forwards: [from, to) becomes order[from + length, to) + segment.
-    for (int to = from + length + 1; to <= size; ++to) {
-      const double inner = state_.TravelAlong(from + length, to - 1) +
-                           instance_.travel_s(state_.NodeAt(to - 1), head) + segment_travel;
-      if (state_.LowerBound(from, to, state_.NodeAt(from + length), tail, inner) >= Target()) {
-        continue;
+    std::vector<int>& candidate = candidate_;
+    for (const int to : targets_) {
+      if (to < from) {
+        // Backwards: [to, from + length) becomes segment + order[to, from).
+        const double inner = segment_travel + instance_.travel_s(tail, state_.NodeAt(to)) +
+                             state_.TravelAlong(to, from - 1);
+        if (state_.LowerBound(to, from + length, head, state_.NodeAt(from - 1), inner) >=
+            Target()) {
+          continue;
+        }
+        candidate.assign(segment_.begin(), segment_.end());
+        candidate.insert(candidate.end(), order.begin() + to, order.begin() + from);
+        if (TryMove(to, from + length, candidate, moves)) return true;
+      } else {
+        // Forwards: [from, to) becomes order[from + length, to) + segment.
+        const double inner = state_.TravelAlong(from + length, to - 1) +
+                             instance_.travel_s(state_.NodeAt(to - 1), head) + segment_travel;
+        if (state_.LowerBound(from, to, state_.NodeAt(from + length), tail, inner) >= Target()) {
+          continue;
+        }
+        candidate.assign(order.begin() + from + length, order.begin() + to);
+        candidate.insert(candidate.end(), segment_.begin(), segment_.end());
+        if (TryMove(from, to, candidate, moves)) return true;
       }
-      candidate.assign(order.begin() + from + length, order.begin() + to);
-      candidate.insert(candidate.end(), segment_.begin(), segment_.end());
-      if (TryMove(from, to, candidate, moves)) return true;
     }
     // In place, reversed.
-    if (reversed && state_.LowerBound(from, from + length, head, tail, segment_travel) < Target()) {
+    if (reversed &&
+        (Admits(state_.NodeAt(from - 1), head) || Admits(tail, state_.NodeOrEnd(from + length))) &&
+        state_.LowerBound(from, from + length, head, tail, segment_travel) < Target()) {
       if (TryMove(from, from + length, segment_, moves)) return true;
     }
     return false;
   }
 
-  // 2-opt: reverses a stretch of the route.
+  // 2-opt: reverses a stretch of the route, [first, last]. Granular: the edge into the stop at
+  // `last` or on from the stop at `first` is a candidate.
   bool TwoOpt(int64_t& moves, int64_t max_moves) {
     bool improved = false;
     for (int first = 0; first + 1 < state_.size(); ++first) {
-      for (int last = first + 1; last < state_.size(); ++last) {
+      if (candidates_ == nullptr) {
+        AllTargets(first + 1, state_.size());
+      } else {
+        ClearTargets();
+        AddTargets(candidates_->of(state_.NodeAt(first - 1)), 0, first + 1, state_.size());
+        AddTargets(candidates_->of(state_.NodeAt(first)), -1, first + 1, state_.size());
+      }
+      for (const int last : targets_) {
         if (moves >= max_moves || !budget_left()) return improved;
         if (state_.LowerBound(first, last + 1, state_.NodeAt(last), state_.NodeAt(first),
                               state_.TravelBack(first, last)) >= Target()) {
@@ -162,11 +232,24 @@ class Search {
     return improved;
   }
 
-  // Exchange: swaps two stops that are not neighbours.
+  // Exchange: swaps two stops that are not neighbours. Granular: one of the four edges into or
+  // on from the swapped stops is a candidate.
   bool Exchange(int64_t& moves, int64_t max_moves) {
     bool improved = false;
     for (int first = 0; first + 2 < state_.size(); ++first) {
-      for (int second = first + 2; second < state_.size(); ++second) {
+      if (candidates_ == nullptr) {
+        AllTargets(first + 2, state_.size());
+      } else {
+        const int node = state_.NodeAt(first);
+        const int begin = first + 2;
+        const int end = state_.size();
+        ClearTargets();
+        AddTargets(candidates_->of(state_.NodeAt(first - 1)), 0, begin, end);
+        AddTargets(candidates_->predecessors_of(state_.NodeAt(first + 1)), 0, begin, end);
+        AddTargets(candidates_->predecessors_of(node), 1, begin, end);
+        AddTargets(candidates_->of(node), -1, begin, end);
+      }
+      for (const int second : targets_) {
         if (moves >= max_moves || !budget_left()) return improved;
         const int first_node = state_.NodeAt(first);
         const int second_node = state_.NodeAt(second);
@@ -194,12 +277,16 @@ class Search {
       const int pickup = state_.order()[k];
       if (!instance_.is_pickup(pickup)) continue;
       const int dropoff = instance_.partner(pickup);
+      // Where the order is now, in the route without it: the edges it drives there are not
+      // ones a move would make.
+      const RouteState::Insertion was = {0, k, state_.position(dropoff) - 1};
       rest_.clear();
       for (int other : state_.order()) {
         if (other != pickup && other != dropoff) rest_.push_back(other);
       }
       reduced_.Assign(rest_);
-      const RouteState::Insertion best = reduced_.BestInsertion(pickup, dropoff, Target());
+      const RouteState::Insertion best =
+          reduced_.BestInsertion(pickup, dropoff, Target(), candidates_, &was);
       if (best.cost != RouteState::kRejected) {
         reduced_.Insert(pickup, dropoff, best);
         state_.Assign(reduced_.order());
@@ -216,7 +303,11 @@ class Search {
   int64_t max_evaluations_;
   SolverStats& stats_;
   int64_t first_evaluation_;
+  const CandidateLists* candidates_;  // null: exhaustive
   std::vector<int> candidate_;
+  std::vector<int> targets_;  // one operator's positions to try from its anchor
+  std::vector<uint32_t> target_stamp_;  // per position: stamp_ when it is among targets_
+  uint32_t stamp_ = 0;
   std::vector<int> segment_;
   std::vector<int> rest_;
 };
@@ -273,6 +364,16 @@ std::vector<Unit> RemoveUnits(const Instance& instance, const std::vector<Unit>&
   return removed;
 }
 
+// The candidate lists the options ask for: given ones, or built into `built` from travel times;
+// null for the exhaustive search.
+const CandidateLists* CandidatesFor(const Instance& instance, const SolverOptions& options,
+                                    std::optional<CandidateLists>& built) {
+  if (options.candidates != nullptr) return options.candidates;
+  if (options.candidates_k <= 0) return nullptr;
+  built.emplace(NearestByTravelTime(instance, options.candidates_k));
+  return &*built;
+}
+
 }  // namespace
 
 Solution InsertionRoute(const Instance& instance) {
@@ -283,13 +384,14 @@ Solution InsertionRoute(const Instance& instance) {
 }
 
 double ImproveRoute(const Instance& instance, std::vector<int>& order, int64_t max_moves,
-                    int64_t max_evaluations, SolverStats* stats) {
+                    int64_t max_evaluations, SolverStats* stats,
+                    const CandidateLists* candidates) {
   SolverStats local_stats;
   SolverStats& counted = stats ? *stats : local_stats;
   const int64_t budget = max_evaluations > INT64_MAX - counted.evaluations
                              ? INT64_MAX
                              : counted.evaluations + max_evaluations;
-  Search search(instance, budget, counted);
+  Search search(instance, budget, counted, candidates);
   search.state().Assign(order);
   search.Descend(max_moves);
   order = search.state().order();
@@ -304,7 +406,9 @@ Solution SolveFrom(const Instance& instance, std::vector<int> start, const Solve
                    SolverStats* stats) {
   SolverStats local_stats;
   SolverStats& counted = stats ? *stats : local_stats;
-  Search search(instance, options.max_evaluations, counted);
+  std::optional<CandidateLists> built;
+  Search search(instance, options.max_evaluations, counted,
+                CandidatesFor(instance, options, built));
   RouteState& state = search.state();
   state.Assign(std::move(start));
   search.Descend(options.max_moves);

@@ -8,12 +8,19 @@
 //   and keeps the load within capacity (well-formed problems always admit such a route).
 // COST: construction and one descent are O(n^3) cost evaluations at worst, each O(n); the
 //   budget below bounds the rest.
+// GRANULAR NEIGHBOURHOODS: with candidate lists (routing/candidates.h), the local search tries
+//   only the moves that make an edge (a, b) with b among a's candidates where the moved stops
+//   land (for an order moved whole, where its pickup lands), found from the lists rather than
+//   by filtering every move: a descent's pass is O(k n) moves instead of O(n^2), so more rounds
+//   fit in the same time. Insertion (construction, the perturbation's reinsertion) stays
+//   exhaustive. Off by default; docs/BENCHMARKS.md has the trade.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <vector>
 
+#include "routing/candidates.h"
 #include "routing/instance.h"
 
 namespace routeserve::routing {
@@ -27,6 +34,12 @@ struct SolverOptions {
   // Most cost evaluations over the whole solve, construction aside; no new round starts and a
   // descent stops once they are spent. Bounds the time on large problems (>= 0).
   int64_t max_evaluations = 2'000'000;
+  // Granular neighbourhoods from travel times: each node's candidates are its
+  // `candidates_k` nearest successors (NearestByTravelTime); 0 searches every move (>= 0).
+  int candidates_k = 0;
+  // Candidate lists made elsewhere (a model's scores), for this instance; when set,
+  // candidates_k is unused. Must outlive the solve.
+  const CandidateLists* candidates = nullptr;
   // Seeds the perturbations.
   uint64_t seed = 0x5eed;
   // Asked before each round of the iterated search; true ends the search with the best route so
@@ -57,9 +70,10 @@ Solution SolveFrom(const Instance& instance, std::vector<int> start,
 
 // Improves a feasible order in place by local search until no move improves it, `max_moves`
 // moves were applied or `max_evaluations` evaluations spent; returns its cost. Refinement of the
-// model's route uses this.
+// model's route uses this. With `candidates`, the search is granular (see above).
 double ImproveRoute(const Instance& instance, std::vector<int>& order, int64_t max_moves,
-                    int64_t max_evaluations = INT64_MAX, SolverStats* stats = nullptr);
+                    int64_t max_evaluations = INT64_MAX, SolverStats* stats = nullptr,
+                    const CandidateLists* candidates = nullptr);
 
 // A feasible order built by cheapest feasible insertion alone.
 Solution InsertionRoute(const Instance& instance);

@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "routing/candidates.h"
 #include "routing/evaluator.h"
 #include "routing/solver.h"
 #include "test_problems.h"
@@ -78,11 +79,27 @@ TEST_CASE("costing a replacement agrees with evaluating the new order") {
   CHECK(rejected > 1000);
 }
 
+// Whether `order` drives an edge into or out of `stop` that the lists admit: the granular
+// insertion's rule for a lone stop and for an order's pickup, `stop`.
+bool MakesCandidateEdge(const Instance& instance, const CandidateLists& lists,
+                        const std::vector<int>& order, int stop) {
+  int node = 0;
+  auto touches = [&](int n) { return n == stop + 1; };
+  for (size_t k = 0; k <= order.size(); ++k) {
+    const int next = k < order.size() ? order[k] + 1 : (instance.has_end() ? instance.end_node() : -1);
+    if (next >= 0 && (touches(node) || touches(next)) && lists.Admits(node, next)) return true;
+    node = next;
+  }
+  return false;
+}
+
 TEST_CASE("the best insertion is the cheapest feasible longer order") {
   int units = 0;
+  int granular_differs = 0;
   for (const auto& regime : Regimes(10)) {
     for (uint64_t seed = 0; seed < 10; ++seed) {
       const Instance instance = BuildOrFail(GenerateProblem(regime.options, seed));
+      const CandidateLists lists = NearestByTravelTime(instance, 2);
       const std::vector<int> order = InsertionRoute(instance).order;
       // Take each unit (an order, or a lone stop) out in turn, then put it back.
       for (int stop : order) {
@@ -96,6 +113,7 @@ TEST_CASE("the best insertion is the cheapest feasible longer order") {
         RouteState state(instance);
         state.Assign(rest);
         double cheapest = RouteState::kRejected;
+        double cheapest_admitted = RouteState::kRejected;  // among places making a candidate edge
         const int size = state.size();
         for (int first = 0; first <= size; ++first) {
           for (int second = first; second <= (partner >= 0 ? size : first); ++second) {
@@ -105,7 +123,11 @@ TEST_CASE("the best insertion is the cheapest feasible longer order") {
             if (partner >= 0) longer.push_back(partner);
             longer.insert(longer.end(), rest.begin() + second, rest.end());
             const RouteEvaluation truth = Evaluate(instance, longer);
-            if (truth.feasible()) cheapest = std::min(cheapest, truth.cost);
+            if (!truth.feasible()) continue;
+            cheapest = std::min(cheapest, truth.cost);
+            if (MakesCandidateEdge(instance, lists, longer, stop)) {
+              cheapest_admitted = std::min(cheapest_admitted, truth.cost);
+            }
           }
         }
         INFO(regime.name << " seed " << seed << " stop " << stop);
@@ -113,6 +135,14 @@ TEST_CASE("the best insertion is the cheapest feasible longer order") {
         REQUIRE(cheapest != RouteState::kRejected);
         REQUIRE(best.cost == Approx(cheapest).epsilon(1e-9));
         CHECK(state.BestInsertion(stop, partner, cheapest - 1e-3).cost == RouteState::kRejected);
+        const RouteState::Insertion granular =
+            state.BestInsertion(stop, partner, RouteState::kRejected, &lists);
+        if (cheapest_admitted == RouteState::kRejected) {
+          CHECK(granular.cost == RouteState::kRejected);
+        } else {
+          CHECK(granular.cost == Approx(cheapest_admitted).epsilon(1e-9));
+        }
+        granular_differs += granular.cost != best.cost;
         state.Insert(stop, partner, best);
         const RouteEvaluation inserted = Evaluate(instance, state.order());
         REQUIRE(inserted.feasible());
@@ -121,6 +151,8 @@ TEST_CASE("the best insertion is the cheapest feasible longer order") {
     }
   }
   CHECK(units > 200);
+  // The lists ruled out the cheapest place now and then.
+  CHECK(granular_differs > 10);
 }
 
 }  // namespace
