@@ -102,7 +102,7 @@ struct Config {
     int threads = 1;    // LibTorch intra-op threads (process-wide); 0 = one per core
   } model;
 
-  // Local search on the model's route (routing::ImproveRoute).
+  // Local search from the model's route (routing::SolveFrom).
   struct Refine {
     int64_t max_moves = 200;  // improving moves, >= 0; 0 = none (source MODEL)
     // Iterated local search rounds after the descent (routing::SolveFrom), >= 0; 0 = none.

@@ -146,6 +146,9 @@ const std::vector<ConfigEntry>& Schema() {
                       "max_evaluations", [](auto& c) -> auto& { return c.solver.max_evaluations; },
                       /*min=*/int64_t{0}),
                   IntegerKey(
+                      "candidates", [](auto& c) -> auto& { return c.solver.candidates_k; },
+                      /*min=*/0),
+                  IntegerKey(
                       "seed", [](auto& c) -> auto& { return c.solver.seed; }, /*min=*/uint64_t{0}),
               }),
       Section("model",

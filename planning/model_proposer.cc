@@ -133,11 +133,6 @@ std::vector<int> ModelProposer::Refine(const routing::Instance& instance, Propos
                                        const batching::Clock& clock) const {
   switch (proposal.source.value_or(RouteSource::kFallbackHeuristic)) {
     case RouteSource::kModelRefined: {
-      if (options_.refine_perturbation_rounds == 0) {
-        routing::ImproveRoute(instance, proposal.order, options_.refine_max_moves,
-                              options_.solver.max_evaluations);
-        return std::move(proposal.order);
-      }
       routing::SolverOptions search = WithDeadline(options_.solver, deadline, clock);
       search.max_moves = options_.refine_max_moves;
       search.perturbation_rounds = options_.refine_perturbation_rounds;

@@ -18,10 +18,10 @@
 //     invalid_order          the model answered with an order that is not a feasible route of
 //                            the problem's stops (the runner checks every decoding).
 //   The first fallback of each reason is logged with its cause; later ones are counted only.
-// REFINE: kModelRefined: routing::ImproveRoute with refine.max_moves moves, within
-//   solver.max_evaluations evaluations; with refine.perturbation_rounds > 0, routing::SolveFrom
-//   the model's order with those moves and rounds (and the solver's seed), which keeps the best
-//   route found, so never worse than the descent alone; kModel: the order as proposed;
+// REFINE: kModelRefined: routing::SolveFrom the model's order with refine.max_moves moves and
+//   refine.perturbation_rounds rounds (0: the descent alone), and the solver's other options
+//   (evaluations, candidate lists, seed); it keeps the best route found, so never worse than
+//   the descent alone; kModel: the order as proposed;
 //   kFallbackHeuristic: routing::SolveFrom with the solver's options. The iterated search stops
 //   early, with its best route, at the caller's deadline.
 // THREADING: as BatchProposer; fallback_counts() is thread-safe.
@@ -66,7 +66,7 @@ struct ModelProposerOptions {
   int decodings = 8;               // per problem, 1..model::kMaxDecodings
   int64_t refine_max_moves = 200;  // 0: no refinement, source MODEL
   int64_t refine_perturbation_rounds = 0;  // iterated local search after the descent
-  // The stand-in's search, and solver.max_evaluations bounds refinement too.
+  // The stand-in's search; refinement's too, but for its moves and rounds.
   routing::SolverOptions solver;
 };
 

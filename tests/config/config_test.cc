@@ -50,6 +50,7 @@ void CheckSameConfig(const Config& actual, const Config& expected) {
   CHECK(actual.solver.max_moves == expected.solver.max_moves);
   CHECK(actual.solver.perturbation_rounds == expected.solver.perturbation_rounds);
   CHECK(actual.solver.max_evaluations == expected.solver.max_evaluations);
+  CHECK(actual.solver.candidates_k == expected.solver.candidates_k);
   CHECK(actual.solver.seed == expected.solver.seed);
   CHECK(actual.model.path == expected.model.path);
   CHECK(actual.model.device == expected.model.device);
@@ -208,6 +209,7 @@ std::vector<OverrideCase> EveryKeyOverridden() {
       {"solver.max_evaluations=5000000000",
        [](Config& c) { c.solver.max_evaluations = 5'000'000'000; }},
       {"solver.seed=18446744073709551615", [](Config& c) { c.solver.seed = UINT64_MAX; }},
+      {"solver.candidates=6", [](Config& c) { c.solver.candidates_k = 6; }},
       {"model.path=models/route-v1", [](Config& c) { c.model.path = "models/route-v1"; }},
       {"model.device=cuda:1",
        [](Config& c) {
@@ -418,6 +420,7 @@ TEST_CASE("values of the wrong type are refused by key", "[config]") {
 TEST_CASE("every bounded key refuses values out of its range", "[config]") {
   for (const BadCase& bad : std::vector<BadCase>{
            {"", {"server.worker_threads=-1"}, "server.worker_threads: must be >= 0, got -1"},
+           {"", {"solver.candidates=-1"}, "solver.candidates: must be >= 0, got -1"},
            {"",
             {"server.worker_threads=2147483648"},
             "server.worker_threads: must be <= 2147483647, got 2147483648"},
