@@ -12,7 +12,10 @@ from typing import Dict, Optional, Tuple
 
 import torch
 
-from model import RouteModel, build_model
+from torch import nn
+
+from edge_model import build_edge_model
+from model import build_model
 
 
 def checkpoint_path(run_dir: str, step: int) -> str:
@@ -56,10 +59,18 @@ def portable_path(path: str) -> str:
     return os.path.basename(path) if relative.startswith("..") else relative
 
 
-def model_from_checkpoint(path: str, device: torch.device) -> Tuple[RouteModel, Dict]:
+def build_any(architecture: Dict) -> nn.Module:
+    """The model an architecture describes: route-v2's edge model when its family says so
+    (train.py --family edges), else route-v1's pointer model."""
+    if architecture.get("family") == "edges":
+        return build_edge_model(architecture)
+    return build_model(architecture)
+
+
+def model_from_checkpoint(path: str, device: torch.device) -> Tuple[nn.Module, Dict]:
     """The eager model of the checkpoint at `path`, in eval mode, and the checkpoint itself."""
     state = torch.load(path, map_location=device)
-    model = build_model(state["architecture"]).to(device)
+    model = build_any(state["architecture"]).to(device)
     model.load_state_dict(state["model"])
     model.eval()
     return model, state

@@ -20,6 +20,11 @@ costs, samples/s and the time left.
 
 Presets (every option can still be given): `tiny` (tests: seconds), `cpu` (the shipped model's
 recipe on 2 cores, ~30 min), `gpu` (more data, steps and REINFORCE; --device cuda).
+
+--family edges trains route-v2's edge model instead (edge_model.py): the cross-entropy of each
+node's successor in the label route, one forward pass a batch; its held-out evaluation is the
+recall of the label edges among each node's best-scored successors, beside the travel-time
+baseline's. Preset `edges-cpu`. It has no serving contract yet, so no --export.
 """
 
 import argparse
@@ -37,8 +42,10 @@ import data as data_lib
 import evaluate as evaluate_lib
 import export as export_lib
 import runtime
-from checkpoint import latest_checkpoint, portable_path, resolve_checkpoint, save_checkpoint
-from model import ARCHITECTURE_KEYS, RouteModel, build_model
+import edge_model
+from checkpoint import (build_any, latest_checkpoint, portable_path, resolve_checkpoint,
+                        save_checkpoint)
+from model import ARCHITECTURE_KEYS, RouteModel
 
 PRESETS: Dict[str, Dict] = {
     # Seconds on one core: a small model on a few hundred small problems.
@@ -54,10 +61,14 @@ PRESETS: Dict[str, Dict] = {
                 warmup=1000, rl_steps=10000, rl_lr=1e-4, rl_samples=16, log_every=200,
                 eval_every=2000, checkpoint_every=2000, heldout=1000, eval_batch_size=500,
                 amp="bf16"),
+    # route-v2's edge model on 2 cores: small enough for >= 2,000 problems/s a core at batch 64.
+    "edges-cpu": dict(family="edges", d_model=64, layers=3, heads=4, d_ff=256, batch_size=64,
+                      steps=20000, lr=1e-3, warmup=200, log_every=100, eval_every=1000,
+                      checkpoint_every=500, heldout=600, eval_batch_size=200),
 }
 
 DEFAULTS: Dict = dict(
-    d_model=128, layers=3, heads=8, d_ff=512, dropout=0.0, travel_bias=False, tanh_clip=10.0,
+    family="pointer", pair_hidden=16, d_model=128, layers=3, heads=8, d_ff=512, dropout=0.0, travel_bias=False, tanh_clip=10.0,
     batch_size=128, steps=1000, lr=1e-3, lr_schedule="cosine", min_lr_ratio=0.05, warmup=100,
     lr_step_every=0, lr_step_gamma=0.5, weight_decay=0.0, grad_clip=1.0,
     rl_steps=0, rl_lr=1e-4, rl_samples=8, rl_baseline="greedy",
@@ -66,7 +77,7 @@ DEFAULTS: Dict = dict(
 
 
 CHOICES = {"amp": ("none", "bf16", "fp16"), "lr_schedule": ("cosine", "step"),
-           "rl_baseline": ("greedy", "mean")}
+           "rl_baseline": ("greedy", "mean"), "family": ("pointer", "edges")}
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -109,10 +120,17 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     for key, allowed in CHOICES.items():
         if getattr(args, key) not in allowed:
             p.error(f"--{key}: {getattr(args, key)!r} is not one of {', '.join(allowed)}")
+    if args.family == "edges" and args.export:
+        p.error("--export: the edge model (--family edges) has no serving contract yet")
+    if args.family == "edges" and args.rl_steps:
+        p.error("--rl_steps: REINFORCE trains the pointer model only")
     return args
 
 
 def architecture_of(args: argparse.Namespace) -> Dict:
+    """The model's shape, as checkpoints record it; route-v1's records no family."""
+    if args.family == "edges":
+        return {"family": "edges", **{k: getattr(args, k) for k in edge_model.ARCHITECTURE_KEYS}}
     return {k: getattr(args, k) for k in ARCHITECTURE_KEYS}
 
 
@@ -163,14 +181,26 @@ def reinforce_loss(model: RouteModel, batch: Dict[str, torch.Tensor], costs, sam
     return loss, ratio
 
 
-def evaluate_heldout(model: RouteModel, heldout: data_lib.BucketedData, args,
-                     device: torch.device) -> Dict:
+def evaluate_heldout(model, heldout: data_lib.BucketedData, args, device: torch.device) -> Dict:
+    if args.family == "edges":
+        return edge_model.evaluate_edges(model, heldout, device, args.eval_batch_size)
     was_training = model.training
     model.eval()
     summary = evaluate_lib.evaluate(model, heldout, args.eval_decodings, device,
                                     args.eval_batch_size, noise_seed=args.seed)
     model.train(was_training)
     return summary
+
+
+def held_out_line(evaluation: Dict) -> str:
+    if "greedy_gap" not in evaluation:  # the edge model's
+        recalls = " ".join(f"@{k} {100 * evaluation[f'model_recall@{k}']:.1f}% "
+                           f"(nearest {100 * evaluation[f'nearest_recall@{k}']:.1f}%)"
+                           for k in edge_model.RECALLS)
+        return f" | held-out loss {evaluation['loss']:.4f} edge recall {recalls}"
+    g = evaluation["greedy_gap"]
+    return (f" | held-out greedy gap {100 * g['mean']:.2f}% p95 {100 * g['p95']:.2f}% "
+            f"feasible {100 * evaluation['feasible']:.1f}%")
 
 
 def format_duration(seconds: float) -> str:
@@ -208,7 +238,7 @@ def train(args: argparse.Namespace, argv: Optional[List[str]] = None) -> Dict:
 
     torch.manual_seed(args.seed)
     architecture = architecture_of(args)
-    model = build_model(architecture).to(device)
+    model = build_any(architecture).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     step = 0
     wall_time = 0.0
@@ -287,6 +317,8 @@ def train(args: argparse.Namespace, argv: Optional[List[str]] = None) -> Dict:
                 costs = train_data.cost_batch(size, rows, device, length)
                 loss, ratio = reinforce_loss(model, batch, costs, args.rl_samples,
                                              args.rl_baseline, step_generator(args.seed, step, 1))
+            elif args.family == "edges":
+                loss = edge_model.edge_loss(model, batch)
             else:
                 loss = imitation_loss(model, batch)
         optimizer.zero_grad(set_to_none=True)
@@ -305,10 +337,7 @@ def train(args: argparse.Namespace, argv: Optional[List[str]] = None) -> Dict:
         evaluation_line = ""
         if heldout is not None and (step % args.eval_every == 0 or step == total):
             last_eval = evaluate_heldout(model, heldout, args, device)
-            g = last_eval["greedy_gap"]
-            evaluation_line = (f" | held-out greedy gap {100 * g['mean']:.2f}% "
-                               f"p95 {100 * g['p95']:.2f}% feasible "
-                               f"{100 * last_eval['feasible']:.1f}%")
+            evaluation_line = held_out_line(last_eval)
         if step % args.log_every == 0 or step == total or evaluation_line:
             now = time.time()
             rate = samples_since / max(now - time_since, 1e-9)
@@ -317,8 +346,10 @@ def train(args: argparse.Namespace, argv: Optional[List[str]] = None) -> Dict:
             what = "cost/label" if reinforce else "loss"
             history.append({"step": step, what: mean_loss, "lr": learning_rate(args, step - 1),
                             "samples_per_s": rate})
-            if evaluation_line:
+            if evaluation_line and "greedy_gap" in last_eval:
                 history[-1]["greedy_gap"] = last_eval["greedy_gap"]["mean"]
+            elif evaluation_line:
+                history[-1].update(last_eval)
             say(f"step {step}/{total} {what} {mean_loss:.4f} lr {learning_rate(args, step - 1):.2e}"
                 f" {rate:.0f} samples/s eta {format_duration(per_step * (total - step))}"
                 f"{evaluation_line}")
