@@ -78,6 +78,14 @@ class BatchProposer {
   virtual std::vector<int> Refine(const routing::Instance& instance, Proposal proposal,
                                   absl::Time deadline, const batching::Clock& clock) const = 0;
 
+  // One of a proposal's alternatives, improved as its source calls for but by one descent
+  // only (no perturbation rounds): a caller who asks for alternatives wants good ones, at a
+  // cost bounded by the number asked. The default keeps the order as it is.
+  virtual std::vector<int> RefineAlternative(const routing::Instance& /*instance*/,
+                                             std::vector<int> order) const {
+    return order;
+  }
+
   // The model version the answers carry (the model's directory name and a hash of its files);
   // empty when no model is loaded.
   virtual std::string model_version() const { return {}; }

@@ -69,20 +69,34 @@ void BatchingPlanner::RunFinishing(Finishing& task) {
 
 std::vector<routing::RouteEvaluation> BatchingPlanner::Alternatives(
     const routing::Instance& instance, std::vector<CostedOrder> alternatives,
-    const std::vector<int>& best, int num_alternatives) {
-  std::vector<routing::RouteEvaluation> evaluated;
-  if (num_alternatives <= 0) return evaluated;
-  for (const CostedOrder& alternative : alternatives) {
+    const std::vector<int>& best, int num_alternatives, const BatchProposer& refiner) {
+  if (num_alternatives <= 0) return {};
+  std::vector<CostedOrder> feasible;
+  for (CostedOrder& alternative : alternatives) {
     if (alternative.order == best || !IsOrderOfStops(alternative.order, instance.num_stops())) {
       continue;
     }
-    routing::RouteEvaluation evaluation = routing::Evaluate(instance, alternative.order);
-    if (evaluation.feasible()) evaluated.push_back(std::move(evaluation));
+    const routing::RouteEvaluation evaluation = routing::Evaluate(instance, alternative.order);
+    if (evaluation.feasible()) feasible.push_back({std::move(alternative.order), evaluation.cost});
   }
-  std::stable_sort(evaluated.begin(), evaluated.end(),
-                   [](const auto& a, const auto& b) { return a.cost < b.cost; });
-  evaluated.resize(std::min(evaluated.size(), static_cast<size_t>(num_alternatives)));
-  return evaluated;
+  auto cheaper = [](const auto& a, const auto& b) { return a.cost < b.cost; };
+  std::stable_sort(feasible.begin(), feasible.end(), cheaper);
+  std::vector<std::vector<int>> kept;
+  std::vector<routing::RouteEvaluation> refined;
+  for (CostedOrder& alternative : feasible) {
+    if (refined.size() == static_cast<size_t>(num_alternatives)) break;
+    std::vector<int> order = refiner.RefineAlternative(instance, std::move(alternative.order));
+    if (order == best || std::find(kept.begin(), kept.end(), order) != kept.end() ||
+        !IsOrderOfStops(order, instance.num_stops())) {
+      continue;
+    }
+    routing::RouteEvaluation evaluation = routing::Evaluate(instance, order);
+    if (!evaluation.feasible()) continue;
+    kept.push_back(std::move(order));
+    refined.push_back(std::move(evaluation));
+  }
+  std::stable_sort(refined.begin(), refined.end(), cheaper);
+  return refined;
 }
 
 absl::StatusOr<PlanResult> BatchingPlanner::Respond(Finishing& task,
@@ -110,7 +124,7 @@ absl::StatusOr<PlanResult> BatchingPlanner::Respond(Finishing& task,
   }
   result.evaluation = routing::Evaluate(instance, result.order);
   result.alternatives = Alternatives(instance, std::move(alternatives), result.order,
-                                     task.call->num_alternatives);
+                                     task.call->num_alternatives, refiner);
   outcome.route_cost = result.evaluation.cost;
   outcome.lateness_s = result.evaluation.lateness_s;
   result.problem = task.call->problem;

@@ -128,6 +128,15 @@ std::vector<absl::StatusOr<Proposal>> ModelProposer::Propose(
   return proposals;
 }
 
+std::vector<int> ModelProposer::RefineAlternative(const routing::Instance& instance,
+                                                  std::vector<int> order) const {
+  if (options_.refine_max_moves == 0) return order;
+  routing::SolverOptions descent = options_.solver;
+  descent.max_moves = options_.refine_max_moves;
+  descent.perturbation_rounds = 0;
+  return routing::SolveFrom(instance, std::move(order), descent).order;
+}
+
 std::vector<int> ModelProposer::Refine(const routing::Instance& instance, Proposal proposal,
                                        absl::Time deadline,
                                        const batching::Clock& clock) const {

@@ -78,6 +78,9 @@ class ModelProposer final : public BatchProposer {
 
   std::vector<absl::StatusOr<Proposal>> Propose(
       std::span<const routing::Instance* const> instances, const BatchShape& shape) override;
+  // A descent with refine.max_moves moves (none at 0, as the route's source MODEL says).
+  std::vector<int> RefineAlternative(const routing::Instance& instance,
+                                     std::vector<int> order) const override;
   std::vector<int> Refine(const routing::Instance& instance, Proposal proposal,
                           absl::Time deadline, const batching::Clock& clock) const override;
   std::string model_version() const override;

@@ -1,7 +1,10 @@
 // End to end with the model: RouteServer::Start with model.path set to a test model (fixture
 // routeserve_test_models), real gRPC clients over loopback.
+#include "api/request.h"
 #include "e2e_support.h"
 #include "route_checks.h"
+#include "routing/instance.h"
+#include "routing/solver.h"
 
 namespace routeserve::testing {
 namespace {
@@ -15,6 +18,17 @@ config::Config ModelConfig(const std::string& model, std::vector<std::string> ov
                                        "model.decodings=4", "batching.max_batch_size=8",
                                        "batching.executors=1"});
   return TestConfig(std::move(overrides));
+}
+
+// The route's stop indices in the request, in visiting order.
+std::vector<int> OrderOf(const v1::SuggestRequest& request, const v1::Route& route) {
+  std::vector<int> order;
+  for (const v1::RouteStep& step : route.steps()) {
+    for (int stop = 0; stop < request.stops_size(); ++stop) {
+      if (request.stops(stop).id() == step.stop_id()) order.push_back(stop);
+    }
+  }
+  return order;
 }
 
 grpc::Status Suggest(v1::RouteService::Stub& stub, const v1::SuggestRequest& request,
@@ -50,8 +64,8 @@ TEST_CASE("Suggest through a server with the model answers MODEL_REFINED with a 
   CHECK(t.server->fallback_counts().total() == 0);
 }
 
-TEST_CASE("options.num_alternatives: the model's other decodings as feasible routes, cheapest "
-          "first, distinct from the route; none unless asked",
+TEST_CASE("options.num_alternatives: the model's other decodings, refined, as feasible routes, "
+          "cheapest first, distinct from the route and from each other; none unless asked",
           "[e2e][model]") {
   TestServer t = StartServer(ModelConfig("nearest"));
   int answered_with_alternatives = 0;
@@ -70,14 +84,25 @@ TEST_CASE("options.num_alternatives: the model's other decodings as feasible rou
     CHECK(response.route().SerializeAsString() == plain.route().SerializeAsString());
     CHECK(response.alternatives_size() <= 3);
     if (response.alternatives_size() > 0) ++answered_with_alternatives;
+    const absl::StatusOr<routing::RouteProblem> problem = api::ToRouteProblem(request, {});
+    REQUIRE(problem.ok());
+    const absl::StatusOr<routing::Instance> instance = routing::Instance::Build(*problem, {});
+    REQUIRE(instance.ok());
     double previous_cost = 0;
+    std::vector<std::vector<int>> seen = {OrderOf(request, response.route())};
     for (const v1::Route& alternative : response.alternatives()) {
       v1::SuggestResponse as_route = response;
       *as_route.mutable_route() = alternative;
       CHECK(CheckRouteResponse(request, as_route, v1::ROUTE_SOURCE_MODEL_REFINED) == "");
-      CHECK(alternative.SerializeAsString() != response.route().SerializeAsString());
       CHECK(alternative.summary().cost() >= previous_cost);
       previous_cost = alternative.summary().cost();
+      std::vector<int> order = OrderOf(request, alternative);
+      CHECK(std::find(seen.begin(), seen.end(), order) == seen.end());
+      seen.push_back(order);
+      // Refined: no local-search move improves it.
+      const std::vector<int> as_answered = order;
+      routing::ImproveRoute(*instance, order, /*max_moves=*/1);
+      CHECK(order == as_answered);
     }
   }
   CHECK(answered_with_alternatives > 0);

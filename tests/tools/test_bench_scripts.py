@@ -2,6 +2,8 @@
 solver): their JSON must hold every figure. No timing is asserted (the machine running the
 tests may be busy): only that the process exits 0 on SIGTERM, with clients attached too, and
 that every hostile call is refused by its stop count while good calls are answered.
+bench/alternatives.py against the server with the shipped model: its table reports the
+alternatives that came back, no more than asked.
 
 The runs need ROUTESERVE_SERVER and ROUTESERVE_CLI (ctest sets them); hostile_memory.py needs
 Python's grpc too (`make bench-deps`). Without them the runs are skipped.
@@ -61,6 +63,24 @@ class HostileMemoryTest(unittest.TestCase):
         self.assertEqual(run["good_calls"]["during_failed"], [])
         self.assertEqual(run["good_calls"]["after_failed"], [])
         self.assertGreater(run["good_calls"]["after_ok"], 0)
+
+
+@unittest.skipUnless(HAVE_SERVER, "needs ROUTESERVE_SERVER and ROUTESERVE_CLI (ctest sets them)")
+class AlternativesTest(unittest.TestCase):
+    def test_the_table_reports_the_alternatives_that_came_back(self):
+        done = subprocess.run([sys.executable, os.path.join(BENCH_DIR, "alternatives.py"),
+                               "--requests", "2", "--alternatives", "3", "--cases",
+                               "12:loose,12:tight"], capture_output=True, text=True, timeout=600)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        rows = [line for line in done.stdout.splitlines() if line.startswith("| 12 |")]
+        self.assertEqual(len(rows), 2, done.stdout)
+        for row in rows:
+            cells = [cell.strip() for cell in row.strip("|").split("|")]
+            came_back, asked = (int(x) for x in cells[2].split(" / "))
+            self.assertEqual(asked, 6)
+            self.assertLessEqual(came_back, asked)
+            if came_back:
+                self.assertGreater(float(cells[3]), 0)
 
 
 if __name__ == "__main__":
