@@ -27,8 +27,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from features import COURIER_FEATURES, NODE_FEATURES
-from model import Encoder
+from features import COURIER_FEATURES
+from model import NodeEncoding
 
 NOT_AN_EDGE = -1.0e4  # finite, so that fp16 holds it and checks for NaN/inf stay meaningful
 IGNORED = -100  # a successor target that is not scored (cross_entropy's ignore_index)
@@ -56,23 +56,16 @@ def edge_mask(pairs: Tensor, padding: Tensor, nodes: Tensor) -> Tensor:
     return mask | first_dropoff
 
 
-class EdgeModel(nn.Module):
+class EdgeModel(NodeEncoding):
     """The exported module: forward(nodes, pairs, padding, courier, travel) -> scores."""
 
-    start_features: torch.jit.Final[int]
     not_an_edge: torch.jit.Final[float]
 
     def __init__(self, d_model: int = 64, layers: int = 3, heads: int = 4, d_ff: int = 256,
                  dropout: float = 0.0, pair_hidden: int = 16):
-        super().__init__()
-        if d_model % heads != 0:
-            raise ValueError(f"d_model {d_model} is not a multiple of heads {heads}")
-        self.embed_nodes = nn.Linear(NODE_FEATURES, d_model)
-        self.embed_partner = nn.Linear(d_model, d_model, bias=False)
-        # Courier feature 7 (stops / N) depends on the bucket: left out.
-        self.start_features = COURIER_FEATURES - 1
-        self.embed_start = nn.Linear(self.start_features, d_model)
-        self.encoder = Encoder(d_model, layers, heads, d_ff, dropout, travel_bias=True)
+        # Courier feature 7 (stops / N) depends on the bucket: left out of the start token.
+        super().__init__(d_model, layers, heads, d_ff, dropout, travel_bias=True,
+                         start_features=COURIER_FEATURES - 1)
         self.query = nn.Linear(d_model, d_model, bias=False)
         self.key = nn.Linear(d_model, d_model, bias=False)
         self.pair = nn.Sequential(nn.Linear(PAIR_FEATURES, pair_hidden), nn.ReLU(),
@@ -83,14 +76,7 @@ class EdgeModel(nn.Module):
     def logits(self, nodes: Tensor, pairs: Tensor, padding: Tensor, courier: Tensor,
                travel: Tensor) -> Tensor:
         """float32 [B, N + 1, N + 1], unmasked."""
-        B, N = padding.shape
-        h = self.embed_nodes(nodes)
-        partner = h.gather(1, pairs.clamp(min=0).unsqueeze(-1).expand(B, N, h.shape[2]))
-        h = h + self.embed_partner(partner * (pairs >= 0).unsqueeze(-1).to(partner.dtype))
-        x = torch.cat([self.embed_start(courier[:, :self.start_features]).unsqueeze(1), h], 1)
-        key_padding = torch.cat([torch.zeros_like(padding[:, :1]), padding], dim=1)
-        x = self.encoder(x, key_padding, travel)
-        x = x.masked_fill(key_padding.unsqueeze(-1), 0.0)  # padded rows may hold NaN
+        x = self.encode(nodes, pairs, padding, courier, travel)
         bilinear = torch.matmul(self.query(x), self.key(x).transpose(1, 2)) * self.scale
         pair = self.pair(torch.stack([travel, travel.transpose(1, 2)], dim=-1)).squeeze(-1)
         return bilinear.float() + pair.float()

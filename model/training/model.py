@@ -212,19 +212,24 @@ class PointerDecoder(nn.Module):
         return orders, scores
 
 
-class RouteModel(nn.Module):
-    """The exported module: forward(nodes, pairs, padding, courier, travel, noise)."""
+class NodeEncoding(nn.Module):
+    """What both model families do first (route-v1's RouteModel, route-v2's EdgeModel): embed
+    each stop with its partner's embedding, put a start token built from `start_features`
+    courier features first, and run the Encoder. The layers are attributes of the model itself,
+    so that its parameters keep their names (embed_nodes.weight, encoder.layers.0...)."""
 
-    def __init__(self, d_model: int = 128, layers: int = 3, heads: int = 8, d_ff: int = 512,
-                 dropout: float = 0.0, travel_bias: bool = False, tanh_clip: float = 10.0):
+    start_features: torch.jit.Final[int]
+
+    def __init__(self, d_model: int, layers: int, heads: int, d_ff: int, dropout: float,
+                 travel_bias: bool, start_features: int):
         super().__init__()
         if d_model % heads != 0:
             raise ValueError(f"d_model {d_model} is not a multiple of heads {heads}")
+        self.start_features = start_features
         self.embed_nodes = nn.Linear(NODE_FEATURES, d_model)
         self.embed_partner = nn.Linear(d_model, d_model, bias=False)
-        self.embed_start = nn.Linear(COURIER_FEATURES, d_model)
+        self.embed_start = nn.Linear(start_features, d_model)
         self.encoder = Encoder(d_model, layers, heads, d_ff, dropout, travel_bias)
-        self.decoder = PointerDecoder(d_model, heads, tanh_clip)
 
     @torch.jit.export
     def encode(self, nodes: Tensor, pairs: Tensor, padding: Tensor, courier: Tensor,
@@ -234,12 +239,22 @@ class RouteModel(nn.Module):
         h = self.embed_nodes(nodes)
         partner = h.gather(1, pairs.clamp(min=0).unsqueeze(-1).expand(B, N, h.shape[2]))
         h = h + self.embed_partner(partner * (pairs >= 0).unsqueeze(-1).to(partner.dtype))
-        x = torch.cat([self.embed_start(courier).unsqueeze(1), h], dim=1)
+        start = self.embed_start(courier[:, :self.start_features])
+        x = torch.cat([start.unsqueeze(1), h], dim=1)
         key_padding = torch.cat([torch.zeros_like(padding[:, :1]), padding], dim=1)
         x = self.encoder(x, key_padding, travel)
-        # Padded rows may hold anything (even NaN on the fused path); zero them so that the
-        # masked attention of the decoder never multiplies a NaN by a zero weight.
+        # Padded rows may hold anything (even NaN on the fused path); zero them so that later
+        # masked products never multiply a NaN by a zero weight.
         return x.masked_fill(key_padding.unsqueeze(-1), 0.0)
+
+
+class RouteModel(NodeEncoding):
+    """The exported module: forward(nodes, pairs, padding, courier, travel, noise)."""
+
+    def __init__(self, d_model: int = 128, layers: int = 3, heads: int = 8, d_ff: int = 512,
+                 dropout: float = 0.0, travel_bias: bool = False, tanh_clip: float = 10.0):
+        super().__init__(d_model, layers, heads, d_ff, dropout, travel_bias, COURIER_FEATURES)
+        self.decoder = PointerDecoder(d_model, heads, tanh_clip)
 
     def forward(self, nodes: Tensor, pairs: Tensor, padding: Tensor, courier: Tensor,
                 travel: Tensor, noise: Tensor) -> Tuple[Tensor, Tensor]:
