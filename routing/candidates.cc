@@ -1,26 +1,9 @@
 #include "routing/candidates.h"
 
-#include <algorithm>
 #include <stdexcept>
 #include <string>
 
 namespace routeserve::routing {
-namespace {
-
-// Sorts `nodes` by travel time from `from`, ties to the lower node, keeping only the first
-// `keep`.
-void SortByTravelFrom(const Instance& instance, int from, std::vector<int>& nodes, size_t keep) {
-  auto nearer = [&instance, from](int a, int b) {
-    const double ta = instance.travel_s(from, a);
-    const double tb = instance.travel_s(from, b);
-    return ta < tb || (ta == tb && a < b);
-  };
-  keep = std::min(keep, nodes.size());
-  std::partial_sort(nodes.begin(), nodes.begin() + keep, nodes.end(), nearer);
-  nodes.resize(keep);
-}
-
-}  // namespace
 
 int NumNodes(const Instance& instance) {
   return instance.num_stops() + 1 + (instance.has_end() ? 1 : 0);
@@ -64,7 +47,8 @@ CandidateLists NearestByTravelTime(const Instance& instance, int k) {
       // The start drives to the end only when there are no stops: no move makes that edge.
       if (to != from && !(from == 0 && to == end)) successors.push_back(to);
     }
-    SortByTravelFrom(instance, from, successors, static_cast<size_t>(k));
+    KeepLowest(successors, static_cast<size_t>(k),
+               [&instance, from](int to) { return instance.travel_s(from, to); });
     lists[from] = successors;
   }
   return CandidateLists(instance, std::move(lists));

@@ -12,6 +12,7 @@
 // outside (a model's scores of each directed pair), through the constructor.
 #pragma once
 
+#include <algorithm>
 #include <span>
 #include <vector>
 
@@ -45,6 +46,19 @@ class CandidateLists {
 
 // The number of nodes of an instance: the start, the stops and the end when there is one.
 int NumNodes(const Instance& instance);
+
+// Keeps the `k` nodes of `nodes` with the lowest `key(node)` (a double), lowest first, ties to
+// the lower node: the one order of "best" for every way of making lists.
+template <typename Key>
+void KeepLowest(std::vector<int>& nodes, size_t k, Key key) {
+  k = std::min(k, nodes.size());
+  std::partial_sort(nodes.begin(), nodes.begin() + k, nodes.end(), [&key](int a, int b) {
+    const double key_a = key(a);
+    const double key_b = key(b);
+    return key_a < key_b || (key_a == key_b && a < b);
+  });
+  nodes.resize(k);
+}
 
 // Each node's k nearest successors by the travel times in use (a caller's matrix when given),
 // nearest first, ties to the lower node; fewer where fewer exist. O(n^2 log k). k >= 1.

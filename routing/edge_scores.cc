@@ -62,28 +62,17 @@ CandidateLists BestScored(const Instance& instance, const EdgeScores& scores, in
     for (int to = 1; to <= stops; ++to) {
       if (to != from) successors.push_back(to);
     }
-    const size_t keep = std::min<size_t>(k, successors.size());
-    std::partial_sort(successors.begin(), successors.begin() + keep, successors.end(),
-                      [&](int a, int b) {
-                        const float sa = scores.at(from, a);
-                        const float sb = scores.at(from, b);
-                        return sa > sb || (sa == sb && a < b);
-                      });
-    successors.resize(keep);
+    // Best scored first: the lowest negated score.
+    KeepLowest(successors, static_cast<size_t>(k),
+               [&scores, from](int to) { return -static_cast<double>(scores.at(from, to)); });
     lists[from] = successors;
   }
   if (instance.has_end() && stops > 0) {
     const int end = instance.end_node();
     std::vector<int> nearest_to_end;
     for (int stop = 1; stop <= stops; ++stop) nearest_to_end.push_back(stop);
-    const size_t keep = std::min<size_t>(k, nearest_to_end.size());
-    std::partial_sort(nearest_to_end.begin(), nearest_to_end.begin() + keep, nearest_to_end.end(),
-                      [&](int a, int b) {
-                        const double ta = instance.travel_s(a, end);
-                        const double tb = instance.travel_s(b, end);
-                        return ta < tb || (ta == tb && a < b);
-                      });
-    nearest_to_end.resize(keep);
+    KeepLowest(nearest_to_end, static_cast<size_t>(k),
+               [&instance, end](int stop) { return instance.travel_s(stop, end); });
     for (const int node : nearest_to_end) lists[node].push_back(end);
   }
   return CandidateLists(instance, std::move(lists));
