@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from features import COURIER_FEATURES
+from features import COURIER_FEATURES, Instance
 from model import NodeEncoding
 
 NOT_AN_EDGE = -1.0e4  # finite, so that fp16 holds it and checks for NaN/inf stay meaningful
@@ -89,6 +89,40 @@ class EdgeModel(NodeEncoding):
         scores = torch.log_softmax(logits, dim=-1)
         # A row with nothing allowed (padding, or a lone stop) is NaN after the softmax.
         return scores.masked_fill(mask, self.not_an_edge)
+
+
+def greedy_order(scores: np.ndarray, instance: Instance) -> List[int]:
+    """The route the scores lead to greedily, as the server builds its first start
+    (routing::ScoredStarts, start 0): from the start, each time the best-scored stop among those
+    that may come next (a dropoff after its pickup, a pickup within the capacity), the lower
+    stop on a tie. `scores` [>= n + 1, >= n + 1] (a problem's padded block will do). The
+    self-test's route (seal.py)."""
+    n = len(instance.partner)
+    visited = [False] * n
+    load = int(instance.initial_load)
+    node = 0
+    order: List[int] = []
+    for _ in range(n):
+        best, best_value = -1, -float("inf")
+        for stop in range(n):
+            if visited[stop]:
+                continue
+            partner = int(instance.partner[stop])
+            if instance.is_pickup[stop]:
+                if load + int(instance.load_delta[stop]) > instance.capacity:
+                    continue
+            elif partner >= 0 and not visited[partner]:
+                continue
+            value = float(scores[node, stop + 1])
+            if best < 0 or value > best_value:
+                best, best_value = stop, value
+        if best < 0:
+            raise ValueError("greedy_order: no stop may come next (a problem not well formed)")
+        visited[best] = True
+        order.append(best)
+        load += int(instance.load_delta[best])
+        node = best + 1
+    return order
 
 
 def successor_targets(target: Tensor, padding: Tensor) -> Tensor:

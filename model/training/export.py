@@ -6,11 +6,12 @@ DIR/selftest.json, sealed (seal.py).
               [--datagen build/routeserve-datagen] [--allow-newer-torch]
     export.py --seal DIR [--datagen build/routeserve-datagen]
 
-model.pt is the scripted RouteModel saved with torch.jit.save, with its contract (feature
-version and counts, max_stops) as the module's attribute `contract`. LibTorch 1.13 (the
-server's) need not load a file saved by a newer PyTorch, so export refuses any torch but 1.13.x
-unless --allow-newer-torch. model.yaml holds the metadata of docs/MODEL.md: the feature
-contract, the largest N, the objective, how the model was trained (command, data, seed, steps,
+model.pt is the scripted model (route-v1's RouteModel or route-v2's EdgeModel) saved with
+torch.jit.save, with its contract (feature version and counts, max_stops) as the module's
+attribute `contract`. LibTorch 1.13 (the server's) need not load a file saved by a newer
+PyTorch, so export refuses any torch but 1.13.x unless --allow-newer-torch. model.yaml holds
+the metadata of docs/MODEL.md: the family (what forward() returns), the feature contract, the
+largest N, the objective, how the model was trained (command, data, seed, steps,
 architecture, wall time, torch), the held-out evaluation (measured here with --eval_data, else
 the last one of the training run) and the seal: the SHA-256 of model.pt and of selftest.json,
 the self-test the server runs at start-up (its problems come from routeserve-datagen).
@@ -30,11 +31,11 @@ import yaml
 
 import checkpoint
 import data as data_lib
+import edge_model
 import evaluate as evaluate_lib
 import features
 import runtime
 import seal as seal_lib
-from model import RouteModel
 
 REQUIRED_TORCH = "1.13"
 
@@ -81,6 +82,8 @@ def metadata(state: Dict, max_stops: int, evaluation: Optional[Dict],
         if key in args:
             training.setdefault("settings", {})[key] = args[key]
     return {
+        # What forward() returns (seal.FAMILIES): route-v1's decodings or route-v2's scores.
+        "family": state.get("architecture", {}).get("family", "pointer"),
         "feature_version": features.FEATURE_VERSION,
         "node_features": features.NODE_FEATURES,
         "courier_features": features.COURIER_FEATURES,
@@ -109,10 +112,11 @@ def _earlier_run(init: Dict) -> Dict:
     return earlier
 
 
-def export(model: RouteModel, state: Dict, out_dir: str, allow_newer_torch: bool = False,
+def export(model: torch.nn.Module, state: Dict, out_dir: str, allow_newer_torch: bool = False,
            max_stops: Optional[int] = None, evaluation: Optional[Dict] = None,
            datagen: Optional[str] = None) -> Dict:
-    """Scripts `model` into out_dir/model.pt, writes out_dir/model.yaml and seals the
+    """Scripts `model` (route-v1's RouteModel or route-v2's EdgeModel) into out_dir/model.pt,
+    writes out_dir/model.yaml (its `family` from the run's architecture) and seals the
     directory (selftest.json, model.yaml's seal; `datagen` makes the self-test's problems, see
     seal.find_datagen); returns the metadata written."""
     check_torch(allow_newer_torch)
@@ -203,10 +207,14 @@ def _export_checkpoint(args: argparse.Namespace) -> int:
     evaluation = None
     if args.eval_data:
         heldout = data_lib.BucketedData(data_lib.load_data(args.eval_data, args.limit))
-        evaluation = evaluate_lib.evaluate(model, heldout, args.decodings,
-                                           reference_check=True)
+        if isinstance(model, edge_model.EdgeModel):
+            evaluation = edge_model.evaluate_edges(model, heldout, torch.device("cpu"), 64)
+        else:
+            evaluation = evaluate_lib.evaluate(model, heldout, args.decodings,
+                                               reference_check=True)
         evaluation["data"] = checkpoint.portable_path(args.eval_data)
-        print(evaluate_lib.format_summary(evaluation))
+        if "model_recall@1" not in evaluation:
+            print(evaluate_lib.format_summary(evaluation))
     export(model, state, args.out, args.allow_newer_torch, args.max_stops, evaluation,
            args.datagen)
     print(f"export: wrote {args.out}/model.pt, model.yaml and {seal_lib.SELFTEST_FILE} from "

@@ -2,9 +2,11 @@
 
 A sealed model directory holds, beside model.pt:
 - selftest.json: a fixed self-test, problems from the project's generator (routeserve-datagen)
-  of every regime and of sizes up to the model's max_stops, each with the cost of the best route
-  the model's own decodings reach on it, run as the server runs it (padded to its bucket, the
-  server's noise, best of `decodings`, before refinement), under model.yaml's objective;
+  of every regime and of sizes up to the model's max_stops, each with the cost of the route the
+  model gives it, run as the server runs it (padded to its bucket), under model.yaml's
+  objective: for route-v1 (family `pointer`) the best of its `decodings` decodings with the
+  server's noise, before refinement; for route-v2 (family `edges`) the route its scores lead to
+  greedily (edge_model.greedy_order, the server's first start);
 - in model.yaml, a `seal` section: the SHA-256 of model.pt and of selftest.json.
 
 Sealing never writes model.pt: an exported model keeps its bytes. It refuses a model whose
@@ -26,10 +28,12 @@ import subprocess
 import tempfile
 from typing import Dict, List, Optional, Sequence
 
+import numpy as np
 import torch
 import yaml
 
 import cost
+import edge_model
 import features
 
 SELFTEST_FILE = "selftest.json"
@@ -40,6 +44,13 @@ DEFAULT_DECODINGS = 8  # the server's default model.decodings
 CONTRACT_ATTRIBUTE = "contract"
 CONTRACT_KEYS = ("feature_version", "node_features", "courier_features", "max_stops")
 SEAL_KEY = "seal"
+# model.yaml's `family`: what forward() returns. Absent means pointer (models exported before
+# route-v2 say nothing).
+FAMILIES = ("pointer", "edges")
+
+
+def family_of(meta: Dict) -> str:
+    return meta.get("family", "pointer")
 
 
 class SealError(RuntimeError):
@@ -74,6 +85,9 @@ def check_contract(module: torch.jit.ScriptModule, meta: Dict, where: str) -> No
     if not isinstance(meta.get("max_stops"), int) or meta["max_stops"] < 1:
         raise SealError(f"{where}/model.yaml: max_stops: expected an integer >= 1, got "
                         f"{meta.get('max_stops')!r}")
+    if family_of(meta) not in FAMILIES:
+        raise SealError(f"{where}/model.yaml: family: {meta.get('family')!r}, expected one of "
+                        f"{', '.join(FAMILIES)}")
     if not isinstance(meta.get("objective"), dict):
         raise SealError(f"{where}/model.yaml: objective: expected a map, got "
                         f"{meta.get('objective')!r}")
@@ -175,6 +189,29 @@ def run_case(module: torch.jit.ScriptModule, problem: features.Problem, N: int, 
     return best
 
 
+def run_edges_case(module: torch.jit.ScriptModule, problem: features.Problem, N: int,
+                   objective: features.Objective, name: str) -> Dict:
+    """The route an edge model's scores lead `problem` to greedily at N: its cost and order."""
+    instance = features.build_instance(problem, objective)
+    inputs = features.encode(problem, N, objective, instance)
+    tensors = [torch.from_numpy(inputs[key]).unsqueeze(0) for key in features.INPUT_KEYS]
+    with torch.inference_mode():
+        scores = module(*tensors)
+    if not isinstance(scores, torch.Tensor) or tuple(scores.shape) != (1, N + 1, N + 1):
+        shape = tuple(scores.shape) if isinstance(scores, torch.Tensor) else type(scores).__name__
+        raise SealError(f"{name}: scores of shape {shape}, expected (1, {N + 1}, {N + 1})")
+    n = problem.num_stops
+    block = scores[0, :n + 1, :n + 1].float().numpy()
+    if not np.isfinite(block).all():
+        raise SealError(f"{name}: a score is not finite (the outputs must be finite)")
+    order = edge_model.greedy_order(block, instance)
+    evaluation = cost.evaluate(instance, order)
+    if not evaluation.feasible:
+        raise SealError(f"{name}: the greedy route is infeasible ({evaluation.infeasibility} at "
+                        f"stop {evaluation.infeasible_stop})")
+    return {"cost": evaluation.cost, "decoding": 0, "order": order}
+
+
 def problem_json(problem: features.Problem) -> Dict:
     """A problem as selftest.json holds it (docs/MODEL.md): routing::RouteProblem's fields."""
     courier = {"lat_deg": problem.lat, "lng_deg": problem.lng, "now": problem.now,
@@ -211,13 +248,17 @@ def make_selftest(module: torch.jit.ScriptModule, meta: Dict,
                   problems: Sequence[features.Problem], decodings: int) -> Dict:
     objective = features.Objective(**meta["objective"])
     max_stops = meta["max_stops"]
+    edges = family_of(meta) == "edges"
+    if edges:
+        decodings = 1  # the greedy route: samples would test the same scores again
     cases = []
     for index, problem in enumerate(problems):
         name = _case_name(problem, index)
         if problem.num_stops > max_stops:
             raise SealError(f"{name}: more stops than max_stops {max_stops}")
         N = padded_size(problem.num_stops, max_stops)
-        best = run_case(module, problem, N, decodings, objective, name)
+        best = run_edges_case(module, problem, N, objective, name) if edges else \
+            run_case(module, problem, N, decodings, objective, name)
         cases.append({"name": name, "padded_size": N, "cost": best["cost"],
                       "decoding": best["decoding"], "order": best["order"],
                       "problem": problem_json(problem)})

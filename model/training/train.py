@@ -24,7 +24,7 @@ recipe on 2 cores, ~30 min), `gpu` (more data, steps and REINFORCE; --device cud
 --family edges trains route-v2's edge model instead (edge_model.py): the cross-entropy of each
 node's successor in the label route, one forward pass a batch; its held-out evaluation is the
 recall of the label edges among each node's best-scored successors, beside the travel-time
-baseline's. Preset `edges-cpu`. It has no serving contract yet, so no --export.
+baseline's. Preset `edges-cpu`.
 """
 
 import argparse
@@ -120,8 +120,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     for key, allowed in CHOICES.items():
         if getattr(args, key) not in allowed:
             p.error(f"--{key}: {getattr(args, key)!r} is not one of {', '.join(allowed)}")
-    if args.family == "edges" and args.export:
-        p.error("--export: the edge model (--family edges) has no serving contract yet")
     if args.family == "edges" and args.rl_steps:
         p.error("--rl_steps: REINFORCE trains the pointer model only")
     return args

@@ -7,6 +7,7 @@ resumes step for step.
 
 import contextlib
 import io
+import json
 import os
 import random
 import shutil
@@ -15,14 +16,17 @@ import tempfile
 import unittest
 
 import torch
+import yaml
 
 sys.path.insert(0, os.path.dirname(__file__))
 import synthetic  # noqa: E402
 import test_train  # noqa: E402  (its make_data; its test case is not collected here)
 import checkpoint  # noqa: E402
+import cost  # noqa: E402
 import data as data_lib  # noqa: E402
 import features  # noqa: E402
 import edge_model  # noqa: E402
+import seal  # noqa: E402
 import train  # noqa: E402
 from edge_model import (IGNORED, NOT_AN_EDGE, EdgeModel, edge_mask,  # noqa: E402
                         successor_targets)
@@ -155,13 +159,57 @@ class EdgeTrainingTest(unittest.TestCase):
         for name, tensor in whole["model"].items():
             torch.testing.assert_close(resumed["model"][name], tensor, rtol=0, atol=0)
 
-    def test_export_and_reinforce_are_refused(self):
-        for extra, word in ((["--export", os.path.join(self.dir, "out")], "--export"),
-                            (["--rl_steps", "10"], "--rl_steps")):
-            stderr = io.StringIO()
-            with contextlib.redirect_stderr(stderr), self.assertRaises(SystemExit):
-                train.parse_args(self.argv("refused", *extra))
-            self.assertIn(word, stderr.getvalue())
+    def test_reinforce_is_refused(self):
+        stderr = io.StringIO()
+        with contextlib.redirect_stderr(stderr), self.assertRaises(SystemExit):
+            train.parse_args(self.argv("refused", "--rl_steps", "10"))
+        self.assertIn("--rl_steps", stderr.getvalue())
+
+    @unittest.skipUnless(os.environ.get("ROUTESERVE_DATAGEN"), "needs routeserve-datagen")
+    def test_export_seals_the_greedy_routes_of_the_scores(self):
+        out = os.path.join(self.dir, "exported")
+        argv = self.argv("exported", "--steps", "20", "--export", out)
+        quiet(train.train, train.parse_args(argv), argv)
+        with open(os.path.join(out, "model.yaml"), encoding="utf-8") as f:
+            meta = yaml.safe_load(f)
+        self.assertEqual(meta["family"], "edges")
+        self.assertEqual(meta["max_stops"], 8)  # the largest bucket of 3..8 stops
+        with open(os.path.join(out, seal.SELFTEST_FILE), encoding="utf-8") as f:
+            selftest = json.load(f)
+        self.assertEqual(selftest["decodings"], 1)
+        module = torch.jit.load(os.path.join(out, "model.pt"))
+        objective = features.Objective(**meta["objective"])
+        problems_sealed = seal.selftest_problems(meta["max_stops"])
+        self.assertEqual(len(problems_sealed), len(selftest["cases"]))
+        for case, problem in zip(selftest["cases"], problems_sealed):
+            instance = features.build_instance(problem, objective)
+            scores, _ = scores_of(module, [problem], case["padded_size"])
+            order = edge_model.greedy_order(scores[0].numpy(), instance)
+            self.assertEqual(order, case["order"], case["name"])
+            self.assertEqual(cost.evaluate(instance, order).cost, case["cost"], case["name"])
+
+
+class GreedyOrderTest(unittest.TestCase):
+    def test_each_step_takes_the_best_stop_that_may_come_next(self):
+        rng = random.Random(8)
+        for problem in problems(60, seed=9):
+            instance = features.build_instance(problem)
+            n = problem.num_stops
+            scores = [[rng.choice([0.0, -1.0, rng.uniform(-5, 0)]) for _ in range(n + 1)]
+                      for _ in range(n + 1)]  # ties on purpose
+            order = edge_model.greedy_order(torch.tensor(scores).numpy(), instance)
+            self.assertEqual(sorted(order), list(range(n)))
+            self.assertTrue(cost.evaluate(instance, order).feasible, order)
+            node, load, done = 0, instance.initial_load, set()
+            for stop in order:
+                allowed = [s for s in range(n) if s not in done and (
+                    load + instance.load_delta[s] <= instance.capacity if instance.is_pickup[s]
+                    else instance.partner[s] < 0 or instance.partner[s] in done)]
+                best = max(scores[node][s + 1] for s in allowed)
+                self.assertEqual(stop, min(s for s in allowed if scores[node][s + 1] == best))
+                done.add(stop)
+                load += instance.load_delta[stop]
+                node = stop + 1
 
 
 if __name__ == "__main__":
