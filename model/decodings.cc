@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "model/features.h"
 #include "routing/evaluator.h"
 
 namespace routeserve::model {
@@ -83,6 +84,34 @@ const Decoding& BestDecoding(const std::vector<Decoding>& decodings) {
     if (decoding.cost < best->cost) best = &decoding;
   }
   return *best;
+}
+
+absl::StatusOr<ScoredProblem> ScoredProblemOf(const routing::Instance& instance,
+                                              std::span<const float> block, int side,
+                                              int starts) {
+  const int nodes = instance.num_stops() + 1;
+  for (int from = 0; from < nodes; ++from) {
+    if (absl::Status finite = CheckFinite(block.subspan(static_cast<size_t>(from) * side, nodes),
+                                          absl::StrCat("scores[", from, "]"));
+        !finite.ok()) {
+      return finite;
+    }
+  }
+  ScoredProblem scored{.scores = routing::EdgeScores::FromPadded(block, side, nodes - 1),
+                       .starts = {}};
+  for (routing::Solution& start :
+       routing::ScoredStarts(instance, scored.scores, starts, ProblemHash(instance))) {
+    double score = 0;
+    int node = 0;
+    for (const int stop : start.order) {
+      score += scored.scores.at(node, stop + 1);
+      node = stop + 1;
+    }
+    scored.starts.push_back({.order = std::move(start.order),
+                             .score = static_cast<float>(score),
+                             .cost = start.cost});
+  }
+  return scored;
 }
 
 }  // namespace routeserve::model

@@ -64,6 +64,16 @@ absl::StatusOr<ModelMetadata> ReadTree(const YAML::Node& root, const FieldReader
         absl::StrCat(reader.source(), ": expected a map of keys, got ", DescribeNode(root)));
   }
   ModelMetadata metadata;
+  if (HasField(root, "family")) {
+    absl::StatusOr<std::string> family = reader.String(root, "family", "family");
+    if (!family.ok()) return family.status();
+    if (*family == ModelFamilyName(ModelFamily::kEdges)) {
+      metadata.family = ModelFamily::kEdges;
+    } else if (*family != ModelFamilyName(ModelFamily::kPointer)) {
+      return reader.Error("family", absl::StrCat("expected pointer or edges, got \"", *family,
+                                                 "\""));
+    }
+  }
   struct IntegerKey {
     const char* name;
     int* field;
@@ -98,6 +108,10 @@ absl::Status Mismatch(const char* key, int model, int encoder) {
 }
 
 }  // namespace
+
+const char* ModelFamilyName(ModelFamily family) {
+  return family == ModelFamily::kEdges ? "edges" : "pointer";
+}
 
 absl::StatusOr<ModelMetadata> ParseModelMetadata(const std::string& yaml_text,
                                                  const std::string& source) {

@@ -27,7 +27,17 @@ inline constexpr char kMetadataFileName[] = "model.yaml";
 // recipe's export.
 inline constexpr char kContractAttribute[] = "contract";
 
+// What the model's forward() returns (model.yaml's `family`; absent: kPointer, as models
+// exported before route-v2 say nothing). docs/MODEL.md has both contracts.
+enum class ModelFamily {
+  kPointer,  // route-v1: K decodings per problem, orders [B, K, N] and scores [B, K]
+  kEdges,    // route-v2: a score per directed pair of nodes, [B, N + 1, N + 1]
+};
+// "pointer", "edges": model.yaml's values.
+const char* ModelFamilyName(ModelFamily family);
+
 struct ModelMetadata {
+  ModelFamily family = ModelFamily::kPointer;
   int feature_version = 0;
   int node_features = 0;
   int courier_features = 0;

@@ -169,13 +169,32 @@ struct ModelRunner::Impl {
     return pinned.to(device, /*non_blocking=*/true);
   }
 
-  // The forward pass of a staged batch under `autocast` (nullopt: fp32): orders [rows, K, N]
-  // (int64) and scores [rows, K] (float) on the host, or why not. Throws what LibTorch throws.
-  absl::Status Forward(ExecutorState& state, int rows, int N, int K,
-                       std::optional<at::ScalarType> autocast, torch::Tensor& orders,
-                       torch::Tensor& scores);
+  // The module's output for the batch staged on `state` (rows problems at N; with the
+  // decodings' noise [rows, K, N] for the pointer model) under `autocast` (nullopt: fp32).
+  // Throws what LibTorch throws.
+  c10::IValue Forward(ExecutorState& state, int rows, int N, int K,
+                      std::optional<at::ScalarType> autocast);
+  // route-v1's outputs on the host: orders [rows, K, N] (int64) and scores [rows, K] (float),
+  // or why the output breaks the contract.
+  absl::Status DecodingsOf(const c10::IValue& output, int rows, int N, int K,
+                           torch::Tensor& orders, torch::Tensor& scores) const;
+  // route-v2's output on the host: scores [rows, N + 1, N + 1] (float), or why not.
+  absl::Status EdgeScoresOf(const c10::IValue& output, int rows, int N,
+                            torch::Tensor& scores) const;
 
-  // ModelRunner::Run, under `autocast`.
+  // Checks a call of Run() or Score() and stages its batch on its executor: the rows it runs
+  // as, or why not (the status of every problem).
+  absl::StatusOr<int> Stage(std::span<const routing::Instance* const> instances, int N, int K,
+                            int executor);
+  // ModelRunner::Run of the pointer model, under `autocast`.
+  std::vector<absl::StatusOr<std::vector<Decoding>>> Decode(
+      std::span<const routing::Instance* const> instances, int N, int K, int executor,
+      std::optional<at::ScalarType> autocast);
+  // ModelRunner::Score, under `autocast`.
+  std::vector<absl::StatusOr<ScoredProblem>> Score(
+      std::span<const routing::Instance* const> instances, int N, int starts, int executor,
+      std::optional<at::ScalarType> autocast);
+  // ModelRunner::Run, under `autocast`: the family's decodings.
   std::vector<absl::StatusOr<std::vector<Decoding>>> Run(
       std::span<const routing::Instance* const> instances, int padded_size, int decodings,
       int executor, std::optional<at::ScalarType> autocast);
@@ -186,10 +205,8 @@ struct ModelRunner::Impl {
   absl::Status SelfTest(const std::string& model_dir, const ModelFiles& files);
 };
 
-absl::Status ModelRunner::Impl::Forward(ExecutorState& state, int rows, int N, int K,
-                                        std::optional<at::ScalarType> autocast,
-                                        torch::Tensor& orders, torch::Tensor& scores) {
-  c10::InferenceMode inference;
+c10::IValue ModelRunner::Impl::Forward(ExecutorState& state, int rows, int N, int K,
+                                       std::optional<at::ScalarType> autocast) {
 #if ROUTESERVE_HAS_CUDA_STREAMS
   std::optional<compat::StreamGuard> stream_guard;
   if (state.stream.has_value()) stream_guard.emplace(*state.stream);
@@ -208,13 +225,15 @@ absl::Status ModelRunner::Impl::Forward(ExecutorState& state, int rows, int N, i
   input(f.padding.data(), {rows, N}, torch::kBool);
   input(f.courier.data(), {rows, kCourierFeatures}, float32);
   input(f.travel.data(), {rows, N + 1, N + 1}, float32);
-  input(state.noise.data(), {rows, K, N}, float32);
-
-  c10::IValue output;
-  {
-    compat::AutocastGuard guard(device.type(), autocast);
-    output = module.forward(std::move(inputs));
+  if (metadata.family == ModelFamily::kPointer) {
+    input(state.noise.data(), {rows, K, N}, float32);
   }
+  compat::AutocastGuard guard(device.type(), autocast);
+  return module.forward(std::move(inputs));
+}
+
+absl::Status ModelRunner::Impl::DecodingsOf(const c10::IValue& output, int rows, int N, int K,
+                                            torch::Tensor& orders, torch::Tensor& scores) const {
   if (!output.isTuple() || output.toTupleRef().elements().size() != 2 ||
       !output.toTupleRef().elements()[0].isTensor() ||
       !output.toTupleRef().elements()[1].isTensor()) {
@@ -240,49 +259,75 @@ absl::Status ModelRunner::Impl::Forward(ExecutorState& state, int rows, int N, i
   return absl::OkStatus();
 }
 
-std::vector<absl::StatusOr<std::vector<Decoding>>> ModelRunner::Impl::Run(
-    std::span<const routing::Instance* const> instances, int padded_size, int decodings,
-    int executor, std::optional<at::ScalarType> autocast) {
-  using Result = absl::StatusOr<std::vector<Decoding>>;
-  const int B = static_cast<int>(instances.size());
-  auto all = [B](const absl::Status& status) { return std::vector<Result>(B, status); };
-  if (B == 0) return {};
+absl::Status ModelRunner::Impl::EdgeScoresOf(const c10::IValue& output, int rows, int N,
+                                             torch::Tensor& scores) const {
+  if (!output.isTensor()) {
+    return absl::DataLossError("model output: expected a tensor of edge scores");
+  }
+  const torch::Tensor raw = output.toTensor();
+  if (raw.sizes() != at::IntArrayRef({rows, N + 1, N + 1})) {
+    return absl::DataLossError(absl::StrCat("model output: scores ", c10::str(raw.sizes()),
+                                            ", expected [", rows, ", ", N + 1, ", ", N + 1,
+                                            "]"));
+  }
+  if (!c10::isFloatingType(raw.scalar_type())) {
+    return absl::DataLossError(absl::StrCat("model output: scores of dtype ",
+                                            c10::toString(raw.scalar_type()),
+                                            ", expected a floating type"));
+  }
+  scores = raw.to(torch::kCPU, torch::kFloat32).contiguous();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> ModelRunner::Impl::Stage(std::span<const routing::Instance* const> instances,
+                                             int N, int K, int executor) {
   if (executor < 0 || executor >= static_cast<int>(executors.size())) {
-    return all(absl::InvalidArgumentError(absl::StrCat(
-        "model: executor ", executor, " out of range (", executors.size(), " executors)")));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "model: executor ", executor, " out of range (", executors.size(), " executors)"));
   }
-  if (decodings < 1 || decodings > kMaxDecodings) {
-    return all(absl::InvalidArgumentError(
-        absl::StrCat("model: ", decodings, " decodings, expected 1..", kMaxDecodings)));
+  if (K < 1 || K > kMaxDecodings) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("model: ", K, " decodings, expected 1..", kMaxDecodings));
   }
-  if (padded_size > metadata.max_stops) {
-    return all(absl::InvalidArgumentError(absl::StrCat(
-        "model: padded size ", padded_size, " above the model's max_stops ", metadata.max_stops)));
+  if (N > metadata.max_stops) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "model: padded size ", N, " above the model's max_stops ", metadata.max_stops));
   }
   ExecutorState& state = *executors[executor];
-  const int N = padded_size;
-  const int K = decodings;
   if (absl::Status encoded = EncodeFeatures(instances, N, state.features); !encoded.ok()) {
-    return all(absl::InvalidArgumentError(absl::StrCat("model: ", encoded.message())));
+    return absl::InvalidArgumentError(absl::StrCat("model: ", encoded.message()));
   }
-  const int rows = BatchClassFor(B, options.max_batch_size);
+  const int rows = BatchClassFor(static_cast<int>(instances.size()), options.max_batch_size);
   RepeatFirstProblem(state.features, rows);
-  GumbelNoise(instances, N, K, state.noise);
-  const size_t noise_row = static_cast<size_t>(K) * N;
-  state.noise.resize(static_cast<size_t>(rows) * noise_row);
-  for (int row = B; row < rows; ++row) {
-    std::copy_n(state.noise.begin(), noise_row, state.noise.begin() + row * noise_row);
+  if (metadata.family == ModelFamily::kPointer) {
+    GumbelNoise(instances, N, K, state.noise);
+    const size_t noise_row = static_cast<size_t>(K) * N;
+    state.noise.resize(static_cast<size_t>(rows) * noise_row);
+    for (size_t row = instances.size(); row < static_cast<size_t>(rows); ++row) {
+      std::copy_n(state.noise.begin(), noise_row, state.noise.begin() + row * noise_row);
+    }
   }
+  return rows;
+}
 
+std::vector<absl::StatusOr<std::vector<Decoding>>> ModelRunner::Impl::Decode(
+    std::span<const routing::Instance* const> instances, int N, int K, int executor,
+    std::optional<at::ScalarType> autocast) {
+  using Result = absl::StatusOr<std::vector<Decoding>>;
+  const int B = static_cast<int>(instances.size());
+  const absl::StatusOr<int> rows = Stage(instances, N, K, executor);
+  if (!rows.ok()) return std::vector<Result>(B, rows.status());
   torch::Tensor orders;
   torch::Tensor scores;
   absl::Status forward;
   try {
-    forward = Forward(state, rows, N, K, autocast, orders, scores);
+    c10::InferenceMode inference;
+    forward = DecodingsOf(Forward(*executors[executor], *rows, N, K, autocast), *rows, N, K,
+                          orders, scores);
   } catch (...) {
     forward = FromException("model: forward failed", std::current_exception());
   }
-  if (!forward.ok()) return all(forward);
+  if (!forward.ok()) return std::vector<Result>(B, forward);
 
   std::vector<Result> results;
   results.reserve(B);
@@ -298,6 +343,61 @@ std::vector<absl::StatusOr<std::vector<Decoding>>> ModelRunner::Impl::Run(
                                           " stops: ", decoded.status().message()));
     }
     results.push_back(std::move(decoded));
+  }
+  return results;
+}
+
+std::vector<absl::StatusOr<ScoredProblem>> ModelRunner::Impl::Score(
+    std::span<const routing::Instance* const> instances, int N, int starts, int executor,
+    std::optional<at::ScalarType> autocast) {
+  using Result = absl::StatusOr<ScoredProblem>;
+  const int B = static_cast<int>(instances.size());
+  if (metadata.family != ModelFamily::kEdges) {
+    return std::vector<Result>(B, absl::InvalidArgumentError(absl::StrCat(
+                                      "model: a ", ModelFamilyName(metadata.family),
+                                      " model has no edge scores")));
+  }
+  const absl::StatusOr<int> rows = Stage(instances, N, starts, executor);
+  if (!rows.ok()) return std::vector<Result>(B, rows.status());
+  torch::Tensor scores;
+  absl::Status forward;
+  try {
+    c10::InferenceMode inference;
+    forward = EdgeScoresOf(Forward(*executors[executor], *rows, N, starts, autocast), *rows, N,
+                           scores);
+  } catch (...) {
+    forward = FromException("model: forward failed", std::current_exception());
+  }
+  if (!forward.ok()) return std::vector<Result>(B, forward);
+
+  std::vector<Result> results;
+  results.reserve(B);
+  const size_t side = static_cast<size_t>(N) + 1;
+  const float* data = scores.data_ptr<float>();
+  for (int b = 0; b < B; ++b) {
+    results.push_back(ScoredProblemOf(*instances[b],
+                                      std::span<const float>(data + b * side * side,
+                                                             side * side),
+                                      static_cast<int>(side), starts));
+  }
+  return results;
+}
+
+std::vector<absl::StatusOr<std::vector<Decoding>>> ModelRunner::Impl::Run(
+    std::span<const routing::Instance* const> instances, int padded_size, int decodings,
+    int executor, std::optional<at::ScalarType> autocast) {
+  if (instances.empty()) return {};
+  if (metadata.family == ModelFamily::kPointer) {
+    return Decode(instances, padded_size, decodings, executor, autocast);
+  }
+  std::vector<absl::StatusOr<std::vector<Decoding>>> results;
+  for (absl::StatusOr<ScoredProblem>& scored :
+       Score(instances, padded_size, decodings, executor, autocast)) {
+    if (scored.ok()) {
+      results.push_back(std::move(scored->starts));
+    } else {
+      results.push_back(scored.status());
+    }
   }
   return results;
 }
@@ -375,6 +475,13 @@ std::vector<absl::StatusOr<std::vector<Decoding>>> ModelRunner::Run(
     std::span<const routing::Instance* const> instances, int padded_size, int decodings,
     int executor) {
   return impl_->Run(instances, padded_size, decodings, executor, impl_->autocast_dtype);
+}
+
+std::vector<absl::StatusOr<ScoredProblem>> ModelRunner::Score(
+    std::span<const routing::Instance* const> instances, int padded_size, int starts,
+    int executor) {
+  if (instances.empty()) return {};
+  return impl_->Score(instances, padded_size, starts, executor, impl_->autocast_dtype);
 }
 
 absl::StatusOr<WarmupReport> ModelRunner::Warmup(std::span<const int> buckets, int decodings) {

@@ -15,6 +15,11 @@
 //   the smallest power of two >= B, capped at options.max_batch_size (which is a class of its
 //   own); the extra rows are copies of the first problem, their outputs dropped. So the model
 //   sees few shapes, and Warmup() runs each once before the server reports ready.
+// FAMILIES (model.yaml's `family`, docs/MODEL.md): route-v1's pointer model decodes K routes
+//   per problem in its forward pass (inputs with the decodings' noise); route-v2's edge model
+//   scores every directed pair of nodes (the same inputs but the noise) and the runner builds
+//   the routes from the scores (model/decodings.h, ScoredProblemOf). Run() gives either's
+//   routes; Score() the edge model's scores with them.
 // RESULTS: per problem, its decodings (decoding 0 greedy, k >= 1 sampled with the problem's
 //   own Gumbel noise: the same problem gets the same decodings in any batch), each a permutation
 //   of its stops that routing::Evaluate finds feasible, with that cost. Else a status:
@@ -72,6 +77,13 @@ class ModelRunner {
       std::span<const routing::Instance* const> instances, int padded_size, int decodings,
       int executor);
 
+  // The edge model's answer for `instances` (as Run(), with `starts` routes built from each
+  // problem's scores, 1..kMaxDecodings): its scores and starts, or a status as in RESULTS.
+  // InvalidArgument for every problem when the model is not an edge model.
+  std::vector<absl::StatusOr<ScoredProblem>> Score(
+      std::span<const routing::Instance* const> instances, int padded_size, int starts,
+      int executor);
+
   // Runs one generated batch of every shape the server can ask for: each bucket of `buckets`
   // (as N = PaddedSizeFor(bucket)) with each batch class of options.max_batch_size, with
   // `decodings` decodings, on executor 0. An error (a precision the model cannot run, a model
@@ -83,6 +95,7 @@ class ModelRunner {
   // (model/model_files.h).
   const std::string& model_version() const;
   const ModelMetadata& metadata() const;
+  ModelFamily family() const { return metadata().family; }
   int max_stops() const { return metadata().max_stops; }
   // The N a batch of `bucket` runs at: min(bucket, max_stops()).
   int PaddedSizeFor(int bucket) const;

@@ -9,7 +9,10 @@ Usage: make_recipe_model.py --datagen build/routeserve-datagen --out DIR. Writes
 DIR/check_greedy.txt (the greedy order of each, stop indices separated by spaces) and
 DIR/nan_weights/: the exported model with every weight NaN, its checksum re-recorded in
 model.yaml (seal.record_checksums) so that the checksum matches and only the self-test and the
-finite-output check can tell.
+finite-output check can tell. And the same for route-v2's edge model (--family edges) under
+DIR/edges/: model/, nan_weights/, check_greedy.txt (the route its scores lead to greedily,
+edge_model.greedy_order) and check_scores.txt (each request's (n + 1) x (n + 1) scores,
+row-major, as float reprs).
 """
 import argparse
 import contextlib
@@ -25,6 +28,7 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "model", "training"))
+import edge_model  # noqa: E402
 import features  # noqa: E402
 import seal  # noqa: E402
 import train  # noqa: E402
@@ -71,7 +75,30 @@ def main() -> int:
         for b, problem in enumerate(problems):
             out.write(" ".join(str(int(i)) for i in orders[b, 0, :problem.num_stops]) + "\n")
     write_nan_copy(os.path.join(args.out, "model"), os.path.join(args.out, "nan_weights"))
+    write_edge_model(args, data, problems)
     return 0
+
+
+def write_edge_model(args: argparse.Namespace, data: str, problems) -> None:
+    out = os.path.join(args.out, "edges")
+    argv = ["--family", "edges", "--data", data, "--run_dir", os.path.join(out, "run"),
+            "--preset", "tiny", "--steps", "60", "--heldout", "20",
+            "--export", os.path.join(out, "model"), "--datagen", args.datagen]
+    with contextlib.redirect_stdout(io.StringIO()):
+        train.train(train.parse_args(argv), argv)
+    scripted = torch.jit.load(os.path.join(out, "model", "model.pt"))
+    inputs = [torch.from_numpy(v) for v in features.encode_batch(problems, CHECK_STOPS).values()]
+    with torch.no_grad():
+        scores = scripted(*inputs)
+    with open(os.path.join(out, "check_greedy.txt"), "w", encoding="utf-8") as greedy, \
+            open(os.path.join(out, "check_scores.txt"), "w", encoding="utf-8") as values:
+        for b, problem in enumerate(problems):
+            n = problem.num_stops
+            block = scores[b, :n + 1, :n + 1].numpy()
+            order = edge_model.greedy_order(block, features.build_instance(problem))
+            greedy.write(" ".join(str(i) for i in order) + "\n")
+            values.write(" ".join(repr(float(v)) for v in block.reshape(-1)) + "\n")
+    write_nan_copy(os.path.join(out, "model"), os.path.join(out, "nan_weights"))
 
 
 def write_nan_copy(model_dir: str, out_dir: str) -> None:

@@ -48,6 +48,7 @@ TEST_CASE("model.yaml: the contract, max_stops and the objective, other keys ign
   const absl::StatusOr<ModelMetadata> metadata = ParseModelMetadata(kGoodMetadata, "m.yaml");
   INFO(metadata.status().ToString());
   REQUIRE(metadata.ok());
+  CHECK(metadata->family == ModelFamily::kPointer);  // no `family`: a route-v1 model
   CHECK(metadata->feature_version == 1);
   CHECK(metadata->node_features == kNodeFeatures);
   CHECK(metadata->courier_features == kCourierFeatures);
@@ -61,6 +62,14 @@ TEST_CASE("model.yaml: the contract, max_stops and the objective, other keys ign
   CHECK(metadata->selftest_sha256 ==
         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   CHECK(CheckFeatureContract(*metadata).ok());
+
+  for (const ModelFamily family : {ModelFamily::kPointer, ModelFamily::kEdges}) {
+    const std::string text = absl::StrCat("family: ", ModelFamilyName(family), "\n",
+                                          kGoodMetadata);
+    const absl::StatusOr<ModelMetadata> with_family = ParseModelMetadata(text, "m.yaml");
+    REQUIRE(with_family.ok());
+    CHECK(with_family->family == family);
+  }
 }
 
 TEST_CASE("model.yaml errors name the file and the key", "[metadata]") {
@@ -69,6 +78,9 @@ TEST_CASE("model.yaml errors name the file and the key", "[metadata]") {
   };
   for (const Case& c : std::vector<Case>{
            {"feature_version: 1\n", "", "m.yaml: feature_version: missing"},
+           {"max_stops: 64", "family: transformer\nmax_stops: 64",
+            "m.yaml: family: expected pointer or edges, got \"transformer\""},
+           {"max_stops: 64", "family: [edges]\nmax_stops: 64", "m.yaml: family: expected"},
            {"max_stops: 64", "max_stops: many",
             "m.yaml: max_stops: expected an integer, got \"many\""},
            {"max_stops: 64", "max_stops: 0", "m.yaml: max_stops: must be >= 1, got 0"},

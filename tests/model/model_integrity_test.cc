@@ -147,26 +147,33 @@ TEST_CASE("one flipped byte in model.pt or selftest.json is refused by its check
   }
 }
 
-TEST_CASE("a copy of the recipe's model with NaN weights, under a matching checksum, fails its "
-          "self-test: the outputs must be finite",
+TEST_CASE("a copy of the recipe's models with NaN weights, under a matching checksum, fails "
+          "its self-test: the outputs must be finite",
           "[model_integrity]") {
-  const std::string dir = std::string(ROUTESERVE_RECIPE_MODEL_DIR) + "/nan_weights";
-  const absl::StatusOr<ModelFiles> files = ReadModelFiles(dir);  // the checksums match
-  INFO(files.status().ToString());
-  REQUIRE(files.ok());
-  const absl::Status status = LoadStatus(dir);
-  INFO(status.ToString());
-  CHECK(status.code() == absl::StatusCode::kDataLoss);
-  CHECK(absl::StartsWith(status.message(), dir + "/selftest.json: case 0: "));
-  CHECK(absl::StrContains(status.message(),
-                          "scores[0] is nan: the model's outputs must be finite"));
+  struct Case {
+    std::string dir, message;
+  };
+  for (const Case& c : {Case{std::string(ROUTESERVE_RECIPE_MODEL_DIR) + "/nan_weights",
+                             "scores[0] is nan: the model's outputs must be finite"},
+                        Case{std::string(ROUTESERVE_RECIPE_MODEL_DIR) + "/edges/nan_weights",
+                             "] is nan: the model's outputs must be finite"}}) {
+    const absl::StatusOr<ModelFiles> files = ReadModelFiles(c.dir);  // the checksums match
+    INFO(files.status().ToString());
+    REQUIRE(files.ok());
+    const absl::Status status = LoadStatus(c.dir);
+    INFO(status.ToString());
+    CHECK(status.code() == absl::StatusCode::kDataLoss);
+    CHECK(absl::StartsWith(status.message(), c.dir + "/selftest.json: case 0: "));
+    CHECK(absl::StrContains(status.message(), c.message));
+  }
 }
 
 TEST_CASE("a model whose self-test cost no longer matches is refused; a difference within "
           "the tolerance is not",
           "[model_integrity]") {
   for (const std::string& source :
-       {TestModel("nearest"), std::string(ROUTESERVE_RECIPE_MODEL_DIR) + "/model"}) {
+       {TestModel("nearest"), std::string(ROUTESERVE_RECIPE_MODEL_DIR) + "/model",
+        std::string(ROUTESERVE_RECIPE_MODEL_DIR) + "/edges/model"}) {
     INFO(source);
     ModelCopy copy(source);
     const std::string recorded = FirstCost(copy.Read("selftest.json"));
