@@ -11,8 +11,9 @@
 //   max_batch_size, max_queue_delay_us, max_queue_size, executors, executor_stuck_after_s},
 //   objective.{lateness_weight, waiting_weight, detour_factor,
 //   speed_mps.{bike, scooter, car, van}}, solver.{max_moves, perturbation_rounds,
-//   max_evaluations, seed}, model.{path, device, precision, decodings, threads},
-//   refine.max_moves, metrics.{address, gpu_sample_period_s},
+//   max_evaluations, candidates, seed}, model.{path, device, precision, decodings,
+//   candidates, threads},
+//   refine.{max_moves, perturbation_rounds}, metrics.{address, gpu_sample_period_s},
 //   shutdown.{drain_delay_s, grace_period_s}. An absent key keeps the
 //   default below; an empty file means all defaults.
 // CROSS-KEY: the largest of batching.buckets must hold limits.max_stops stops, so that every
@@ -99,6 +100,8 @@ struct Config {
     model::DeviceSpec device;                          // auto | cpu | cuda | cuda:N
     model::Precision precision = model::Precision::kFp32;
     int decodings = 8;  // per request: 1 greedy + (decodings - 1) sampled, 1..64
+    // route-v2: each stop's best-scored successors the search tries (candidate lists); 0: all.
+    int candidates = 8;
     int threads = 1;    // LibTorch intra-op threads (process-wide); 0 = one per core
   } model;
 

@@ -165,6 +165,9 @@ const std::vector<ConfigEntry>& Schema() {
                       "decodings", [](auto& c) -> auto& { return c.model.decodings; },
                       /*min=*/1, /*max=*/model::kMaxDecodings),
                   IntegerKey(
+                      "candidates", [](auto& c) -> auto& { return c.model.candidates; },
+                      /*min=*/0),
+                  IntegerKey(
                       "threads", [](auto& c) -> auto& { return c.model.threads; }, /*min=*/0),
               }),
       Section("refine",

@@ -23,16 +23,17 @@
 //   model_version() are thread-safe.
 #pragma once
 
+#include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
-
-#include <optional>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "batching/clock.h"
 #include "planning/plan_result.h"
+#include "routing/candidates.h"
 #include "routing/instance.h"
 #include "routing/solver.h"
 
@@ -58,9 +59,12 @@ struct Proposal {
   // a fault of the proposer.
   std::optional<RouteSource> source;
   // Other feasible orders with their costs, distinct from `order` and from each other, best
-  // first (the model's other decodings); empty from the classical solver. Answers offer them
-  // when options.num_alternatives asks.
+  // first (the model's other decodings or starts); empty from the classical solver. Answers
+  // offer them when options.num_alternatives asks.
   std::vector<CostedOrder> alternatives;
+  // Candidate lists for the search that refines `order` and the alternatives (route-v2: each
+  // node's best-scored successors); null: the solver's own (solver.candidates).
+  std::shared_ptr<const routing::CandidateLists> candidates;
 };
 
 class BatchProposer {
@@ -79,10 +83,12 @@ class BatchProposer {
                                   absl::Time deadline, const batching::Clock& clock) const = 0;
 
   // One of a proposal's alternatives, improved as its source calls for but by one descent
-  // only (no perturbation rounds): a caller who asks for alternatives wants good ones, at a
-  // cost bounded by the number asked. The default keeps the order as it is.
-  virtual std::vector<int> RefineAlternative(const routing::Instance& /*instance*/,
-                                             std::vector<int> order) const {
+  // only (no perturbation rounds), with the proposal's `candidates` (may be null): a caller
+  // who asks for alternatives wants good ones, at a cost bounded by the number asked. The
+  // default keeps the order as it is.
+  virtual std::vector<int> RefineAlternative(
+      const routing::Instance& /*instance*/, std::vector<int> order,
+      const routing::CandidateLists* /*candidates*/) const {
     return order;
   }
 

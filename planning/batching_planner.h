@@ -206,15 +206,14 @@ class BatchingPlanner final : public RoutePlanner {
   // The result; fills `outcome`'s costs and lateness.
   absl::StatusOr<PlanResult> Respond(Finishing& task, FinishedTask& outcome) const;
   // Up to `num_alternatives` of the proposal's other feasible orders, each refined by `refiner`
-  // (BatchProposer::RefineAlternative), cheapest first: refined in the order of their proposed
-  // costs until that many are distinct from the route `best` and from one another (refinement
-  // brings many to the same local optimum), so possibly fewer than asked, and at most one
-  // refinement per proposed order.
-  static std::vector<routing::RouteEvaluation> Alternatives(const routing::Instance& instance,
-                                                            std::vector<CostedOrder> alternatives,
-                                                            const std::vector<int>& best,
-                                                            int num_alternatives,
-                                                            const BatchProposer& refiner);
+  // (BatchProposer::RefineAlternative, with the proposal's `candidates`), cheapest first:
+  // refined in the order of their proposed costs until that many are distinct from the route
+  // `best` and from one another (refinement brings many to the same local optimum), so possibly
+  // fewer than asked, and at most one refinement per proposed order.
+  static std::vector<routing::RouteEvaluation> Alternatives(
+      const routing::Instance& instance, std::vector<CostedOrder> alternatives,
+      const std::vector<int>& best, int num_alternatives, const BatchProposer& refiner,
+      const routing::CandidateLists* candidates);
 
   // Scheduling thread: a task dropped before its batch formed.
   void Drop(Pending& task, const absl::Status& why);

@@ -69,7 +69,8 @@ void BatchingPlanner::RunFinishing(Finishing& task) {
 
 std::vector<routing::RouteEvaluation> BatchingPlanner::Alternatives(
     const routing::Instance& instance, std::vector<CostedOrder> alternatives,
-    const std::vector<int>& best, int num_alternatives, const BatchProposer& refiner) {
+    const std::vector<int>& best, int num_alternatives, const BatchProposer& refiner,
+    const routing::CandidateLists* candidates) {
   if (num_alternatives <= 0) return {};
   std::vector<CostedOrder> feasible;
   for (CostedOrder& alternative : alternatives) {
@@ -85,7 +86,8 @@ std::vector<routing::RouteEvaluation> BatchingPlanner::Alternatives(
   std::vector<routing::RouteEvaluation> refined;
   for (CostedOrder& alternative : feasible) {
     if (refined.size() == static_cast<size_t>(num_alternatives)) break;
-    std::vector<int> order = refiner.RefineAlternative(instance, std::move(alternative.order));
+    std::vector<int> order =
+        refiner.RefineAlternative(instance, std::move(alternative.order), candidates);
     if (order == best || std::find(kept.begin(), kept.end(), order) != kept.end() ||
         !IsOrderOfStops(order, instance.num_stops())) {
       continue;
@@ -115,6 +117,7 @@ absl::StatusOr<PlanResult> BatchingPlanner::Respond(Finishing& task,
   const BatchProposer& refiner =
       task.stand_in ? static_cast<const BatchProposer&>(stand_in_) : *proposer_;
   std::vector<CostedOrder> alternatives = std::move(task.proposal.alternatives);
+  const std::shared_ptr<const routing::CandidateLists> candidates = task.proposal.candidates;
   PlanResult result;
   result.proposed_cost = task.proposal.cost;
   result.order =
@@ -124,7 +127,7 @@ absl::StatusOr<PlanResult> BatchingPlanner::Respond(Finishing& task,
   }
   result.evaluation = routing::Evaluate(instance, result.order);
   result.alternatives = Alternatives(instance, std::move(alternatives), result.order,
-                                     task.call->num_alternatives, refiner);
+                                     task.call->num_alternatives, refiner, candidates.get());
   outcome.route_cost = result.evaluation.cost;
   outcome.lateness_s = result.evaluation.lateness_s;
   result.problem = task.call->problem;

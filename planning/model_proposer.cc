@@ -78,62 +78,93 @@ std::vector<absl::StatusOr<Proposal>> ModelProposer::Propose(
   }
   if (to_model.empty()) return proposals;
 
+  const int N = runner_->PaddedSizeFor(shape.padded_size);
+  const bool edges = runner_->family() == model::ModelFamily::kEdges;
+  // The model's answers, one per problem: route-v2's scores kept for the candidate lists.
+  std::vector<absl::StatusOr<model::ScoredProblem>> scored;
   std::vector<absl::StatusOr<std::vector<model::Decoding>>> decoded;
+  auto all = [&](const absl::Status& status) {
+    scored.assign(to_model.size(), status);
+    decoded.assign(to_model.size(), status);
+  };
   try {
-    decoded = runner_->Run(to_model, runner_->PaddedSizeFor(shape.padded_size),
-                           options_.decodings, shape.executor);
+    if (edges) {
+      scored = runner_->Score(to_model, N, options_.decodings, shape.executor);
+    } else {
+      decoded = runner_->Run(to_model, N, options_.decodings, shape.executor);
+    }
   } catch (const std::exception& e) {
-    decoded.assign(to_model.size(), absl::InternalError(absl::StrCat("model: ", e.what())));
+    all(absl::InternalError(absl::StrCat("model: ", e.what())));
   } catch (...) {
-    decoded.assign(to_model.size(), absl::InternalError("model: unknown exception"));
+    all(absl::InternalError("model: unknown exception"));
   }
-  if (decoded.size() != to_model.size()) {
-    decoded.assign(to_model.size(), absl::InternalError(absl::StrCat(
-                                        "model: ", decoded.size(), " results for ",
-                                        to_model.size(), " problems")));
+  const size_t answered = edges ? scored.size() : decoded.size();
+  if (answered != to_model.size()) {
+    all(absl::InternalError(absl::StrCat("model: ", answered, " results for ", to_model.size(),
+                                         " problems")));
   }
 
-  const RouteSource source =
-      options_.refine_max_moves > 0 ? RouteSource::kModelRefined : RouteSource::kModel;
   for (size_t j = 0; j < to_model.size(); ++j) {
-    const size_t i = to_model_index[j];
-    if (!decoded[j].ok()) {
-      const FallbackReason reason = decoded[j].status().code() == absl::StatusCode::kDataLoss
-                                        ? FallbackReason::kInvalidOrder
-                                        : FallbackReason::kModelError;
-      proposals[i] = Fallback(*to_model[j], reason, decoded[j].status().message());
+    const routing::Instance& instance = *to_model[j];
+    if (!edges) {
+      proposals[to_model_index[j]] = FromDecodings(instance, std::move(decoded[j]));
       continue;
     }
-    std::vector<model::Decoding>& decodings = *decoded[j];
-    // Best first by cost; a stable sort keeps the earlier decoding (greedy first) on a tie, as
-    // model::BestDecoding chooses.
-    std::stable_sort(decodings.begin(), decodings.end(),
-                     [](const model::Decoding& a, const model::Decoding& b) {
-                       return a.cost < b.cost;
-                     });
-    Proposal proposal{.order = std::move(decodings[0].order),
-                      .cost = decodings[0].cost,
-                      .source = source};
-    for (size_t r = 1; r < decodings.size(); ++r) {
-      std::vector<int>& order = decodings[r].order;
-      const bool seen = order == proposal.order ||
-                        std::any_of(proposal.alternatives.begin(), proposal.alternatives.end(),
-                                    [&order](const CostedOrder& other) {
-                                      return other.order == order;
-                                    });
-      if (!seen) proposal.alternatives.push_back({std::move(order), decodings[r].cost});
+    if (!scored[j].ok()) {
+      proposals[to_model_index[j]] = FromDecodings(instance, scored[j].status());
+      continue;
     }
-    proposals[i] = std::move(proposal);
+    Proposal proposal = FromDecodings(instance, std::move(scored[j]->starts));
+    if (options_.candidates > 0) {
+      proposal.candidates = std::make_shared<const routing::CandidateLists>(
+          routing::BestScored(instance, scored[j]->scores, options_.candidates));
+    }
+    proposals[to_model_index[j]] = std::move(proposal);
   }
   return proposals;
 }
 
-std::vector<int> ModelProposer::RefineAlternative(const routing::Instance& instance,
-                                                  std::vector<int> order) const {
+Proposal ModelProposer::FromDecodings(
+    const routing::Instance& instance,
+    absl::StatusOr<std::vector<model::Decoding>> decoded) {
+  if (!decoded.ok()) {
+    const FallbackReason reason = decoded.status().code() == absl::StatusCode::kDataLoss
+                                      ? FallbackReason::kInvalidOrder
+                                      : FallbackReason::kModelError;
+    return Fallback(instance, reason, decoded.status().message());
+  }
+  std::vector<model::Decoding>& decodings = *decoded;
+  // Best first by cost; a stable sort keeps the earlier decoding (greedy first) on a tie, as
+  // model::BestDecoding chooses.
+  std::stable_sort(decodings.begin(), decodings.end(),
+                   [](const model::Decoding& a, const model::Decoding& b) {
+                     return a.cost < b.cost;
+                   });
+  const RouteSource source =
+      options_.refine_max_moves > 0 ? RouteSource::kModelRefined : RouteSource::kModel;
+  Proposal proposal{.order = std::move(decodings[0].order),
+                    .cost = decodings[0].cost,
+                    .source = source};
+  for (size_t r = 1; r < decodings.size(); ++r) {
+    std::vector<int>& order = decodings[r].order;
+    const bool seen = order == proposal.order ||
+                      std::any_of(proposal.alternatives.begin(), proposal.alternatives.end(),
+                                  [&order](const CostedOrder& other) {
+                                    return other.order == order;
+                                  });
+    if (!seen) proposal.alternatives.push_back({std::move(order), decodings[r].cost});
+  }
+  return proposal;
+}
+
+std::vector<int> ModelProposer::RefineAlternative(
+    const routing::Instance& instance, std::vector<int> order,
+    const routing::CandidateLists* candidates) const {
   if (options_.refine_max_moves == 0) return order;
   routing::SolverOptions descent = options_.solver;
   descent.max_moves = options_.refine_max_moves;
   descent.perturbation_rounds = 0;
+  descent.candidates = candidates;
   return routing::SolveFrom(instance, std::move(order), descent).order;
 }
 
@@ -145,6 +176,11 @@ std::vector<int> ModelProposer::Refine(const routing::Instance& instance, Propos
       routing::SolverOptions search = WithDeadline(options_.solver, deadline, clock);
       search.max_moves = options_.refine_max_moves;
       search.perturbation_rounds = options_.refine_perturbation_rounds;
+      search.candidates = proposal.candidates.get();  // outlives the solve: `proposal` does
+      if (runner_ != nullptr && runner_->family() == model::ModelFamily::kEdges) {
+        routing::Solution insertion = routing::InsertionRoute(instance);
+        if (insertion.cost < proposal.cost) proposal.order = std::move(insertion.order);
+      }
       return routing::SolveFrom(instance, std::move(proposal.order), search).order;
     }
     case RouteSource::kModel:
@@ -167,6 +203,7 @@ model::ModelRunnerOptions RunnerOptionsFor(const config::Config& config) {
 
 ModelProposerOptions ProposerOptionsFor(const config::Config& config) {
   return ModelProposerOptions{.decodings = config.model.decodings,
+                              .candidates = config.model.candidates,
                               .refine_max_moves = config.refine.max_moves,
                               .refine_perturbation_rounds = config.refine.perturbation_rounds,
                               .solver = config.solver};
@@ -179,11 +216,12 @@ absl::StatusOr<std::unique_ptr<BatchProposer>> CreateProposer(const config::Conf
       model::ModelRunner::Load(config.model.path, RunnerOptionsFor(config));
   if (!runner.ok()) return runner.status();
   const model::ModelRunner& loaded = **runner;
-  base::Log("model: %s from \"%s\" on %s, %s, %d intra-op threads, max_stops %d, %d decodings per "
-      "request",
-      loaded.model_version(), config.model.path, loaded.device(),
-      model::PrecisionName(loaded.precision()), loaded.threads(), loaded.max_stops(),
-      config.model.decodings);
+  base::Log(
+      "model: %s (%s) from \"%s\" on %s, %s, %d intra-op threads, max_stops %d, %d decodings "
+      "per request",
+      loaded.model_version(), model::ModelFamilyName(loaded.family()), config.model.path,
+      loaded.device(), model::PrecisionName(loaded.precision()), loaded.threads(),
+      loaded.max_stops(), config.model.decodings);
   for (const std::string& warning : loaded.warnings()) {
     base::Log("model: warning: %s (routes are still scored by the config's objective)", warning);
   }

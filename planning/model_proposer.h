@@ -3,12 +3,14 @@
 // local search refines it; the classical solver stands in, problem by problem, where the model
 // cannot answer. And CreateProposer(), which builds the proposer the config asks for.
 //
-// PROPOSE: each problem of the batch runs with model.decodings decodings (1 greedy, the others
-//   sampled with the problem's own noise) at N = min(bucket, the model's max_stops); the
-//   feasible decoding of lowest routing cost is the proposal (the earliest on a tie: greedy
-//   first), source kModelRefined (kModel when refine.max_moves is 0); the other distinct ones
-//   are its alternatives, best first. Deterministic: the same problem gets the same proposal in
-//   any batch.
+// PROPOSE: each problem of the batch runs at N = min(bucket, the model's max_stops) with
+//   model.decodings decodings: route-v1's (1 greedy, the others sampled with the problem's own
+//   noise) or route-v2's starts built from its edge scores (model::ScoredProblemOf); the
+//   feasible one of lowest routing cost is the proposal (the earliest on a tie: greedy first),
+//   source kModelRefined (kModel when refine.max_moves is 0); the other distinct ones are its
+//   alternatives, best first. route-v2's proposal also carries each node's model.candidates
+//   best-scored successors (routing::BestScored) as the search's candidate lists.
+//   Deterministic: the same problem gets the same proposal in any batch.
 // FALLBACK: a problem the model cannot answer gets the classical solver's insertion route,
 //   source kFallbackHeuristic, refined by the solver's search as SolverProposer does, and is
 //   counted by reason (fallback_counts(), for the metrics' fallback_total{reason}):
@@ -21,7 +23,10 @@
 // REFINE: kModelRefined: routing::SolveFrom the model's order with refine.max_moves moves and
 //   refine.perturbation_rounds rounds (0: the descent alone), and the solver's other options
 //   (evaluations, candidate lists, seed); it keeps the best route found, so never worse than
-//   the descent alone; kModel: the order as proposed;
+//   the descent alone. route-v2's search starts from the cheaper of its proposal and the
+//   cheapest-insertion route (measured: its starts alone are far from good routes; its value is
+//   in the lists, docs/BENCHMARKS.md) and searches its lists (none at model.candidates 0: every
+//   move); kModel: the order as proposed;
 //   kFallbackHeuristic: routing::SolveFrom with the solver's options. The iterated search stops
 //   early, with its best route, at the caller's deadline.
 // THREADING: as BatchProposer; fallback_counts() is thread-safe.
@@ -64,6 +69,7 @@ struct FallbackCounts {
 
 struct ModelProposerOptions {
   int decodings = 8;               // per problem, 1..model::kMaxDecodings
+  int candidates = 8;              // route-v2: best-scored successors per node; 0: no lists
   int64_t refine_max_moves = 200;  // 0: no refinement, source MODEL
   int64_t refine_perturbation_rounds = 0;  // iterated local search after the descent
   // The stand-in's search; refinement's too, but for its moves and rounds.
@@ -79,8 +85,8 @@ class ModelProposer final : public BatchProposer {
   std::vector<absl::StatusOr<Proposal>> Propose(
       std::span<const routing::Instance* const> instances, const BatchShape& shape) override;
   // A descent with refine.max_moves moves (none at 0, as the route's source MODEL says).
-  std::vector<int> RefineAlternative(const routing::Instance& instance,
-                                     std::vector<int> order) const override;
+  std::vector<int> RefineAlternative(const routing::Instance& instance, std::vector<int> order,
+                                     const routing::CandidateLists* candidates) const override;
   std::vector<int> Refine(const routing::Instance& instance, Proposal proposal,
                           absl::Time deadline, const batching::Clock& clock) const override;
   std::string model_version() const override;
@@ -94,6 +100,11 @@ class ModelProposer final : public BatchProposer {
   // first time the reason comes up.
   Proposal Fallback(const routing::Instance& instance, FallbackReason reason,
                     absl::string_view cause);
+  // The proposal of one problem from its decodings (route-v1's or route-v2's starts), or its
+  // fallback when the model did not answer it.
+  Proposal FromDecodings(
+      const routing::Instance& instance,
+      absl::StatusOr<std::vector<model::Decoding>> decodings);
 
   const std::unique_ptr<model::ModelRunner> runner_;
   const ModelProposerOptions options_;
@@ -113,7 +124,8 @@ absl::StatusOr<std::unique_ptr<BatchProposer>> CreateProposer(const config::Conf
 // largest batch): what CreateProposer loads the model with, and what tools measuring the model
 // alone load it with.
 model::ModelRunnerOptions RunnerOptionsFor(const config::Config& config);
-// The proposer options `config` gives (model.decodings, refine.max_moves, solver.*).
+// The proposer options `config` gives (model.decodings, model.candidates, refine.*,
+// solver.*).
 ModelProposerOptions ProposerOptionsFor(const config::Config& config);
 
 }  // namespace routeserve::planning

@@ -56,6 +56,7 @@ void CheckSameConfig(const Config& actual, const Config& expected) {
   CHECK(actual.model.device == expected.model.device);
   CHECK(actual.model.precision == expected.model.precision);
   CHECK(actual.model.decodings == expected.model.decodings);
+  CHECK(actual.model.candidates == expected.model.candidates);
   CHECK(actual.model.threads == expected.model.threads);
   CHECK(actual.server.max_connection_age == expected.server.max_connection_age);
   CHECK(actual.server.tls.cert_file == expected.server.tls.cert_file);
@@ -217,6 +218,7 @@ std::vector<OverrideCase> EveryKeyOverridden() {
        }},
       {"model.precision=bf16", [](Config& c) { c.model.precision = model::Precision::kBf16; }},
       {"model.decodings=64", [](Config& c) { c.model.decodings = 64; }},
+      {"model.candidates=0", [](Config& c) { c.model.candidates = 0; }},
       {"model.threads=2", [](Config& c) { c.model.threads = 2; }},
       {"refine.max_moves=0", [](Config& c) { c.refine.max_moves = 0; }},
       {"refine.perturbation_rounds=10", [](Config& c) { c.refine.perturbation_rounds = 10; }},
@@ -517,6 +519,7 @@ TEST_CASE("every bounded key refuses values out of its range", "[config]") {
             "solver.seed: must be <= 18446744073709551615, got 18446744073709551616"},
            {"", {"model.decodings=0"}, "model.decodings: must be >= 1, got 0"},
            {"", {"model.decodings=65"}, "model.decodings: must be <= 64, got 65"},
+           {"", {"model.candidates=-1"}, "model.candidates: must be >= 0, got -1"},
            {"", {"model.threads=-1"}, "model.threads: must be >= 0, got -1"},
            {"", {"refine.max_moves=-1"}, "refine.max_moves: must be >= 0, got -1"},
            {"", {"shutdown.drain_delay_s=-0.5"}, "shutdown.drain_delay_s: must be >= 0, got -0.5"},

@@ -23,6 +23,9 @@ load and fault where a test asks for it, as a model whose faults show only in se
   nan_scores/     nearest/'s orders; with K >= 2, scores that are NaN.
   bad_contract/   nearest/'s decoder, self-test and metadata, over a module whose `contract`
                   attribute is a list, not a Dict[str, int] (its checksum re-recorded).
+  nearest_edges/  a route-v2 (family edges) model: each node's scores are the log-softmax of
+                  -travel / 0.1 over the successors edge_model's masks allow, so its best-scored
+                  successors are the nearest by travel time.
   faulty/         with K >= 2, nearest/'s decoder except for batches holding a problem of
                   exactly 3, 4 or 5 real stops: 3 raises, 4 returns garbage (zeros), 5 hangs (a
                   scripted loop over ~4.6e18 steps, each a tensor addition: it never returns,
@@ -44,6 +47,7 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "model",
                                 "training"))
+import edge_model  # noqa: E402
 import seal  # noqa: E402
 
 # The broken models fault only when a call asks for at least this many decodings: sealed with
@@ -196,8 +200,17 @@ class Faulty(torch.nn.Module):
         return self.nearest(nodes, pairs, padding, courier, travel, noise)
 
 
-def metadata(name: str, max_stops: int) -> str:
+class NearestEdges(torch.nn.Module):
+    def forward(self, nodes: torch.Tensor, pairs: torch.Tensor, padding: torch.Tensor,
+                courier: torch.Tensor, travel: torch.Tensor) -> torch.Tensor:
+        mask = edge_model.edge_mask(pairs, padding, nodes)
+        scores = torch.log_softmax((-travel / 0.1).masked_fill(mask, float("-inf")), dim=-1)
+        return scores.masked_fill(mask, edge_model.NOT_AN_EDGE)
+
+
+def metadata(name: str, max_stops: int, family: str = "pointer") -> str:
     return f"""# Test model {name}, written by tests/model/make_test_models.py.
+family: {family}
 feature_version: 1
 node_features: 16
 courier_features: 8
@@ -214,14 +227,15 @@ training:
 
 
 def write(out: str, name: str, module: torch.nn.Module, problems: Sequence,
-          max_stops: int = 128, decodings: int = seal.DEFAULT_DECODINGS) -> None:
+          max_stops: int = 128, decodings: int = seal.DEFAULT_DECODINGS,
+          family: str = "pointer") -> None:
     """The module scripted with its contract, its metadata, and the seal: the self-test on
     `problems` with `decodings` decodings (1 for the models whose faults need K >= 2)."""
     directory = os.path.join(out, name)
     os.makedirs(directory, exist_ok=True)
     seal.script(module, max_stops).save(os.path.join(directory, "model.pt"))
     with open(os.path.join(directory, "model.yaml"), "w") as f:
-        f.write(metadata(name, max_stops=max_stops))
+        f.write(metadata(name, max_stops=max_stops, family=family))
     seal.seal(directory, problems=problems, decodings=decodings)
 
 
@@ -261,6 +275,7 @@ def main() -> None:
     write(out, "nearest", NearestFeasible(), problems)
     write(out, "nearest_max16", NearestFeasible(), seal.selftest_problems(16, args.datagen),
           max_stops=16)
+    write(out, "nearest_edges", NearestEdges(), problems, family="edges")
     copy_edited(out, "nearest", "wrong_version", "feature_version: 1", "feature_version: 2")
     write_bad_contract(out, "bad_contract")
     for name, module in (("index_order", IndexOrder()), ("garbage", Garbage()),

@@ -18,8 +18,10 @@
 #include "api/request.h"
 #include "api/response.h"
 #include "route_checks.h"
+#include "routing/edge_scores.h"
 #include "routing/evaluator.h"
 #include "routing/generator.h"
+#include "routing/solver.h"
 #include "planning/batching_planner.h"
 
 namespace routeserve::planning {
@@ -128,6 +130,70 @@ TEST_CASE("the proposal is the cheapest decoding, MODEL_REFINED, with the other 
     CHECK(CostOf(*batch[i], refined) <= best + 1e-9);
   }
   CHECK(with_alternatives > 0);
+  CHECK(proposer.fallback_counts().total() == 0);
+}
+
+TEST_CASE("route-v2: the cheapest start is the proposal, each node's best-scored successors "
+          "its candidate lists, and refinement searches them from the cheaper of it and the "
+          "insertion route",
+          "[model_proposer]") {
+  ModelProposerOptions options = ProposerOptions(/*decodings=*/6);
+  options.candidates = 5;
+  options.refine_perturbation_rounds = 3;
+  ModelProposer proposer(Runner("nearest_edges"), options);
+  const std::unique_ptr<model::ModelRunner> reference = Runner("nearest_edges");
+  REQUIRE(reference->family() == model::ModelFamily::kEdges);
+  const std::vector<routing::Instance> instances = Instances({3, 40, 1, 90, 17, 64}, 30);
+  const std::vector<const routing::Instance*> batch = Pointers(instances);
+  const std::vector<absl::StatusOr<Proposal>> proposals =
+      proposer.Propose(batch, BatchShape{.padded_size = 128, .executor = 1});
+  const auto scored = reference->Score(batch, 128, 6, 0);
+  REQUIRE(proposals.size() == batch.size());
+  int from_insertion = 0;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const routing::Instance& instance = *batch[i];
+    INFO("problem " << i << " of " << instance.num_stops() << " stops");
+    REQUIRE(proposals[i].ok());
+    REQUIRE(scored[i].ok());
+    const Proposal& proposal = *proposals[i];
+    CHECK(proposal.source == RouteSource::kModelRefined);
+    const model::Decoding& best = model::BestDecoding(scored[i]->starts);
+    CHECK(proposal.order == best.order);
+    CHECK(proposal.cost == best.cost);
+    for (const CostedOrder& alternative : proposal.alternatives) {
+      CHECK(alternative.order != proposal.order);
+      CHECK(alternative.cost >= proposal.cost);
+    }
+    REQUIRE(proposal.candidates != nullptr);
+    const routing::CandidateLists lists = routing::BestScored(instance, scored[i]->scores, 5);
+    REQUIRE(proposal.candidates->num_nodes() == lists.num_nodes());
+    for (int node = 0; node < lists.num_nodes(); ++node) {
+      CHECK(std::ranges::equal(proposal.candidates->of(node), lists.of(node)));
+    }
+
+    routing::Solution insertion = routing::InsertionRoute(instance);
+    if (insertion.cost < proposal.cost) ++from_insertion;
+    routing::SolverOptions search = options.solver;
+    search.max_moves = options.refine_max_moves;
+    search.perturbation_rounds = options.refine_perturbation_rounds;
+    search.candidates = &lists;
+    const std::vector<int> expected =
+        routing::SolveFrom(instance,
+                           insertion.cost < proposal.cost ? insertion.order : proposal.order,
+                           search)
+            .order;
+    CHECK(Refined(proposer, instance, proposal) == expected);
+  }
+  CHECK(from_insertion > 0);  // nearest-neighbour starts lose to insertion on large problems
+
+  // model.candidates 0: no lists, the search tries every move.
+  options.candidates = 0;
+  ModelProposer without_lists(Runner("nearest_edges"), options);
+  const auto plain = without_lists.Propose(batch, BatchShape{.padded_size = 128, .executor = 0});
+  for (const auto& proposal : plain) {
+    REQUIRE(proposal.ok());
+    CHECK(proposal->candidates == nullptr);
+  }
   CHECK(proposer.fallback_counts().total() == 0);
 }
 

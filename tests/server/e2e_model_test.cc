@@ -39,10 +39,13 @@ grpc::Status Suggest(v1::RouteService::Stub& stub, const v1::SuggestRequest& req
 
 TEST_CASE("Suggest through a server with the model answers MODEL_REFINED with a feasible route",
           "[e2e][model]") {
-  TestServer t = StartServer(ModelConfig("nearest"));
+  // route-v1's family and route-v2's (scores, starts and candidate lists).
+  const std::string model = GENERATE("nearest", "nearest_edges");
+  INFO(model);
+  TestServer t = StartServer(ModelConfig(model));
   REQUIRE(t.server->model() != nullptr);
   const std::string version = t.server->model()->model_version();
-  CHECK(absl::StartsWith(version, "nearest-"));
+  CHECK(absl::StartsWith(version, model + "-"));
   CHECK(HealthOf(*t.health, "routeserve.v1.RouteService") ==
         grpc::health::v1::HealthCheckResponse::SERVING);
   uint64_t seed = 500;
@@ -67,7 +70,11 @@ TEST_CASE("Suggest through a server with the model answers MODEL_REFINED with a 
 TEST_CASE("options.num_alternatives: the model's other decodings, refined, as feasible routes, "
           "cheapest first, distinct from the route and from each other; none unless asked",
           "[e2e][model]") {
-  TestServer t = StartServer(ModelConfig("nearest"));
+  // route-v2's without candidate lists, so that its alternatives' descents are exhaustive as
+  // the check below.
+  const std::string model = GENERATE("nearest", "nearest_edges");
+  INFO(model);
+  TestServer t = StartServer(ModelConfig(model, {"model.candidates=0"}));
   int answered_with_alternatives = 0;
   uint64_t seed = 700;
   for (const Regime& regime : Regimes()) {

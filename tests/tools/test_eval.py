@@ -58,7 +58,7 @@ class EvalTest(unittest.TestCase):
     def test_the_model_answers_up_to_its_max_stops_and_the_solver_above(self):
         flags = ("--set", f"model.path={MODELS}/nearest_max16", "--sizes", "8,20",
                  "--speed_stops", "8", "--speed_batch_sizes", "1,4", "--precisions", "bf16")
-        report, _ = self.run_eval(*flags)
+        report, table = self.run_eval(*flags)
         self.assertTrue(report["model_version"].startswith("nearest_max16-"))
         self.assertEqual((report["max_stops"], report["decodings"]), (16, 8))
         for regime, cell in self.cells(report, 8).items():
@@ -82,9 +82,21 @@ class EvalTest(unittest.TestCase):
         self.assertEqual((bf16["precision"], bf16["error"]), ("bf16", ""))
         self.assertEqual(bf16["compared"], 14)
 
+        # At equal CPU: the classical solver answers every problem in the CPU the served path
+        # spent on it.
+        for stops in (8, 20):
+            for regime, cell in self.cells(report, stops).items():
+                self.assertGreater(cell["served_cpu_ms"], 0, (stops, regime))
+                self.assertEqual(cell["classical_equal_cpu"]["answered"], cell["problems"])
+                self.assertGreaterEqual(cell["classical_equal_cpu"]["mean"], -1e-9)
+                self.assertGreaterEqual(cell["equal_cpu_rounds"], 0)
+        self.assertIn("| stops | regime | served CPU ms | served mean |", table)
+
         again, _ = self.run_eval(*flags)
-        untimed = lambda cells: [{k: v for k, v in c.items() if not k.endswith("_ms")}
-                                 for c in cells]
+        # Times, and what the classical solver did within a time, vary from run to run.
+        timed = ("classical_equal_cpu", "equal_cpu_rounds")
+        untimed = lambda cells: [{k: v for k, v in c.items()
+                                  if not k.endswith("_ms") and k not in timed} for c in cells]
         # The same problems, the same routes.
         self.assertEqual(untimed(again["cells"]), untimed(report["cells"]))
 

@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
+#include <limits>
 #include <memory>
 #include <span>
 #include <thread>
@@ -120,6 +122,32 @@ void SolveBaselines(const config::Config& config, const std::vector<EvalProblem>
   });
 }
 
+// CPU seconds of the calling thread, or of the whole process.
+double CpuSeconds(clockid_t clock) {
+  timespec now{};
+  clock_gettime(clock, &now);
+  return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
+}
+
+// Into `outcomes`: each problem's classical route with as many perturbation rounds as fit in
+// its served_cpu_ms of this thread's CPU, in parallel.
+void SolveAtEqualCpu(const config::Config& config, const std::vector<EvalProblem>& problems,
+                     int threads, std::vector<Outcome>& outcomes) {
+  ParallelFor(static_cast<int>(problems.size()), threads, [&](int i) {
+    const double start = CpuSeconds(CLOCK_THREAD_CPUTIME_ID);
+    const double budget = outcomes[i].served_cpu_ms / 1000;
+    routing::SolverOptions options = config.solver;
+    options.perturbation_rounds = std::numeric_limits<int64_t>::max();
+    options.max_evaluations = std::numeric_limits<int64_t>::max();
+    options.out_of_time = [start, budget] {
+      return CpuSeconds(CLOCK_THREAD_CPUTIME_ID) - start >= budget;
+    };
+    routing::SolverStats stats;
+    outcomes[i].classical_equal_cpu = routing::Solve(problems[i].instance, options, &stats).cost;
+    outcomes[i].equal_cpu_rounds = stats.rounds;
+  });
+}
+
 // The model alone (greedy), its agreement under each reduced precision and its speed: into
 // `outcomes` and `report`.
 absl::Status MeasureModelAlone(const config::Config& config, const EvaluationOptions& options,
@@ -172,19 +200,46 @@ absl::StatusOr<EvaluationReport> Evaluate(const config::Config& config,
 
   SolveBaselines(config, problems, threads, outcomes);
 
-  // The served path: the server's planner with the config's proposer.
+  // The served path: the server's planner with the config's proposer, one size at a time so
+  // that its CPU per problem is known by size.
   EvaluationReport report;
-  absl::StatusOr<std::unique_ptr<planning::BatchProposer>> proposer =
-      planning::CreateProposer(config);
-  if (!proposer.ok()) return proposer.status();
-  report.model_version = (*proposer)->model_version();
   report.decodings = config.model.decodings;
   report.refine_max_moves = config.refine.max_moves;
-  absl::StatusOr<std::vector<planning::PlanResult>> served =
-      PlanAll(config, *std::move(proposer), requests);
-  if (!served.ok()) return served.status();
+  std::vector<planning::PlanResult> served(problems.size());
+  for (const int stops : options.sizes) {
+    std::vector<size_t> of_size;
+    std::vector<const routing::RouteProblem*> size_requests;
+    for (size_t i = 0; i < problems.size(); ++i) {
+      if (problems[i].stops != stops) continue;
+      of_size.push_back(i);
+      size_requests.push_back(requests[i]);
+    }
+    absl::StatusOr<std::unique_ptr<planning::BatchProposer>> proposer =
+        planning::CreateProposer(config);
+    if (!proposer.ok()) return proposer.status();
+    report.model_version = (*proposer)->model_version();
+    const double cpu_start = CpuSeconds(CLOCK_PROCESS_CPUTIME_ID);
+    absl::StatusOr<std::vector<planning::PlanResult>> results =
+        PlanAll(config, *std::move(proposer), size_requests);
+    if (!results.ok()) return results.status();
+    // Each problem's share: its own refinement, and an equal part of the rest (batching, the
+    // model's forward passes, the executors), so that a problem hard for the search gets the
+    // time it took the served path too.
+    const double cpu_ms = 1000 * (CpuSeconds(CLOCK_PROCESS_CPUTIME_ID) - cpu_start);
+    double refine_ms = 0;
+    for (const planning::PlanResult& result : *results) {
+      refine_ms += 1000 * absl::ToDoubleSeconds(result.timings.refine);
+    }
+    const double shared_ms =
+        std::max(0.0, cpu_ms - refine_ms) / static_cast<double>(std::max<size_t>(1, of_size.size()));
+    for (size_t j = 0; j < of_size.size(); ++j) {
+      served[of_size[j]] = std::move((*results)[j]);
+      outcomes[of_size[j]].served_cpu_ms =
+          1000 * absl::ToDoubleSeconds(served[of_size[j]].timings.refine) + shared_ms;
+    }
+  }
   for (size_t i = 0; i < problems.size(); ++i) {
-    const planning::PlanResult& result = (*served)[i];
+    const planning::PlanResult& result = served[i];
     Outcome& outcome = outcomes[i];
     outcome.served_source = result.source;
     outcome.served = result.evaluation.cost;
@@ -193,10 +248,13 @@ absl::StatusOr<EvaluationReport> Evaluate(const config::Config& config,
     if (planning::FromModel(result.source)) outcome.proposed = result.proposed_cost;
   }
   std::fprintf(stderr, "routeserve-eval: served path done (%.0f s)\n", Seconds(start));
+  SolveAtEqualCpu(config, problems, threads, outcomes);
+  std::fprintf(stderr, "routeserve-eval: classical at equal CPU done (%.0f s)\n",
+               Seconds(start));
 
   if (!config.model.path.empty()) {
     absl::Status model_alone =
-        MeasureModelAlone(config, options, requests, *served, outcomes, report);
+        MeasureModelAlone(config, options, requests, served, outcomes, report);
     if (!model_alone.ok()) return model_alone;
   }
 

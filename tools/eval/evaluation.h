@@ -12,6 +12,13 @@
 //     greedy     the model alone, one greedy decoding (decodings = 1, no refinement), through
 //                the same planner;
 //     classical  routing::Solve with the config's solver options;
+//     classical at equal CPU
+//                routing::Solve with the config's solver options but as many perturbation
+//                rounds as fit in the CPU the served path spent on the problem (its own
+//                refinement, and an equal share of the rest of the process's CPU over the
+//                served run of its size: batching, the model, the executors; the solver's own
+//                thread CPU time counted): what the classical-only server would give in the
+//                time the served path took;
 //   and compared with the baseline: the exact optimum up to routing::kMaxExactStops stops, above
 //   that the reference — routing::Solve with kReferenceBudget times the default budget, frozen
 //   here so that figures stay comparable whatever the config. A problem the model does not
@@ -70,9 +77,13 @@ struct QualityCell {
   int model_refined = 0;  // served answers whose source is MODEL_REFINED
   int fallbacks = 0;      // served answers whose source is FALLBACK_HEURISTIC
   GapSummary served, proposed, greedy, classical;
+  GapSummary classical_equal_cpu;
   // Mean time of one problem's Refine() on the served path, and of the classical solver's
   // whole solve, in ms (on the evaluation's threads, not under load).
   double refine_ms = 0, classical_ms = 0;
+  // The served path's mean CPU per problem (the classical solver's budget at equal CPU), in
+  // ms, and the mean rounds the classical solver ran within it.
+  double served_cpu_ms = 0, equal_cpu_rounds = 0;
 };
 
 struct PrecisionAgreement {

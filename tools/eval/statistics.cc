@@ -48,11 +48,15 @@ QualityCell Cell(int stops, std::string regime, const std::vector<const Outcome*
     if (outcome->served_source == planning::RouteSource::kFallbackHeuristic) ++cell.fallbacks;
     cell.refine_ms += outcome->refine_ms / static_cast<double>(outcomes.size());
     cell.classical_ms += outcome->classical_ms / static_cast<double>(outcomes.size());
+    cell.served_cpu_ms += outcome->served_cpu_ms / static_cast<double>(outcomes.size());
+    cell.equal_cpu_rounds += static_cast<double>(outcome->equal_cpu_rounds) /
+                             static_cast<double>(outcomes.size());
   }
   cell.served = Summarize(outcomes, &Outcome::served, &Outcome::served_feasible);
   cell.proposed = Summarize(outcomes, &Outcome::proposed, nullptr);
   cell.greedy = Summarize(outcomes, &Outcome::greedy, nullptr);
   cell.classical = Summarize(outcomes, &Outcome::classical, &Outcome::classical_feasible);
+  cell.classical_equal_cpu = Summarize(outcomes, &Outcome::classical_equal_cpu, nullptr);
   return cell;
 }
 

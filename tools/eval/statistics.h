@@ -2,6 +2,7 @@
 // to the baseline summarized over a set of problems (a size and regime: a QualityCell).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,9 +15,13 @@ namespace routeserve::tools {
 // One problem's costs; nullopt where a method gave no route.
 struct Outcome {
   double baseline = 0;
-  std::optional<double> served, proposed, greedy, classical;
+  std::optional<double> served, proposed, greedy, classical, classical_equal_cpu;
   bool served_feasible = true, classical_feasible = true;
   double refine_ms = 0, classical_ms = 0;
+  // The CPU the served path spent on the problem (evaluation.h), and the rounds the classical
+  // solver ran within it.
+  double served_cpu_ms = 0;
+  int64_t equal_cpu_rounds = 0;
   std::optional<planning::RouteSource> served_source;
 };
 
