@@ -1,6 +1,7 @@
-// The shipped model, models/route-v1, as the server loads it with the project's LibTorch: its
-// metadata says how it was made, its masks keep every decoding feasible on random problems of
-// every regime and size it takes, and padding never changes its answer.
+// The models in models/, as the server loads them with the project's LibTorch: the shipped one
+// (route-v1) and route-v2's edge model. Their metadata says how they were made, every route
+// they give is feasible on random problems of every regime and size they take, and padding
+// never changes an answer (route-v2's not even its bucket).
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -19,15 +20,19 @@
 namespace routeserve::model {
 namespace {
 
-std::unique_ptr<ModelRunner> LoadShipped() {
+std::unique_ptr<ModelRunner> Load(const std::string& dir) {
   ModelRunnerOptions options;
   options.device = DeviceSpec{.kind = DeviceSpec::Kind::kCpu};
   options.max_batch_size = 16;
-  absl::StatusOr<std::unique_ptr<ModelRunner>> runner =
-      ModelRunner::Load(ROUTESERVE_SHIPPED_MODEL_DIR, options);
-  INFO(runner.status().ToString());
+  absl::StatusOr<std::unique_ptr<ModelRunner>> runner = ModelRunner::Load(dir, options);
+  INFO(dir << ": " << runner.status().ToString());
   REQUIRE(runner.ok());
   return *std::move(runner);
+}
+
+// Each model of models/, by its directory.
+std::string AnyModel() {
+  return GENERATE(as<std::string>(), ROUTESERVE_SHIPPED_MODEL_DIR, ROUTESERVE_ROUTE_V2_DIR);
 }
 
 // `count` problems of 1..max_stops stops, cycling through the regimes.
@@ -46,18 +51,26 @@ std::vector<routing::Instance> Problems(int count, int max_stops, uint64_t seed)
   return instances;
 }
 
-TEST_CASE("the shipped model loads and its metadata says how it was made", "[shipped]") {
-  const std::unique_ptr<ModelRunner> runner = LoadShipped();
-  CHECK(absl::StartsWith(runner->model_version(), "route-v1-"));
-  CHECK(runner->metadata().feature_version == 1);
-  CHECK(runner->max_stops() >= 16);
-  CHECK(runner->warnings().empty());  // trained for the default objective
+TEST_CASE("the models load and their metadata says how they were made", "[shipped]") {
+  const std::unique_ptr<ModelRunner> v1 = Load(ROUTESERVE_SHIPPED_MODEL_DIR);
+  CHECK(absl::StartsWith(v1->model_version(), "route-v1-"));
+  CHECK(v1->family() == ModelFamily::kPointer);
+  CHECK(v1->metadata().feature_version == 1);
+  CHECK(v1->max_stops() >= 16);
+  CHECK(v1->warnings().empty());  // trained for the default objective
+  const std::unique_ptr<ModelRunner> v2 = Load(ROUTESERVE_ROUTE_V2_DIR);
+  CHECK(absl::StartsWith(v2->model_version(), "route-v2-"));
+  CHECK(v2->family() == ModelFamily::kEdges);
+  CHECK(v2->max_stops() == 128);  // the server's limit
+  CHECK(v2->warnings().empty());
 }
 
-TEST_CASE("the shipped model's decodings are feasible routes on random problems of every "
-          "regime and size it takes",
+TEST_CASE("the models' routes are feasible on random problems of every regime and size they "
+          "take",
           "[shipped]") {
-  const std::unique_ptr<ModelRunner> runner = LoadShipped();
+  const std::string dir = AnyModel();
+  INFO(dir);
+  const std::unique_ptr<ModelRunner> runner = Load(dir);
   const std::vector<routing::Instance> problems = Problems(140, runner->max_stops(), 11);
   const int K = 4;
   for (size_t start = 0; start < problems.size(); start += 7) {
@@ -83,13 +96,15 @@ TEST_CASE("the shipped model's decodings are feasible routes on random problems 
   }
 }
 
-// The model sees N through courier feature 7 (stops / N, docs/MODEL.md), so a request's answer
+// route-v1 sees N through courier feature 7 (stops / N, docs/MODEL.md), so a request's answer
 // is a function of its bucket, which its own stop count sets; within that, nothing else of its
 // batch — its batch-mates, the rows padding it to N — may change it.
-TEST_CASE("padding invariance of the shipped model: a problem gets the same routes alone and "
-          "in a batch of larger problems of its bucket",
+TEST_CASE("padding invariance: a problem gets the same routes alone and in a batch of larger "
+          "problems of its bucket",
           "[shipped]") {
-  const std::unique_ptr<ModelRunner> runner = LoadShipped();
+  const std::string dir = AnyModel();
+  INFO(dir);
+  const std::unique_ptr<ModelRunner> runner = Load(dir);
   const int K = 4;
   for (int bucket = 8; bucket <= runner->max_stops(); bucket *= 2) {
     const int N = runner->PaddedSizeFor(bucket);
@@ -116,6 +131,27 @@ TEST_CASE("padding invariance of the shipped model: a problem gets the same rout
         INFO("decoding " << k);
         CHECK((*alone[0])[k].order == (*in_batch[place])[k].order);
       }
+    }
+  }
+}
+
+// route-v2 ignores courier feature 7: a request gets the same route whatever batching.buckets
+// says, so at any N that holds it.
+TEST_CASE("route-v2: a problem gets the same starts at every N that holds it", "[shipped]") {
+  const std::unique_ptr<ModelRunner> runner = Load(ROUTESERVE_ROUTE_V2_DIR);
+  const int K = 4;
+  const std::vector<routing::Instance> problems = Problems(28, 30, 41);
+  for (const routing::Instance& problem : problems) {
+    const std::vector<const routing::Instance*> just_it = {&problem};
+    std::vector<std::vector<int>> first_routes;
+    for (int N = DefaultBucketFor(problem.num_stops()); N <= runner->max_stops(); N *= 2) {
+      const auto result = runner->Run(just_it, N, K, 0);
+      INFO(problem.num_stops() << " stops at N " << N << ": " << result[0].status().ToString());
+      REQUIRE(result[0].ok());
+      std::vector<std::vector<int>> routes;
+      for (const Decoding& start : *result[0]) routes.push_back(start.order);
+      if (first_routes.empty()) first_routes = routes;
+      CHECK(routes == first_routes);
     }
   }
 }
