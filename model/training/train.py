@@ -19,12 +19,13 @@ latest. Progress lines give step, loss, learning rate, the held-out greedy gap v
 costs, samples/s and the time left.
 
 Presets (every option can still be given): `tiny` (tests: seconds), `cpu` (the shipped model's
-recipe on 2 cores, ~30 min), `gpu` (more data, steps and REINFORCE; --device cuda).
+recipe on 2 cores, ~30 min), `gpu` (more data, steps and REINFORCE; --device cuda); route-v2's
+`edges-cpu` and `edges-gpu`.
 
 --family edges trains route-v2's edge model instead (edge_model.py): the cross-entropy of each
 node's successor in the label route, one forward pass a batch; its held-out evaluation is the
 recall of the label edges among each node's best-scored successors, beside the travel-time
-baseline's. Preset `edges-cpu`.
+baseline's.
 """
 
 import argparse
@@ -65,6 +66,10 @@ PRESETS: Dict[str, Dict] = {
     "edges-cpu": dict(family="edges", d_model=64, layers=3, heads=4, d_ff=256, batch_size=64,
                       steps=20000, lr=1e-3, warmup=200, log_every=100, eval_every=1000,
                       checkpoint_every=500, heldout=600, eval_batch_size=200),
+    # route-v2 on a GPU (--device cuda): twice the width, a layer more, bf16 autocast.
+    "edges-gpu": dict(family="edges", d_model=128, layers=4, heads=8, d_ff=512, batch_size=512,
+                      steps=60000, lr=1e-3, warmup=1000, log_every=200, eval_every=2000,
+                      checkpoint_every=2000, heldout=1000, eval_batch_size=500, amp="bf16"),
 }
 
 DEFAULTS: Dict = dict(
