@@ -108,6 +108,34 @@ class EvalTest(unittest.TestCase):
         self.assertEqual(fp16["compared"], 0)
         self.assertIn("| fp16 | cannot run:", table)
 
+    def test_baselines_kept_in_a_file_are_read_back_and_only_the_missing_ones_solved(self):
+        with tempfile.TemporaryDirectory() as directory:
+            path = os.path.join(directory, "baselines.txt")
+            flags = ("--set", 'model.path=""', "--precisions", "none", "--baselines", path)
+            first, _ = self.run_eval(*flags, "--sizes", "8")
+            with open(path, encoding="utf-8") as f:
+                lines = [line.split() for line in f if not line.startswith("#")]
+            self.assertEqual(len(lines), 14)  # 2 problems of each regime, one line each
+            # Read back: every baseline doubled in the file halves every figure's cost ratio.
+            with open(path, "w", encoding="utf-8") as f:
+                f.writelines(f"{key} {float(cost) * 2!r}\n" for key, cost in lines)
+            doubled, _ = self.run_eval(*flags, "--sizes", "8")
+            for regime, cell in self.cells(doubled, 8).items():
+                before = self.cells(first, 8)[regime]["classical"]["mean"]
+                self.assertAlmostEqual(cell["classical"]["mean"], (1 + before) / 2 - 1, 9,
+                                       regime)
+            # A size not in the file is solved and added.
+            self.run_eval(*flags, "--sizes", "8,10")
+            with open(path, encoding="utf-8") as f:
+                self.assertEqual(sum(1 for line in f if not line.startswith("#")), 28)
+            # A line that is not "KEY COST" is refused, naming the file and the line.
+            with open(path, "a", encoding="utf-8") as f:
+                f.write("ffff not-a-cost\n")
+            done = subprocess.run([EVAL, "--config", CONFIG, "--sizes", "8", "--per_regime",
+                                   "1", *flags], capture_output=True, text=True)
+            self.assertEqual(done.returncode, 1)
+            self.assertIn(f"{path}:30: expected a key (hex) and a baseline cost", done.stderr)
+
     def test_bad_flags_and_models_are_refused_naming_them(self):
         done = subprocess.run([EVAL, "--sizes", "8,x"], capture_output=True, text=True)
         self.assertEqual(done.returncode, 2)

@@ -23,6 +23,7 @@
 #include "routing/exact_solver.h"
 #include "routing/regimes.h"
 #include "routing/solver.h"
+#include "tools/eval/baselines.h"
 #include "tools/eval/plan_all.h"
 #include "tools/eval/problems.h"
 #include "tools/eval/speed.h"
@@ -99,15 +100,27 @@ absl::StatusOr<PrecisionAgreement> Agreement(
 }
 
 // Into `outcomes`: each problem's baseline (the exact optimum, or the reference above
-// routing::kMaxExactStops stops) and the classical solver's cost and time, in parallel.
-void SolveBaselines(const config::Config& config, const std::vector<EvalProblem>& problems,
-                    int threads, std::vector<Outcome>& outcomes) {
+// routing::kMaxExactStops stops; from `baselines_path` where it has the problem, and added to
+// it) and the classical solver's cost and time, in parallel.
+absl::Status SolveBaselines(const config::Config& config,
+                            const std::vector<EvalProblem>& problems, int threads,
+                            const std::string& baselines_path, std::vector<Outcome>& outcomes) {
   const Clock::time_point start = Clock::now();
   const routing::SolverOptions reference = ReferenceSolverOptions();
+  Baselines kept;
+  if (!baselines_path.empty()) {
+    absl::StatusOr<Baselines> read = ReadBaselines(baselines_path);
+    if (!read.ok()) return read.status();
+    kept = *std::move(read);
+  }
+  std::vector<uint64_t> keys(problems.size());
+  for (size_t i = 0; i < problems.size(); ++i) keys[i] = BaselineKey(problems[i].instance);
   std::atomic<int> done{0};
   ParallelFor(static_cast<int>(problems.size()), threads, [&](int i) {
     const routing::Instance& instance = problems[i].instance;
-    outcomes[i].baseline = instance.num_stops() <= routing::kMaxExactStops
+    const auto known = kept.find(keys[i]);  // read only while the threads run
+    outcomes[i].baseline = known != kept.end() ? known->second
+                           : instance.num_stops() <= routing::kMaxExactStops
                                ? routing::SolveExact(instance)->cost
                                : routing::Solve(instance, reference).cost;
     const Clock::time_point solve_start = Clock::now();
@@ -120,6 +133,9 @@ void SolveBaselines(const config::Config& config, const std::vector<EvalProblem>
                    Seconds(start));
     }
   });
+  if (baselines_path.empty()) return absl::OkStatus();
+  for (size_t i = 0; i < problems.size(); ++i) kept[keys[i]] = outcomes[i].baseline;
+  return WriteBaselines(baselines_path, kept);
 }
 
 // CPU seconds of the calling thread, or of the whole process.
@@ -198,7 +214,11 @@ absl::StatusOr<EvaluationReport> Evaluate(const config::Config& config,
   std::vector<Outcome> outcomes(problems.size());
   std::fprintf(stderr, "routeserve-eval: %zu problems\n", problems.size());
 
-  SolveBaselines(config, problems, threads, outcomes);
+  if (absl::Status baselines =
+          SolveBaselines(config, problems, threads, options.baselines_path, outcomes);
+      !baselines.ok()) {
+    return baselines;
+  }
 
   // The served path: the server's planner with the config's proposer, one size at a time so
   // that its CPU per problem is known by size.

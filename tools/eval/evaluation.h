@@ -57,6 +57,8 @@ struct EvaluationOptions {
   int speed_stops = 20;
   double speed_seconds = 1.0;  // each speed figure runs at least this long
   int threads = 0;             // for the baselines and the classical solver; 0 = one per core
+  // The baselines kept between runs (tools/eval/baselines.h); empty: none.
+  std::string baselines_path;
 };
 
 // Gaps (cost / baseline - 1) of one method over a set of problems.

@@ -39,6 +39,9 @@ ABSL_FLAG(int, speed_stops, 20, "stops of the speed problems");
 ABSL_FLAG(double, speed_seconds, 1, "each speed figure runs at least this many seconds");
 ABSL_FLAG(int, threads, 0, "threads for the baselines (0: one per core)");
 ABSL_FLAG(std::string, json, "", "also write the figures as JSON to FILE");
+ABSL_FLAG(std::string, baselines, "",
+          "keep the baselines in FILE: read those it has, solve the others and add them (the "
+          "reference is most of a run's time)");
 
 namespace routeserve::tools {
 namespace {
@@ -107,6 +110,7 @@ absl::StatusOr<EvaluationOptions> OptionsFromFlags() {
   if (!(o.speed_seconds >= 0)) return Bad("--speed_seconds", "must be >= 0");
   o.threads = absl::GetFlag(FLAGS_threads);
   if (o.threads < 0) return Bad("--threads", "must be >= 0");
+  o.baselines_path = absl::GetFlag(FLAGS_baselines);
   return o;
 }
 
