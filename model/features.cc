@@ -92,7 +92,12 @@ absl::Status EncodeFeatures(std::span<const routing::Instance* const> instances,
                             int padded_size, FeatureBatch& batch) {
   const int B = static_cast<int>(instances.size());
   const int N = padded_size;
-  batch = FeatureBatch{};
+  // Emptied, not freed: the arrays keep their capacity from batch to batch.
+  batch.batch_size = 0;
+  batch.padded_size = 0;
+  for (auto* values : {&batch.nodes, &batch.courier, &batch.travel}) values->clear();
+  batch.pairs.clear();
+  batch.padding.clear();
   if (N < 1) return absl::InvalidArgumentError(absl::StrCat("padded size ", N, " is below 1"));
   for (int b = 0; b < B; ++b) {
     if (instances[b]->num_stops() > N) {

@@ -54,8 +54,10 @@ struct FeatureScales {
 };
 FeatureScales ScalesOf(const routing::Instance& instance);
 
-// Encodes `instances` into a batch of `padded_size` stops. InvalidArgument when an instance has
-// more stops than `padded_size` (or `padded_size` < 1); the batch is then left empty.
+// Encodes `instances` into a batch of `padded_size` stops, reusing `batch`'s arrays: a batch no
+// larger than one encoded before allocates nothing (the runner's staging buffers are kept from
+// batch to batch). InvalidArgument when an instance has more stops than `padded_size` (or
+// `padded_size` < 1); the batch is then left empty.
 absl::Status EncodeFeatures(std::span<const routing::Instance* const> instances,
                             int padded_size, FeatureBatch& batch);
 

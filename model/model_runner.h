@@ -14,7 +14,7 @@
 // SHAPES: a batch of B problems for bucket N runs as [class(B), min(N, max_stops)], class(B)
 //   the smallest power of two >= B, capped at options.max_batch_size (which is a class of its
 //   own); the extra rows are copies of the first problem, their outputs dropped. So the model
-//   sees few shapes, and Warmup() runs each once before the server reports ready.
+//   sees few shapes, and Warmup() runs each before the server reports ready.
 // FAMILIES (model.yaml's `family`, docs/MODEL.md): route-v1's pointer model decodes K routes
 //   per problem in its forward pass (inputs with the decodings' noise); route-v2's edge model
 //   scores every directed pair of nodes (the same inputs but the noise) and the runner builds
@@ -52,10 +52,15 @@
 
 namespace routeserve::model {
 
+// Each warm-up shape runs this many times: TorchScript's profiling executor optimises a graph on
+// its second call, which would otherwise fall on a request.
+inline constexpr int kWarmupRunsPerShape = 2;
+
 // What Warmup() ran.
 struct WarmupReport {
-  int shapes = 0;  // (N, batch class) pairs, each run once
+  int shapes = 0;  // (N, batch class) pairs
   std::vector<std::pair<int, int>> shapes_run;  // those pairs, in the order run
+  int forward_passes = 0;  // shapes x executors warmed x kWarmupRunsPerShape
   absl::Duration total;
   absl::Duration slowest;
   int slowest_padded_size = 0;
@@ -86,7 +91,8 @@ class ModelRunner {
 
   // Runs one generated batch of every shape the server can ask for: each bucket of `buckets`
   // (as N = PaddedSizeFor(bucket)) with each batch class of options.max_batch_size, with
-  // `decodings` decodings, on executor 0. An error (a precision the model cannot run, a model
+  // `decodings` decodings, kWarmupRunsPerShape times on executor 0 (on CUDA, on every executor:
+  // each has its own stream). An error (a precision the model cannot run, a model
   // that fails on some shape or answers it with an invalid order or a score that is not finite)
   // names the shape.
   absl::StatusOr<WarmupReport> Warmup(std::span<const int> buckets, int decodings);

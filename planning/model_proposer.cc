@@ -235,12 +235,12 @@ absl::StatusOr<std::unique_ptr<BatchProposer>> CreateProposer(const config::Conf
     if (sizes.empty() || sizes.back() != size) sizes.push_back(size);
   }
   base::Log(
-      "model: warmed up %d shapes (N in [%s] x batch classes [%s]) in %s; slowest N %d, batch "
-      "%d: %s",
+      "model: warmed up %d shapes (N in [%s] x batch classes [%s]), %d forward passes over the "
+      "executors, in %s; slowest N %d, batch %d: %s",
       warmup->shapes, absl::StrJoin(sizes, ", "),
       absl::StrJoin(model::ModelRunner::BatchClasses(config.batching.max_batch_size), ", "),
-      absl::FormatDuration(warmup->total), warmup->slowest_padded_size, warmup->slowest_batch,
-      absl::FormatDuration(warmup->slowest));
+      warmup->forward_passes, absl::FormatDuration(warmup->total), warmup->slowest_padded_size,
+      warmup->slowest_batch, absl::FormatDuration(warmup->slowest));
 
   return std::make_unique<ModelProposer>(*std::move(runner), ProposerOptionsFor(config));
 }

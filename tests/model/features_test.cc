@@ -252,6 +252,30 @@ TEST_CASE("encoding refuses a problem larger than N, and RepeatFirstProblem pads
   CHECK(batch.padding.size() == 4 * 16);
 }
 
+TEST_CASE("a batch reuses the arrays of a larger one before it, and encodes as a fresh one",
+          "[features]") {
+  const std::vector<routing::Instance> instances = Generated({12, 5, 16, 3}, 300);
+  FeatureBatch batch;
+  REQUIRE(EncodeFeatures(std::vector{&instances[0], &instances[1], &instances[2]}, 16, batch)
+              .ok());
+  const float* nodes = batch.nodes.data();
+  const float* travel = batch.travel.data();
+  const int64_t* pairs = batch.pairs.data();
+  // A smaller batch at a smaller N: the same memory, the values of a fresh encoding.
+  REQUIRE(EncodeFeatures(std::vector{&instances[3], &instances[1]}, 8, batch).ok());
+  CHECK(batch.nodes.data() == nodes);
+  CHECK(batch.travel.data() == travel);
+  CHECK(batch.pairs.data() == pairs);
+  const FeatureBatch fresh = Encode({&instances[3], &instances[1]}, 8);
+  CHECK(batch.batch_size == 2);
+  CHECK(batch.padded_size == 8);
+  CHECK(batch.nodes == fresh.nodes);
+  CHECK(batch.pairs == fresh.pairs);
+  CHECK(batch.padding == fresh.padding);
+  CHECK(batch.courier == fresh.courier);
+  CHECK(batch.travel == fresh.travel);
+}
+
 TEST_CASE("the noise of a problem is the same whatever its batch, its place and N", "[noise]") {
   const std::vector<routing::Instance> instances = Generated({7, 30, 2}, 300);
   const int K = 5;

@@ -382,10 +382,12 @@ TEST_CASE("batch classes: powers of two up to the largest batch, which is a clas
   CHECK(ModelRunner::BatchClassFor(9, 8) == 9);  // larger than the largest: as it is
 }
 
-TEST_CASE("warm-up runs every (N, batch class) once, and a model that fails names the shape",
+TEST_CASE("warm-up runs every (N, batch class) twice (on the CPU, on executor 0), and a model "
+          "that fails names the shape",
           "[model_runner]") {
   ModelRunnerOptions options = CpuOptions();
   options.max_batch_size = 6;
+  options.executors = 3;
   const std::unique_ptr<ModelRunner> runner = Load("nearest_max16", options);
   const std::vector<int> buckets = {4, 8, 16, 32};  // 32 runs at N = 16, the model's max_stops
   const absl::StatusOr<WarmupReport> report = runner->Warmup(buckets, /*decodings=*/3);
@@ -396,6 +398,7 @@ TEST_CASE("warm-up runs every (N, batch class) once, and a model that fails name
     for (const int batch : {1, 2, 4, 6}) expected.emplace(N, batch);
   }
   CHECK(report->shapes == 12);
+  CHECK(report->forward_passes == 12 * kWarmupRunsPerShape);  // one graph for every executor
   CHECK(std::set(report->shapes_run.begin(), report->shapes_run.end()) == expected);
   CHECK(report->shapes_run.size() == expected.size());
   CHECK(report->total >= report->slowest);
@@ -405,7 +408,7 @@ TEST_CASE("warm-up runs every (N, batch class) once, and a model that fails name
   const absl::StatusOr<WarmupReport> failed = garbage->Warmup(buckets, 3);
   REQUIRE_FALSE(failed.ok());
   CHECK(absl::StartsWith(failed.status().message(),
-                         "model warm-up at N 4, batch 1 (fp32 on cpu): "));
+                         "model warm-up at N 4, batch 1 (fp32 on cpu, executor 0): "));
 
   // Every warm-up forward's scores must be finite.
   const std::unique_ptr<ModelRunner> nan_scores = Load("nan_scores", options);
@@ -413,7 +416,7 @@ TEST_CASE("warm-up runs every (N, batch class) once, and a model that fails name
   REQUIRE_FALSE(not_finite.ok());
   CHECK(not_finite.status().code() == absl::StatusCode::kDataLoss);
   CHECK(absl::StartsWith(not_finite.status().message(),
-                         "model warm-up at N 4, batch 1 (fp32 on cpu): "));
+                         "model warm-up at N 4, batch 1 (fp32 on cpu, executor 0): "));
   CHECK(absl::StrContains(not_finite.status().message(), "scores[0] is nan"));
 }
 
