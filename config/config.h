@@ -101,7 +101,7 @@ struct Config {
     model::Precision precision = model::Precision::kFp32;
     int decodings = 8;  // per request: 1 greedy + (decodings - 1) sampled, 1..64
     // route-v2: each stop's best-scored successors the search tries (candidate lists); 0: all.
-    int candidates = 8;
+    int candidates = 5;
     int threads = 1;    // LibTorch intra-op threads (process-wide); 0 = one per core
   } model;
 

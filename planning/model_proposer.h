@@ -69,7 +69,7 @@ struct FallbackCounts {
 
 struct ModelProposerOptions {
   int decodings = 8;               // per problem, 1..model::kMaxDecodings
-  int candidates = 8;              // route-v2: best-scored successors per node; 0: no lists
+  int candidates = 5;              // route-v2: best-scored successors per node; 0: no lists
   int64_t refine_max_moves = 200;  // 0: no refinement, source MODEL
   int64_t refine_perturbation_rounds = 0;  // iterated local search after the descent
   // The stand-in's search; refinement's too, but for its moves and rounds.
