@@ -95,9 +95,11 @@ absl::Status EncodeFeatures(std::span<const routing::Instance* const> instances,
   // Emptied, not freed: the arrays keep their capacity from batch to batch.
   batch.batch_size = 0;
   batch.padded_size = 0;
-  for (auto* values : {&batch.nodes, &batch.courier, &batch.travel}) values->clear();
+  batch.nodes.clear();
   batch.pairs.clear();
   batch.padding.clear();
+  batch.courier.clear();
+  batch.travel.clear();
   if (N < 1) return absl::InvalidArgumentError(absl::StrCat("padded size ", N, " is below 1"));
   for (int b = 0; b < B; ++b) {
     if (instances[b]->num_stops() > N) {

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -186,6 +187,13 @@ struct ModelRunner::Impl {
   // as, or why not (the status of every problem).
   absl::StatusOr<int> Stage(std::span<const routing::Instance* const> instances, int N, int K,
                             int executor);
+  // Stages the batch, runs the forward pass under inference mode and `autocast`, and hands the
+  // output to `read` (which copies it to the host) with the rows it ran as: OK, or the status of
+  // the whole batch (a bad call, `read`'s, or any exception as Internal: the wall).
+  absl::Status StageAndForward(
+      std::span<const routing::Instance* const> instances, int N, int K, int executor,
+      std::optional<at::ScalarType> autocast,
+      const std::function<absl::Status(const c10::IValue& output, int rows)>& read);
   // ModelRunner::Run of the pointer model, under `autocast`.
   std::vector<absl::StatusOr<std::vector<Decoding>>> Decode(
       std::span<const routing::Instance* const> instances, int N, int K, int executor,
@@ -310,23 +318,31 @@ absl::StatusOr<int> ModelRunner::Impl::Stage(std::span<const routing::Instance* 
   return rows;
 }
 
+absl::Status ModelRunner::Impl::StageAndForward(
+    std::span<const routing::Instance* const> instances, int N, int K, int executor,
+    std::optional<at::ScalarType> autocast,
+    const std::function<absl::Status(const c10::IValue& output, int rows)>& read) {
+  const absl::StatusOr<int> rows = Stage(instances, N, K, executor);
+  if (!rows.ok()) return rows.status();
+  try {
+    c10::InferenceMode inference;
+    return read(Forward(*executors[executor], *rows, N, K, autocast), *rows);
+  } catch (...) {
+    return FromException("model: forward failed", std::current_exception());
+  }
+}
+
 std::vector<absl::StatusOr<std::vector<Decoding>>> ModelRunner::Impl::Decode(
     std::span<const routing::Instance* const> instances, int N, int K, int executor,
     std::optional<at::ScalarType> autocast) {
   using Result = absl::StatusOr<std::vector<Decoding>>;
   const int B = static_cast<int>(instances.size());
-  const absl::StatusOr<int> rows = Stage(instances, N, K, executor);
-  if (!rows.ok()) return std::vector<Result>(B, rows.status());
   torch::Tensor orders;
   torch::Tensor scores;
-  absl::Status forward;
-  try {
-    c10::InferenceMode inference;
-    forward = DecodingsOf(Forward(*executors[executor], *rows, N, K, autocast), *rows, N, K,
-                          orders, scores);
-  } catch (...) {
-    forward = FromException("model: forward failed", std::current_exception());
-  }
+  const absl::Status forward = StageAndForward(
+      instances, N, K, executor, autocast, [&](const c10::IValue& output, int rows) {
+        return DecodingsOf(output, rows, N, K, orders, scores);
+      });
   if (!forward.ok()) return std::vector<Result>(B, forward);
 
   std::vector<Result> results;
@@ -357,17 +373,11 @@ std::vector<absl::StatusOr<ScoredProblem>> ModelRunner::Impl::Score(
                                       "model: a ", ModelFamilyName(metadata.family),
                                       " model has no edge scores")));
   }
-  const absl::StatusOr<int> rows = Stage(instances, N, starts, executor);
-  if (!rows.ok()) return std::vector<Result>(B, rows.status());
   torch::Tensor scores;
-  absl::Status forward;
-  try {
-    c10::InferenceMode inference;
-    forward = EdgeScoresOf(Forward(*executors[executor], *rows, N, starts, autocast), *rows, N,
-                           scores);
-  } catch (...) {
-    forward = FromException("model: forward failed", std::current_exception());
-  }
+  const absl::Status forward = StageAndForward(
+      instances, N, starts, executor, autocast, [&](const c10::IValue& output, int rows) {
+        return EdgeScoresOf(output, rows, N, scores);
+      });
   if (!forward.ok()) return std::vector<Result>(B, forward);
 
   std::vector<Result> results;

@@ -157,12 +157,17 @@ def _check_order(order: Sequence[int], n: int, N: int) -> Optional[str]:
     return None
 
 
+def _inputs(problem: features.Problem, N: int, objective: features.Objective):
+    """`problem`'s instance and its batch of one at N: the inputs both families take."""
+    instance = features.build_instance(problem, objective)
+    inputs = features.encode(problem, N, objective, instance)
+    return instance, [torch.from_numpy(inputs[key]).unsqueeze(0) for key in features.INPUT_KEYS]
+
+
 def run_case(module: torch.jit.ScriptModule, problem: features.Problem, N: int, decodings: int,
              objective: features.Objective, name: str) -> Dict:
     """The best of the model's `decodings` on `problem` at N: its cost, decoding and order."""
-    instance = features.build_instance(problem, objective)
-    inputs = features.encode(problem, N, objective, instance)
-    tensors = [torch.from_numpy(inputs[key]).unsqueeze(0) for key in features.INPUT_KEYS]
+    instance, tensors = _inputs(problem, N, objective)
     noise = torch.from_numpy(features.decoding_noise(problem, decodings, N, instance))
     with torch.inference_mode():
         orders, scores = module(*tensors, noise.unsqueeze(0))
@@ -192,9 +197,7 @@ def run_case(module: torch.jit.ScriptModule, problem: features.Problem, N: int, 
 def run_edges_case(module: torch.jit.ScriptModule, problem: features.Problem, N: int,
                    objective: features.Objective, name: str) -> Dict:
     """The route an edge model's scores lead `problem` to greedily at N: its cost and order."""
-    instance = features.build_instance(problem, objective)
-    inputs = features.encode(problem, N, objective, instance)
-    tensors = [torch.from_numpy(inputs[key]).unsqueeze(0) for key in features.INPUT_KEYS]
+    instance, tensors = _inputs(problem, N, objective)
     with torch.inference_mode():
         scores = module(*tensors)
     if not isinstance(scores, torch.Tensor) or tuple(scores.shape) != (1, N + 1, N + 1):

@@ -7,7 +7,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 #include <limits>
 #include <memory>
 #include <span>
@@ -23,6 +22,7 @@
 #include "routing/exact_solver.h"
 #include "routing/regimes.h"
 #include "routing/solver.h"
+#include "tools/common/cpu_time.h"
 #include "tools/eval/baselines.h"
 #include "tools/eval/plan_all.h"
 #include "tools/eval/problems.h"
@@ -136,13 +136,6 @@ absl::Status SolveBaselines(const config::Config& config,
   if (baselines_path.empty()) return absl::OkStatus();
   for (size_t i = 0; i < problems.size(); ++i) kept[keys[i]] = outcomes[i].baseline;
   return WriteBaselines(baselines_path, kept);
-}
-
-// CPU seconds of the calling thread, or of the whole process.
-double CpuSeconds(clockid_t clock) {
-  timespec now{};
-  clock_gettime(clock, &now);
-  return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
 }
 
 // Into `outcomes`: each problem's classical route with as many perturbation rounds as fit in

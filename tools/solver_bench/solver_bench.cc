@@ -36,6 +36,7 @@
 #include "routing/instance.h"
 #include "routing/regimes.h"
 #include "routing/solver.h"
+#include "tools/common/cpu_time.h"
 
 ABSL_FLAG(int, instances, 50, "problems per size and regime");
 ABSL_FLAG(routeserve::program::IntList, sizes,
@@ -181,11 +182,9 @@ struct SizeResult {
 // time a shared machine gives to others.
 double SolveCpuMs(const Instance& instance, const SolverOptions& options, Solution& solution,
                   SolverStats& stats) {
-  timespec start{}, end{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start);
+  const double start = tools::CpuSeconds(CLOCK_THREAD_CPUTIME_ID);
   solution = Solve(instance, options, &stats);
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &end);
-  return (end.tv_sec - start.tv_sec) * 1e3 + (end.tv_nsec - start.tv_nsec) / 1e6;
+  return 1000 * (tools::CpuSeconds(CLOCK_THREAD_CPUTIME_ID) - start);
 }
 
 // Runs every setting on every problem, the settings one after the other on each problem in
