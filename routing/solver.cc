@@ -15,6 +15,10 @@ namespace {
 constexpr double kMinGain = 1e-6;
 // Most units one perturbation takes out.
 constexpr int kMostRemoved = 10;
+// How far above the best route so far the iterated search may wander: a worse route within
+// this share becomes the next rounds' start (record-to-record travel). Measured at 0.5%, 1% and
+// 2% (docs/BENCHMARKS.md): 1% and 2% alike, both well below keeping improvements only.
+constexpr double kRecordDeviation = 0.01;
 
 // What insertion places and perturbation removes: an order's pickup and dropoff together, or a
 // stop alone (a visit, or the dropoff of an order on board).
@@ -68,18 +72,43 @@ class Search {
     state_.Insert(unit.first, unit.second, where);
   }
 
-  // Descends until no move improves the route or a budget is spent.
+  // Descends until no move improves the route or a budget is spent, trying only the moves
+  // anchored at active stops (see MarkAll, MarkChangedSince). A pass that finds nothing leaves
+  // every stop inactive.
   void Descend(int64_t max_moves) {
     int64_t moves = 0;
     bool improved = true;
     while (improved && moves < max_moves && budget_left()) {
       improved = false;
+      std::fill(touched_.begin(), touched_.end(), 0);
       improved |= RelocateSegments(moves, max_moves);
       improved |= TwoOpt(moves, max_moves);
       improved |= Exchange(moves, max_moves);
       improved |= RelocateOrders(moves, max_moves);
+      active_.swap(touched_);
     }
+    std::fill(active_.begin(), active_.end(), 0);
     stats_.moves += moves;
+  }
+
+  // Makes every stop active: the first descent from a route.
+  void MarkAll() {
+    active_.assign(instance_.num_stops(), 1);
+    touched_.assign(instance_.num_stops(), 0);
+  }
+
+  // Makes active the stops at either end of an edge the route drives now and `before` did not:
+  // after a perturbation, where the next descent's moves are worth trying. Elsewhere the route
+  // is the local optimum the last descent left.
+  void MarkChangedSince(const std::vector<int>& before) {
+    successor_.assign(NumNodes(instance_), -2);
+    int node = 0;
+    for (const int stop : before) {
+      successor_[node] = stop + 1;
+      node = stop + 1;
+    }
+    successor_[node] = instance_.has_end() ? instance_.end_node() : -1;
+    MarkNewEdges(-1, state_.size());
   }
 
  private:
@@ -122,12 +151,53 @@ class Search {
     std::iota(targets_.begin(), targets_.end(), begin);
   }
 
-  // Applies the replacement when it beats the current cost; says whether it did.
+  // Whether a pass tries the moves anchored at a stop.
+  bool Active(int stop) const { return active_[stop]; }
+
+  // successor_ for the whole route as it is.
+  void RememberSuccessors() {
+    successor_.resize(NumNodes(instance_));
+    for (int position = -1; position < state_.size(); ++position) {
+      successor_[state_.NodeAt(position)] = state_.NodeOrEnd(position + 1);
+    }
+  }
+
+  // Marks active the stops at either end of an edge between positions [from, to] (-1 the
+  // start) that is not the edge successor_ holds for its first node.
+  void MarkNewEdges(int from, int to) {
+    for (int position = from; position < to; ++position) {
+      const int node = state_.NodeAt(position);
+      const int next = state_.NodeOrEnd(position + 1);
+      if (successor_[node] == next) continue;
+      for (const int end : {node, next}) {
+        if (end < 1 || end > instance_.num_stops()) continue;
+        active_[end - 1] = 1;
+        touched_[end - 1] = 1;
+      }
+    }
+  }
+
+  // Whether a stop at a position in [begin, end) is active; positions outside the route don't
+  // count.
+  bool AnyActive(int begin, int end) const {
+    for (int position = std::max(begin, 0); position < std::min(end, state_.size()); ++position) {
+      if (Active(state_.order()[position])) return true;
+    }
+    return false;
+  }
+
+  // Applies the replacement when it beats the current cost; says whether it did. The stops at
+  // the ends of the edges it makes become active, in this pass and the next.
   bool TryMove(int begin, int end, std::span<const int> replacement, int64_t& moves) {
     if (state_.CostOfReplacement(begin, end, replacement, Target()) == RouteState::kRejected) {
       return false;
     }
+    successor_.resize(NumNodes(instance_));
+    for (int position = begin - 1; position < end; ++position) {
+      successor_[state_.NodeAt(position)] = state_.NodeOrEnd(position + 1);
+    }
     state_.Replace(begin, end, replacement);
+    MarkNewEdges(begin - 1, end);
     ++moves;
     return true;
   }
@@ -137,6 +207,7 @@ class Search {
     bool improved = false;
     for (int length = 1; length <= 3; ++length) {
       for (int from = 0; from + length <= state_.size(); ++from) {
+        if (!AnyActive(from, from + length)) continue;
         for (int reversed = 0; reversed < (length > 1 ? 2 : 1); ++reversed) {
           if (moves >= max_moves || !budget_left()) return improved;
           if (RelocateSegment(from, length, reversed, moves)) improved = true;
@@ -210,6 +281,7 @@ class Search {
   bool TwoOpt(int64_t& moves, int64_t max_moves) {
     bool improved = false;
     for (int first = 0; first + 1 < state_.size(); ++first) {
+      if (!AnyActive(first - 1, first + 1)) continue;
       if (candidates_ == nullptr) {
         AllTargets(first + 1, state_.size());
       } else {
@@ -237,6 +309,7 @@ class Search {
   bool Exchange(int64_t& moves, int64_t max_moves) {
     bool improved = false;
     for (int first = 0; first + 2 < state_.size(); ++first) {
+      if (!AnyActive(first - 1, first + 2)) continue;
       if (candidates_ == nullptr) {
         AllTargets(first + 2, state_.size());
       } else {
@@ -277,6 +350,7 @@ class Search {
       const int pickup = state_.order()[k];
       if (!instance_.is_pickup(pickup)) continue;
       const int dropoff = instance_.partner(pickup);
+      if (!Active(pickup) && !Active(dropoff)) continue;
       // Where the order is now, in the route without it: the edges it drives there are not
       // ones a move would make.
       const RouteState::Insertion was = {0, k, state_.position(dropoff) - 1};
@@ -289,7 +363,9 @@ class Search {
           reduced_.BestInsertion(pickup, dropoff, Target(), candidates_, &was);
       if (best.cost != RouteState::kRejected) {
         reduced_.Insert(pickup, dropoff, best);
+        RememberSuccessors();
         state_.Assign(reduced_.order());
+        MarkNewEdges(-1, state_.size());
         ++moves;
         improved = true;
       }
@@ -310,6 +386,11 @@ class Search {
   uint32_t stamp_ = 0;
   std::vector<int> segment_;
   std::vector<int> rest_;
+  // Don't-look marks (per stop): active_ the anchors the pass tries, touched_ the stops the
+  // pass's moves made active, which the next pass tries.
+  std::vector<char> active_;
+  std::vector<char> touched_;
+  std::vector<int> successor_;  // per node: the node after it before the last change
 };
 
 // Urgent units first: those with the earliest promised time, then by problem order.
@@ -393,6 +474,7 @@ double ImproveRoute(const Instance& instance, std::vector<int>& order, int64_t m
                              : counted.evaluations + max_evaluations;
   Search search(instance, budget, counted, candidates);
   search.state().Assign(order);
+  search.MarkAll();
   search.Descend(max_moves);
   order = search.state().order();
   return search.state().cost();
@@ -411,6 +493,7 @@ Solution SolveFrom(const Instance& instance, std::vector<int> start, const Solve
                 CandidatesFor(instance, options, built));
   RouteState& state = search.state();
   state.Assign(std::move(start));
+  search.MarkAll();
   search.Descend(options.max_moves);
   Solution best = {state.order(), state.cost()};
 
@@ -432,10 +515,14 @@ Solution SolveFrom(const Instance& instance, std::vector<int> start, const Solve
       std::swap(removed[i], removed[random.Below(i + 1)]);
     }
     for (const Unit& unit : removed) search.Insert(unit);
+    search.MarkChangedSince(current.order);
     search.Descend(options.max_moves);
-    if (state.cost() < current.cost - kMinGain) {
+    // Record-to-record travel: a route within kRecordDeviation of the best so far becomes the
+    // one the next rounds perturb, even when it is worse than the current one.
+    if (state.cost() < current.cost - kMinGain ||
+        state.cost() < best.cost * (1 + kRecordDeviation)) {
       current = {state.order(), state.cost()};
-      if (current.cost < best.cost) best = current;
+      if (current.cost < best.cost - kMinGain) best = current;
     }
   }
   return best;

@@ -7,7 +7,12 @@
 // FEASIBILITY: every route it returns visits each stop once, puts each pickup before its dropoff
 //   and keeps the load within capacity (well-formed problems always admit such a route).
 // COST: construction and one descent are O(n^3) cost evaluations at worst, each O(n); the
-//   budget below bounds the rest.
+//   budget below bounds the rest. A descent after a perturbation tries only the moves anchored
+//   at the stops next to an edge the perturbation or its own moves made (don't-look marks):
+//   elsewhere the route is the local optimum the last descent left.
+// ACCEPTANCE: a round's route replaces the current one when it is better, or within 1% of the
+//   best so far (record-to-record travel), so that the search can leave a local optimum; the
+//   best route is kept.
 // GRANULAR NEIGHBOURHOODS: with candidate lists (routing/candidates.h), the local search tries
 //   only the moves that make an edge (a, b) with b among a's candidates where the moved stops
 //   land (for an order moved whole, where its pickup lands), found from the lists rather than
@@ -29,7 +34,8 @@ struct SolverOptions {
   // Most improving moves one local-search descent applies (>= 0).
   int64_t max_moves = 1000;
   // Iterated local search: rounds of perturbation (take a few orders out, reinsert them at their
-  // cheapest places) each followed by a descent; 0 keeps the first local optimum (>= 0).
+  // cheapest places) each followed by a descent around the changes; 0 keeps the first local
+  // optimum (>= 0).
   int64_t perturbation_rounds = 40;
   // Most cost evaluations over the whole solve, construction aside; no new round starts and a
   // descent stops once they are spent. Bounds the time on large problems (>= 0).
