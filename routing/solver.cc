@@ -16,8 +16,8 @@ constexpr double kMinGain = 1e-6;
 // Most units one perturbation takes out.
 constexpr int kMostRemoved = 10;
 // How far above the best route so far the iterated search may wander: a worse route within
-// this share becomes the next rounds' start (record-to-record travel). Measured at 0.5%, 1% and
-// 2% (docs/BENCHMARKS.md): 1% and 2% alike, both well below keeping improvements only.
+// this share becomes the next rounds' start (record-to-record travel). 1% and 2% measured alike,
+// both well below keeping improvements only (docs/BENCHMARKS.md).
 constexpr double kRecordDeviation = 0.01;
 
 // What insertion places and perturbation removes: an order's pickup and dropoff together, or a
