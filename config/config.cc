@@ -229,6 +229,20 @@ absl::Status CheckAcrossKeys(const Config& config) {
         "limits.max_message_bytes: must be 0 (derived from limits.max_stops) or >= ",
         kMinMessageBytes, ", got ", config.limits.max_message_bytes));
   }
+  if (!config.model.repository.empty() && !config.model.path.empty()) {
+    return absl::InvalidArgumentError(
+        "model.repository: a model comes from model.path or from model.repository, not both: "
+        "empty one of them");
+  }
+  if (!config.model.repository.empty() && config.model.name.empty()) {
+    return absl::InvalidArgumentError(
+        "model.name: model.repository needs the name of the model to serve from it");
+  }
+  if (config.model.repository.empty() && (!config.model.name.empty() || config.model.version)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        config.model.name.empty() ? "model.version" : "model.name",
+        ": only with model.repository (a model directory goes in model.path)"));
+  }
   const int largest_bucket = config.batching.buckets.empty() ? 0 : config.batching.buckets.back();
   if (largest_bucket < config.limits.max_stops) {
     return absl::InvalidArgumentError(absl::StrCat(

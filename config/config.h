@@ -97,6 +97,12 @@ struct Config {
     // no model, the classical solver answers (source HEURISTIC). config/routeserve.yaml names
     // the shipped model, models/route-v1.
     std::string path;
+    // Or a model repository (model/repository.h): `name`'s version `version` (0: the latest)
+    // under `repository`; a reload (SIGHUP) loads the version the policy picks then. Exclusive
+    // with `path`.
+    std::string repository;
+    std::string name;
+    int64_t version = 0;
     model::DeviceSpec device;                          // auto | cpu | cuda | cuda:N
     model::Precision precision = model::Precision::kFp32;
     int decodings = 8;  // per request: 1 greedy + (decodings - 1) sampled, 1..64

@@ -154,6 +154,11 @@ const std::vector<ConfigEntry>& Schema() {
       Section("model",
               {
                   StringKey("path", [](auto& c) -> auto& { return c.model.path; }),
+                  StringKey("repository", [](auto& c) -> auto& { return c.model.repository; }),
+                  StringKey("name", [](auto& c) -> auto& { return c.model.name; }),
+                  IntegerKey(
+                      "version", [](auto& c) -> auto& { return c.model.version; },
+                      /*min=*/int64_t{0}),
                   TextKey(
                       "device", [](auto& c) -> auto& { return c.model.device; },
                       model::ParseDeviceSpec, model::DeviceSpecName),

@@ -107,7 +107,16 @@ ServingMetrics::ServingMetrics(ServingMetricsOptions options)
       model_info_(BuildGauge()
                       .Name(Name("model_info"))
                       .Help("The route model serving (value 1); absent without a model.")
-                      .Register(*registry_)) {
+                      .Register(*registry_)),
+      model_reloads_(BuildCounter()
+                         .Name(Name("model_reloads_total"))
+                         .Help("Model reloads (SIGHUP), by result: swapped (a new model "
+                               "serves), unchanged (the same files), failed (the new model was "
+                               "refused; the old one serves).")
+                         .Register(*registry_)) {
+  for (const char* result : {"swapped", "unchanged", "failed"}) {
+    model_reloads_.Add({{"result", result}});
+  }
   auto& queued = BuildHistogram()
                      .Name(Name("queue_duration_seconds"))
                      .Help("Time a task waited in the batcher's queue before its batch started "
@@ -175,9 +184,15 @@ void ServingMetrics::RouteAnswered(double proposed_cost, double route_cost, doub
 
 void ServingMetrics::SetModelInfo(const std::string& name, const std::string& version,
                                   const std::string& device, const std::string& precision) {
-  model_info_
-      .Add({{"name", name}, {"version", version}, {"device", device}, {"precision", precision}})
-      .Set(1);
+  std::lock_guard lock(model_info_mu_);
+  if (model_info_series_ != nullptr) model_info_.Remove(model_info_series_);
+  model_info_series_ = &model_info_.Add(
+      {{"name", name}, {"version", version}, {"device", device}, {"precision", precision}});
+  model_info_series_->Set(1);
+}
+
+void ServingMetrics::ModelReloaded(std::string_view result) {
+  model_reloads_.Add({{"result", std::string(result)}}).Increment();
 }
 
 void ServingMetrics::SetSampler(std::function<ScrapeSample()> sampler) {

@@ -80,9 +80,12 @@ class ServingMetrics final : public prometheus::Collectable {
   void TaskFinished(absl::Duration refine);
   void RouteAnswered(double proposed_cost, double route_cost, double lateness_s);
 
-  // model_info{name,version,device,precision} 1; absent until set (no model, no family).
+  // model_info{name,version,device,precision} 1; absent until set (no model, no family). A
+  // later call (a model swapped in) replaces the series.
   void SetModelInfo(const std::string& name, const std::string& version,
                     const std::string& device, const std::string& precision);
+  // A model reload ended with `result` ("swapped", "unchanged", "failed"): model_reloads_total.
+  void ModelReloaded(std::string_view result);
   // The sampler is called at each scrape, on the scraping thread; it must outlive this object
   // or be replaced by an empty one first.
   void SetSampler(std::function<ScrapeSample()> sampler);
@@ -108,6 +111,9 @@ class ServingMetrics final : public prometheus::Collectable {
   prometheus::Histogram& cost_improvement_;
   prometheus::Histogram& lateness_;
   prometheus::Family<prometheus::Gauge>& model_info_;
+  std::mutex model_info_mu_;
+  prometheus::Gauge* model_info_series_ = nullptr;  // guarded by model_info_mu_
+  prometheus::Family<prometheus::Counter>& model_reloads_;
 
   const ProcessCollector process_;
 

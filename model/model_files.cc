@@ -6,10 +6,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <system_error>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 
@@ -114,9 +116,13 @@ std::string ModelVersion(const std::string& model_dir, std::span<const FileDiges
   std::error_code error;
   std::filesystem::path normal = std::filesystem::absolute(dir, error).lexically_normal();
   if (error) normal = dir.lexically_normal();
-  const std::filesystem::path name =
-      normal.has_filename() ? normal.filename() : normal.parent_path().filename();
-  return absl::StrCat(name.string(), "-", Sha256Hex(sums).substr(0, kVersionHashDigits));
+  if (!normal.has_filename()) normal = normal.parent_path();
+  std::string name = normal.filename().string();
+  // A repository's version directory (model/repository.h): named with its model's name.
+  if (!name.empty() && std::all_of(name.begin(), name.end(), absl::ascii_isdigit)) {
+    name = absl::StrCat(normal.parent_path().filename().string(), "/", name);
+  }
+  return absl::StrCat(name, "-", Sha256Hex(sums).substr(0, kVersionHashDigits));
 }
 
 absl::StatusOr<ModelFiles> ReadModelFiles(const std::string& model_dir) {

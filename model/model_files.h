@@ -11,7 +11,8 @@
 //   reading one gives the system's reason ("model.pt: cannot be opened: Permission denied").
 // MODEL_VERSION: the directory's name, "-" and the first 12 hex digits of the SHA-256 of what
 //   `sha256sum model.pt model.yaml selftest.json` prints in the directory: every file that
-//   changes the answers changes it.
+//   changes the answers changes it. A repository's version directory (model/repository.h),
+//   whose name is a number, goes by its model's name and that number: "couriers/3-1a2b3c4d5e6f".
 #pragma once
 
 #include <span>

@@ -51,6 +51,8 @@ struct CostedOrder {
   double cost = 0;
 };
 
+class BatchProposer;
+
 // What Propose() says of one problem.
 struct Proposal {
   std::vector<int> order;  // the stop indices in visiting order
@@ -65,6 +67,11 @@ struct Proposal {
   // Candidate lists for the search that refines `order` and the alternatives (route-v2: each
   // node's best-scored successors); null: the solver's own (solver.candidates).
   std::shared_ptr<const routing::CandidateLists> candidates;
+  // The proposer that refines this proposal and whose model_version() it carries, kept alive
+  // until it is refined: set by a proposer that hands batches on to another
+  // (ReloadingProposer), so that a model swapped out meanwhile still finishes what it began;
+  // null: the proposer that returned it.
+  std::shared_ptr<const BatchProposer> refiner;
 };
 
 class BatchProposer {

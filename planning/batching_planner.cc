@@ -106,7 +106,7 @@ BatchingPlanner::BatchingPlanner(const config::Config& config, Options options,
                                  std::unique_ptr<WorkQueue> refine)
     : objective_(config.objective), proposer_(std::move(options.proposer)),
       stand_in_(config.solver, RouteSource::kFallbackHeuristic),
-      model_version_(proposer_->model_version()), clock_(options.clock),
+      clock_(options.clock),
       observer_(options.observer), on_executor_stuck_(std::move(options.on_executor_stuck)),
       refine_(std::move(refine)), running_(ExecutorsFor(config)),
       admit_by_deadline_(config.batching.admit_by_deadline) {}

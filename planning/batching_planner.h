@@ -221,7 +221,6 @@ class BatchingPlanner final : public RoutePlanner {
   const routing::ObjectiveParams objective_;
   const std::unique_ptr<BatchProposer> proposer_;
   const SolverProposer stand_in_;  // answers the tasks of a stuck executor's batch
-  const std::string model_version_;  // the proposer's, in every result the model made
   const batching::Clock* const clock_;
   BatchingObserver* const observer_;
   const std::function<void(int)> on_executor_stuck_;

@@ -114,8 +114,11 @@ absl::StatusOr<PlanResult> BatchingPlanner::Respond(Finishing& task,
   }
   const RouteSource source = *task.proposal.source;
   outcome.proposed_cost = task.proposal.cost;
-  const BatchProposer& refiner =
-      task.stand_in ? static_cast<const BatchProposer&>(stand_in_) : *proposer_;
+  // Held for the call: Refine() takes the proposal.
+  const std::shared_ptr<const BatchProposer> proposed_by = task.proposal.refiner;
+  const BatchProposer& refiner = task.stand_in ? static_cast<const BatchProposer&>(stand_in_)
+                                 : proposed_by != nullptr ? *proposed_by
+                                                          : *proposer_;
   std::vector<CostedOrder> alternatives = std::move(task.proposal.alternatives);
   const std::shared_ptr<const routing::CandidateLists> candidates = task.proposal.candidates;
   PlanResult result;
@@ -134,7 +137,7 @@ absl::StatusOr<PlanResult> BatchingPlanner::Respond(Finishing& task,
   result.source = source;
   // The model's version and time only where the model made the route: the classical solver's
   // answers, by configuration or standing in, carry neither.
-  if (FromModel(source)) result.model_version = model_version_;
+  if (FromModel(source)) result.model_version = refiner.model_version();
   result.timings = PlanTimings{
       .queued = task.queued,
       .executor_wait = task.executor_wait,

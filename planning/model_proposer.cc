@@ -1,4 +1,4 @@
-// ModelProposer: the model's decodings, the best of them, the fallback; CreateProposer.
+// ModelProposer: the model's decodings, the best of them, the fallback; LoadModelProposer.
 #include "planning/model_proposer.h"
 
 #include <algorithm>
@@ -209,17 +209,16 @@ ModelProposerOptions ProposerOptionsFor(const config::Config& config) {
                               .solver = config.solver};
 }
 
-absl::StatusOr<std::unique_ptr<BatchProposer>> CreateProposer(const config::Config& config) {
-  if (config.model.path.empty()) return std::make_unique<SolverProposer>(config.solver);
-
+absl::StatusOr<std::unique_ptr<ModelProposer>> LoadModelProposer(const config::Config& config,
+                                                                 const std::string& model_dir) {
   absl::StatusOr<std::unique_ptr<model::ModelRunner>> runner =
-      model::ModelRunner::Load(config.model.path, RunnerOptionsFor(config));
+      model::ModelRunner::Load(model_dir, RunnerOptionsFor(config));
   if (!runner.ok()) return runner.status();
   const model::ModelRunner& loaded = **runner;
   base::Log(
       "model: %s (%s) from \"%s\" on %s, %s, %d intra-op threads, max_stops %d, %d decodings "
       "per request",
-      loaded.model_version(), model::ModelFamilyName(loaded.family()), config.model.path,
+      loaded.model_version(), model::ModelFamilyName(loaded.family()), model_dir,
       loaded.device(), model::PrecisionName(loaded.precision()), loaded.threads(),
       loaded.max_stops(), config.model.decodings);
   for (const std::string& warning : loaded.warnings()) {

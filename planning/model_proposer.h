@@ -1,7 +1,7 @@
 // ModelProposer: the BatchProposer (planning/batch_proposer.h) of the learned route model
 // (docs/MODEL.md): one batched forward pass of model::ModelRunner proposes each problem's order,
 // local search refines it; the classical solver stands in, problem by problem, where the model
-// cannot answer. And CreateProposer(), which builds the proposer the config asks for.
+// cannot answer. And LoadModelProposer(), which loads one as the config says.
 //
 // PROPOSE: each problem of the batch runs at N = min(bucket, the model's max_stops) with
 //   model.decodings decodings: route-v1's (1 greedy, the others sampled with the problem's own
@@ -112,16 +112,17 @@ class ModelProposer final : public BatchProposer {
   std::array<std::atomic<int64_t>, kNumFallbackReasons> fallbacks_{};
 };
 
-// The proposer `config` asks for: with model.path empty, the classical solver (source
-// kHeuristic); else a ModelProposer whose model is loaded (model.*, batching.max_batch_size and
-// the executors as resolved by BatchingPlanner::ExecutorsFor) and warmed up over every bucket
-// and batch class. Logs the model's version, device, precision and threads, the differences
-// between its objective and the config's, and the warm-up's time. A model that cannot be
-// loaded or warmed up is an error (the server must not start), never a silent fallback.
-absl::StatusOr<std::unique_ptr<BatchProposer>> CreateProposer(const config::Config& config);
+// A ModelProposer of the model in `model_dir`, loaded with the options `config` gives
+// (model.*, batching.max_batch_size and the executors as resolved by
+// BatchingPlanner::ExecutorsFor) and warmed up over every bucket and batch class. Logs the
+// model's version, device, precision and threads, the differences between its objective and
+// the config's, and the warm-up's time. The runner's error when it cannot be loaded (files,
+// checksums, self-test, device, precision) or warmed up.
+absl::StatusOr<std::unique_ptr<ModelProposer>> LoadModelProposer(const config::Config& config,
+                                                                 const std::string& model_dir);
 
 // The runner options `config` gives the model (model.*, the objective, the executors and the
-// largest batch): what CreateProposer loads the model with, and what tools measuring the model
+// largest batch): what LoadModelProposer loads the model with, and what tools measuring the model
 // alone load it with.
 model::ModelRunnerOptions RunnerOptionsFor(const config::Config& config);
 // The proposer options `config` gives (model.decodings, model.candidates, refine.*,

@@ -3,11 +3,14 @@
 //   routeserve [--config FILE] [--set section.key=value]... [--help]
 //
 // Loads the config (default config/routeserve.yaml), serves until SIGTERM or SIGINT, then runs
-// the shutdown phases (server/server.h) and exits 0. Exit 2: bad command line or config (the
-// message names the key), TLS files that cannot be used (the message names the key), or a
-// configured model that cannot be loaded or warmed up (the message says why); exit 1: the
-// server could not start (e.g. the address is taken). The command line goes through
-// program/command_line.h, whose --set keeps every occurrence whole, commas and all.
+// the shutdown phases (server/server.h) and exits 0. SIGHUP reloads the model: the version
+// model.repository's policy picks now, or model.path's files as they are now, swapped in
+// without losing a call (RouteServer::ReloadModel); several while one runs make one more.
+// Exit 2: bad command line or config (the message names the key), TLS files that cannot be
+// used (the message names the key), or a configured model that cannot be loaded or warmed up
+// (the message says why); exit 1: the server could not start (e.g. the address is taken). The
+// command line goes through program/command_line.h, whose --set keeps every occurrence whole,
+// commas and all.
 // Logs one timestamped line per phase on stderr: the effective config, the batching settings
 // (executors and refine threads resolved), whether GPUs are sampled, "metrics on
 // http://HOST:PORT/metrics" and "listening on HOST:PORT" with the ports actually bound (scripts
@@ -29,11 +32,12 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
 #include "program/command_line.h"
 #include "program/failure.h"
 #include "base/log.h"
 #include "config/config.h"
-#include "planning/model_proposer.h"
+#include "planning/reloading_proposer.h"
 #include "server/server.h"
 #include "server/tls.h"
 
@@ -56,7 +60,8 @@ const routeserve::program::CommandLineSpec& ServerCommandLine() {
       .name = kName,
       .usage = "usage: routeserve [--config FILE] [--set section.key=value]... [--help]\n"
                "\n"
-               "Serves routeserve.v1.RouteService over gRPC until SIGTERM or SIGINT.\n"
+               "Serves routeserve.v1.RouteService over gRPC until SIGTERM or SIGINT; SIGHUP "
+               "reloads the model.\n"
                "\n"
                "Exit status: 0 after a shutdown; 2 on a bad command line or config, TLS files "
                "that cannot\nbe used or a model that cannot be loaded; 1 when the server "
@@ -87,38 +92,67 @@ void LogPhase(ServerPhase phase, const routeserve::config::Config& config) {
   }
 }
 
-// SIGTERM and SIGINT reach the signal thread through this pipe, written by a handler: whichever
+// SIGTERM, SIGINT and SIGHUP reach the signal thread through this pipe, written by a handler:
+// whichever
 // thread the kernel picks runs it. Blocking the signals and sigwait()ing for them would not do:
 // libraries start threads before main() does anything (OpenBLAS, under LibTorch, starts its
 // workers as it loads), the mask would not cover them, and the signal would kill the process.
-int shutdown_pipe[2] = {-1, -1};
+int signal_pipe[2] = {-1, -1};
 
-extern "C" void OnShutdownSignal(int signal_number) {
+extern "C" void OnSignal(int signal_number) {
   const int saved_errno = errno;
   const unsigned char byte = static_cast<unsigned char>(signal_number);
-  // Non-blocking: once the signal thread has read the first, further signals are dropped.
-  [[maybe_unused]] const ssize_t written = write(shutdown_pipe[1], &byte, 1);
+  // Non-blocking: should the pipe be full, the signal is dropped.
+  [[maybe_unused]] const ssize_t written = write(signal_pipe[1], &byte, 1);
   errno = saved_errno;
 }
 
 // Installs the handler; false when the pipe or the handler cannot be had.
-bool CatchShutdownSignals() {
-  if (pipe2(shutdown_pipe, O_CLOEXEC) != 0) return false;
-  if (fcntl(shutdown_pipe[1], F_SETFL, O_NONBLOCK) != 0) return false;
+bool CatchSignals() {
+  if (pipe2(signal_pipe, O_CLOEXEC) != 0) return false;
+  if (fcntl(signal_pipe[1], F_SETFL, O_NONBLOCK) != 0) return false;
   struct sigaction action = {};
-  action.sa_handler = OnShutdownSignal;
+  action.sa_handler = OnSignal;
   sigemptyset(&action.sa_mask);
   action.sa_flags = SA_RESTART;
-  return sigaction(SIGTERM, &action, nullptr) == 0 && sigaction(SIGINT, &action, nullptr) == 0;
+  return sigaction(SIGTERM, &action, nullptr) == 0 && sigaction(SIGINT, &action, nullptr) == 0 &&
+         sigaction(SIGHUP, &action, nullptr) == 0;
 }
 
-// Blocks until the first shutdown signal; returns it.
-int AwaitShutdownSignal() {
+// Blocks until the next signal; returns it.
+int AwaitSignal() {
   unsigned char byte = SIGTERM;
-  while (read(shutdown_pipe[0], &byte, 1) < 0 && errno == EINTR) {
+  while (read(signal_pipe[0], &byte, 1) < 0 && errno == EINTR) {
   }
   return byte;
 }
+
+// The reload thread's requests: SIGHUP asks; asks while a reload runs make one more after it.
+class ReloadRequests {
+ public:
+  void Ask() {
+    absl::MutexLock lock(&mu_);
+    asked_ = true;
+  }
+  void Stop() {
+    absl::MutexLock lock(&mu_);
+    stopped_ = true;
+  }
+  // Waits for a request (true) or Stop() (false).
+  bool Next() {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](ReloadRequests* self) { return self->asked_ || self->stopped_; }, this));
+    if (stopped_) return false;
+    asked_ = false;
+    return true;
+  }
+
+ private:
+  absl::Mutex mu_;
+  bool asked_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+};
 
 // What the shutdown may take beyond the drain delay and the grace period: gRPC's tail for
 // answers on their way (1 s, server/server.h), the planner's and the metrics endpoint's stop.
@@ -161,9 +195,9 @@ absl::StatusOr<std::unique_ptr<routeserve::server::RouteServer>> StartServer(
 int main(int argc, char** argv) {
   // First: a signal during start-up (the model's warm-up takes a while) waits in the pipe and
   // starts the shutdown once the server is up.
-  if (!CatchShutdownSignals()) {
+  if (!CatchSignals()) {
     return routeserve::program::Exit(
-        kName, absl::InternalError("cannot install the SIGTERM/SIGINT handler"));
+        kName, absl::InternalError("cannot install the SIGTERM/SIGINT/SIGHUP handler"));
   }
   // A log reader that goes away must not take the server with it; writes then just fail.
   signal(SIGPIPE, SIG_IGN);
@@ -193,17 +227,30 @@ int main(int argc, char** argv) {
   Log("metrics on http://%s/metrics", (*server)->metrics_address());
   Log("listening on %s; readiness SERVING", (*server)->address());
 
-  // The dedicated signal thread: waits for the first shutdown signal and runs the phases.
-  // Further signals are dropped: the phases are bounded by the drain delay and the grace
-  // period.
-  std::thread signal_thread([&server, &effective] {
-    const int signal_number = AwaitShutdownSignal();
+  // The reload thread runs the reloads SIGHUP asks for: a load and warm-up take seconds, which
+  // must not hold up a shutdown signal.
+  ReloadRequests reloads;
+  std::thread reload_thread([&server, &reloads] {
+    while (reloads.Next()) (*server)->ReloadModel();
+  });
+  // The dedicated signal thread: hands SIGHUP on to the reload thread; on the first shutdown
+  // signal, runs the phases. Signals after that are dropped: the phases are bounded by the
+  // drain delay and the grace period.
+  std::thread signal_thread([&server, &effective, &reloads] {
+    int signal_number = AwaitSignal();
+    for (; signal_number == SIGHUP; signal_number = AwaitSignal()) {
+      Log("received SIGHUP; reloading the model");
+      reloads.Ask();
+    }
     Log("received %s; shutting down", signal_number == SIGINT ? "SIGINT" : "SIGTERM");
     ExitNoLaterThan(effective.shutdown.drain_delay + effective.shutdown.grace_period +
                     kShutdownSlack);
+    reloads.Stop();
     (*server)->Shutdown();
   });
   signal_thread.join();
+  // A reload under way ends before the server (and the model it swaps into) goes.
+  reload_thread.join();
   const int stuck = (*server)->executors_stuck();
   server->reset();
   if (stuck > 0) {

@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
-#include <filesystem>
 #include <mutex>
 #include <utility>
 
@@ -105,7 +104,7 @@ absl::StatusOr<std::unique_ptr<RouteServer>> RouteServer::Start(
 
 absl::Status RouteServer::StartPlanner(std::unique_ptr<planning::BatchProposer> proposer) {
   const config::Config& config = config_;
-  model_proposer_ = dynamic_cast<const planning::ModelProposer*>(proposer.get());
+  model_ = dynamic_cast<planning::ReloadingProposer*>(proposer.get());
   const model::TorchBuild torch = model::LinkedTorch();
   metrics_ = std::make_shared<metrics::ServingMetrics>(metrics::ServingMetricsOptions{
       .bucket_sizes = config.batching.buckets,
@@ -205,13 +204,8 @@ void RouteServer::OnExecutorStuck(int in_service) {
 }
 
 absl::Status RouteServer::StartMetrics() {
-  const model::ModelRunner* const runner = model();
-  if (runner != nullptr) {
-    std::filesystem::path path(config_.model.path);
-    if (path.filename().empty()) path = path.parent_path();  // "models/route-v1/"
-    metrics_->SetModelInfo(path.filename().string(), runner->model_version(), runner->device(),
-                           std::string(model::PrecisionName(runner->precision())));
-  }
+  const std::shared_ptr<const model::ModelRunner> runner = model();
+  SetModelInfo();
   metrics_->SetSampler([this] { return SampleForScrape(); });
   absl::StatusOr<std::unique_ptr<metrics::MetricsServer>> metrics_server =
       metrics::MetricsServer::Start(config_.metrics.address, metrics_);
@@ -225,8 +219,11 @@ absl::Status RouteServer::StartMetrics() {
     // The model's CUDA device, as NVML numbers it where CUDA_VISIBLE_DEVICES does not renumber.
     const std::string device = runner->device();  // "cuda:N"
     const int index = std::atoi(device.substr(device.find(':') + 1).c_str());
-    gpu.allocator_bytes_in_use = [runner, index](int nvml_index) -> std::optional<int64_t> {
-      return nvml_index == index ? runner->CudaAllocatedBytes() : std::nullopt;
+    // The model serving at each sample: a reload may have replaced the one above.
+    gpu.allocator_bytes_in_use = [this, index](int nvml_index) -> std::optional<int64_t> {
+      if (nvml_index != index) return std::nullopt;
+      const std::shared_ptr<const model::ModelRunner> serving = model();
+      return serving != nullptr ? serving->CudaAllocatedBytes() : std::nullopt;
     };
   }
   gpu_sampler_ = metrics::GpuSampler::Start(metrics_->registry(), std::move(gpu));
@@ -271,13 +268,48 @@ RouteServer::~RouteServer() {
 
 planning::FallbackCounts RouteServer::fallback_counts() const {
   planning::FallbackCounts counts =
-      model_proposer_ != nullptr ? model_proposer_->fallback_counts() : planning::FallbackCounts{};
+      model_ != nullptr ? model_->fallback_counts() : planning::FallbackCounts{};
   counts.executor_stuck = planner_->executor_stuck_fallbacks();
   return counts;
 }
 
-const model::ModelRunner* RouteServer::model() const {
-  return model_proposer_ != nullptr ? model_proposer_->runner() : nullptr;
+std::shared_ptr<const model::ModelRunner> RouteServer::model() const {
+  if (model_ == nullptr) return nullptr;
+  std::shared_ptr<const planning::ModelProposer> serving = model_->serving();
+  const model::ModelRunner* const runner = serving->runner();
+  return std::shared_ptr<const model::ModelRunner>(std::move(serving), runner);
+}
+
+void RouteServer::SetModelInfo() {
+  const std::shared_ptr<const model::ModelRunner> runner = model();
+  if (runner == nullptr) return;
+  metrics_->SetModelInfo(model_->serving_name(), runner->model_version(), runner->device(),
+                         std::string(model::PrecisionName(runner->precision())));
+}
+
+planning::ReloadOutcome RouteServer::ReloadModel() {
+  if (model_ == nullptr) {
+    base::Log("model: reload asked, but no model is configured (model.path and "
+              "model.repository are empty): nothing to reload");
+    return {};
+  }
+  base::Log("model: reloading (serving %s)", model_->model_version());
+  planning::ReloadOutcome outcome = model_->Reload();
+  switch (outcome.result) {
+    case planning::ReloadOutcome::Result::kSwapped:
+      SetModelInfo();
+      base::Log("model: %s swapped in", outcome.version);
+      break;
+    case planning::ReloadOutcome::Result::kUnchanged:
+      base::Log("model: unchanged (%s): nothing loaded", outcome.version);
+      break;
+    case planning::ReloadOutcome::Result::kFailed:
+      base::Log("model: reload refused, %s still serves: %s", outcome.version,
+                outcome.status.message());
+      break;
+  }
+  metrics_->ModelReloaded(std::string(planning::ReloadResultName(outcome.result)));
+  return outcome;
 }
 
 ServerPhase RouteServer::phase() const {

@@ -20,7 +20,8 @@
 //   metrics.gpu_sample_period_s where NVML is there; where not, Start() logs why, once).
 // READINESS: health service "routeserve.v1.RouteService" is SERVING once Start() returns: by
 //   then the model, when one is configured, is loaded and has run every batch shape
-//   (planning::CreateProposer, planning/model_proposer.h), before the server even listens. ""
+//   (planning::CreateProposer, planning/reloading_proposer.h), before the server even listens,
+//   and stays SERVING while ReloadModel() loads and swaps in another. ""
 //   (liveness) is SERVING while the process serves. STUCK EXECUTORS: once the watchdog
 //   (batching.executor_stuck_after_s, planning/batching_planner.h) has taken every executor out of
 //   service, both turn NOT_SERVING for good, so that the orchestrator restarts the process, and
@@ -68,6 +69,7 @@
 #include "server/memory_trimmer.h"
 #include "server/metrics_observer.h"
 #include "planning/model_proposer.h"
+#include "planning/reloading_proposer.h"
 #include "server/route_service.h"
 #include "server/tls.h"
 
@@ -122,8 +124,14 @@ class RouteServer {
   // in a batch: the process should end with std::_Exit once the server is destroyed, since
   // static destructors could pull the ground from under them.
   int executors_stuck() const { return planner_->executors_stuck(); }
-  // The model serving, or null when the classical solver answers by configuration.
-  const model::ModelRunner* model() const;
+  // The model serving, or null when the classical solver answers by configuration. It stays
+  // loaded while the pointer is held, even when a reload has replaced it.
+  std::shared_ptr<const model::ModelRunner> model() const;
+  // Loads the model the config names now and swaps it in (planning/reloading_proposer.h: a new
+  // version in model.repository, or new files in model.path), without refusing or failing a
+  // call: what SIGHUP does. Logs the outcome, counts it (model_reloads_total{result}) and
+  // updates model_info. Readiness stays SERVING throughout. Without a model: unchanged.
+  planning::ReloadOutcome ReloadModel();
 
   // Implementation details follow.
  private:
@@ -137,6 +145,8 @@ class RouteServer {
   void OnExecutorStuck(int in_service);
   // The metrics endpoint and the GPU sampler, once the planner runs.
   absl::Status StartMetrics();
+  // model_info for the model serving now.
+  void SetModelInfo();
   metrics::ScrapeSample SampleForScrape() const;
 
   const config::Config config_;
@@ -148,8 +158,7 @@ class RouteServer {
   // Destroyed in reverse order: the grpc::Server first (it waits for every call), then the
   // service its calls used, then the planner their work ran on.
   std::unique_ptr<planning::BatchingPlanner> planner_;
-  const planning::ModelProposer* model_proposer_ =
-      nullptr;  // owned by planner_; null without a model
+  planning::ReloadingProposer* model_ = nullptr;  // owned by planner_; null without a model
   std::unique_ptr<RouteServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

@@ -158,6 +158,8 @@ TEST_CASE("a file sets what it names and keeps the other defaults", "[config]") 
 struct OverrideCase {
   std::string override_text;
   std::function<void(Config&)> change;
+  // Overrides the key cannot go without (set before it), whose change `change` includes.
+  std::vector<std::string> needs = {};
 };
 
 std::vector<OverrideCase> EveryKeyOverridden() {
@@ -212,6 +214,28 @@ std::vector<OverrideCase> EveryKeyOverridden() {
       {"solver.seed=18446744073709551615", [](Config& c) { c.solver.seed = UINT64_MAX; }},
       {"solver.candidates=6", [](Config& c) { c.solver.candidates_k = 6; }},
       {"model.path=models/route-v1", [](Config& c) { c.model.path = "models/route-v1"; }},
+      {"model.repository=/srv/models",
+       [](Config& c) {
+         c.model.path = "";
+         c.model.repository = "/srv/models";
+         c.model.name = "couriers";
+       },
+       {"model.path=", "model.name=couriers"}},
+      {"model.name=vans",
+       [](Config& c) {
+         c.model.path = "";
+         c.model.repository = "/srv/models";
+         c.model.name = "vans";
+       },
+       {"model.path=", "model.repository=/srv/models"}},
+      {"model.version=12",
+       [](Config& c) {
+         c.model.path = "";
+         c.model.repository = "/srv/models";
+         c.model.name = "couriers";
+         c.model.version = 12;
+       },
+       {"model.path=", "model.repository=/srv/models", "model.name=couriers"}},
       {"model.device=cuda:1",
        [](Config& c) {
          c.model.device = {.kind = model::DeviceSpec::Kind::kCuda, .index = 1};
@@ -242,16 +266,18 @@ TEST_CASE("every key can be overridden with --set, over the file or no file", "[
     Config expected;
     c.change(expected);
 
-    const absl::StatusOr<Config> from_text = ParseConfig("", {c.override_text});
+    std::vector<std::string> overrides = c.needs;
+    overrides.push_back(c.override_text);
+    const absl::StatusOr<Config> from_text = ParseConfig("", overrides);
     INFO(from_text.status().message());
     REQUIRE(from_text.ok());
     CheckSameConfig(*from_text, expected);
 
-    const absl::StatusOr<Config> from_file = LoadConfig(shipped_file, {c.override_text});
+    const absl::StatusOr<Config> from_file = LoadConfig(shipped_file, overrides);
     INFO(from_file.status().message());
     REQUIRE(from_file.ok());
     Config expected_from_file = expected;  // the file names the shipped model
-    if (!absl::StartsWith(c.override_text, "model.path=")) {
+    if (!absl::StartsWith(c.override_text, "model.path=") && c.needs.empty()) {
       expected_from_file.model.path = "models/route-v1";
     }
     CheckSameConfig(*from_file, expected_from_file);
@@ -680,9 +706,32 @@ TEST_CASE("the largest bucket must hold limits.max_stops", "[config]") {
   }
 }
 
+TEST_CASE("a model comes from model.path or from model.repository with a name", "[config]") {
+  for (const BadCase& bad : std::vector<BadCase>{
+           {"",
+            {"model.path=models/route-v1", "model.repository=models"},
+            "model.repository: a model comes from model.path or from model.repository, not both"},
+           {"", {"model.repository=models"}, "model.name: model.repository needs the name"},
+           {"", {"model.name=couriers"}, "model.name: only with model.repository"},
+           {"", {"model.version=2"}, "model.version: only with model.repository"},
+       }) {
+    CheckRefused(bad);
+  }
+  const absl::StatusOr<Config> config = ParseConfig(
+      "", {"model.repository=/srv/models", "model.name=couriers", "model.version=3"});
+  REQUIRE(config.ok());
+  CHECK(config->model.repository == "/srv/models");
+  CHECK(config->model.name == "couriers");
+  CHECK(config->model.version == 3);
+}
+
 TEST_CASE("ConfigToYaml gives back the same config through ParseConfig", "[config]") {
   std::vector<std::string> every_override;
-  for (const OverrideCase& c : EveryKeyOverridden()) every_override.push_back(c.override_text);
+  // In order: the repository's keys, after model.path, empty it (their `needs`).
+  for (const OverrideCase& c : EveryKeyOverridden()) {
+    every_override.insert(every_override.end(), c.needs.begin(), c.needs.end());
+    every_override.push_back(c.override_text);
+  }
   every_override.push_back("objective.lateness_weight=0.1");  // no short binary form
   every_override.push_back("shutdown.drain_delay_s=0.333");
   every_override.push_back("batching.max_queue_delay_us=1234567");

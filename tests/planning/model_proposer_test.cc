@@ -2,6 +2,7 @@
 // tests/model/make_test_models.py (fixture routeserve_test_models): the best decoding, the
 // sources, refinement, the fallback by reason, and a BatchingPlanner answering through it.
 #include "planning/model_proposer.h"
+#include "planning/reloading_proposer.h"
 
 #include <catch2/catch.hpp>
 
@@ -406,11 +407,12 @@ TEST_CASE("CreateProposer: no path is the classical solver, a model is loaded an
        "batching.buckets=[8, 16, 32]", "limits.max_stops=32"}));
   INFO(model.status().ToString());
   REQUIRE(model.ok());
-  const auto* proposer = dynamic_cast<ModelProposer*>(model->get());
-  REQUIRE(proposer != nullptr);
-  CHECK(absl::StartsWith(proposer->model_version(), "nearest_max16-"));
-  CHECK(proposer->runner()->max_batch_size() == 4);
-  CHECK(proposer->runner()->threads() == 1);
+  const auto* reloading = dynamic_cast<ReloadingProposer*>(model->get());
+  REQUIRE(reloading != nullptr);
+  CHECK(absl::StartsWith(reloading->model_version(), "nearest_max16-"));
+  CHECK(reloading->serving_name() == "nearest_max16");
+  CHECK(reloading->serving()->runner()->max_batch_size() == 4);
+  CHECK(reloading->serving()->runner()->threads() == 1);
 
   for (const auto& [overrides, message] : std::vector<std::pair<std::vector<std::string>,
                                                                 std::string>>{

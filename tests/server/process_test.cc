@@ -173,7 +173,9 @@ TEST_CASE("routeserve: --set is repeatable and keeps the commas of a value", "[p
   CHECK(process.WaitForExit() == 0);
 }
 
-TEST_CASE("routeserve serves reflection and health, and exits 0 on SIGTERM", "[process]") {
+TEST_CASE("routeserve serves reflection and health, reloads its model on SIGHUP, and exits 0 "
+          "on SIGTERM",
+          "[process]") {
   ServerProcess process(ROUTESERVE_BINARY, ServerArgs());
   const int port = process.WaitForPort();
   std::shared_ptr<grpc::Channel> channel = ChannelTo(port);
@@ -214,12 +216,25 @@ TEST_CASE("routeserve serves reflection and health, and exits 0 on SIGTERM", "[p
     CHECK(status.status() == grpc::health::v1::HealthCheckResponse::SERVING);
   }
 
+  // The shipped model's files have not changed: the reload loads nothing, and the process
+  // serves on (SIGHUP's default action would have ended it).
+  process.Signal(SIGHUP);
+  CHECK(process.WaitForLine("model: unchanged (route-v1-").has_value());
+  {
+    grpc::health::v1::HealthCheckRequest check;
+    check.set_service("routeserve.v1.RouteService");
+    grpc::health::v1::HealthCheckResponse status;
+    auto health_context = Context(kGuard);
+    REQUIRE(health->Check(health_context.get(), check, &status).ok());
+    CHECK(status.status() == grpc::health::v1::HealthCheckResponse::SERVING);
+  }
+
   process.Signal(SIGTERM);
   CHECK(process.WaitForExit() == 0);
   const std::string log = process.Stderr();
   INFO(log);
-  for (const char* phase : {"effective config", "listening on", "received SIGTERM", "draining",
-                            "refusing", "stopped", "exiting"}) {
+  for (const char* phase : {"effective config", "listening on", "received SIGHUP",
+                            "received SIGTERM", "draining", "refusing", "stopped", "exiting"}) {
     CHECK(absl::StrContains(log, phase));
   }
 }

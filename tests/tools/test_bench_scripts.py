@@ -3,7 +3,8 @@ solver): their JSON must hold every figure. No timing is asserted (the machine r
 tests may be busy): only that the process exits 0 on SIGTERM, with clients attached too, and
 that every hostile call is refused by its stop count while good calls are answered.
 bench/alternatives.py against the server with the shipped model: its table reports the
-alternatives that came back, no more than asked.
+alternatives that came back, no more than asked. bench/reload_under_load.py with route-v2: a
+version swapped in under load, every call answered OK.
 
 The runs need ROUTESERVE_SERVER and ROUTESERVE_CLI (ctest sets them); hostile_memory.py needs
 Python's grpc too (`make bench-deps`). Without them the runs are skipped.
@@ -81,6 +82,25 @@ class AlternativesTest(unittest.TestCase):
             self.assertLessEqual(came_back, asked)
             if came_back:
                 self.assertGreater(float(cells[3]), 0)
+
+
+@unittest.skipUnless(HAVE_SERVER, "needs ROUTESERVE_SERVER and ROUTESERVE_CLI (ctest sets them)")
+class ReloadUnderLoadTest(unittest.TestCase):
+    def test_a_version_is_swapped_in_under_load_and_every_call_is_answered_ok(self):
+        with tempfile.TemporaryDirectory() as out:
+            done = subprocess.run(
+                [sys.executable, os.path.join(BENCH_DIR, "reload_under_load.py"), "--rate", "20",
+                 "--duration", "3", "--warmup", "0.5", "--reload_at", "0.5", "--out", out],
+                capture_output=True, text=True, timeout=600)
+            self.assertEqual(done.returncode, 0, done.stderr)
+            with open(os.path.join(out, "reload_under_load.json"), encoding="utf-8") as f:
+                report = json.load(f)
+        self.assertEqual(report["reloads"].get("swapped"), 1, report["reloads"])
+        for run in ("steady", "reload"):
+            self.assertGreater(report[run]["answers"], 0)
+            self.assertEqual(set(report[run]["codes"]), {"OK"}, report[run]["codes"])
+            self.assertGreater(report[run]["ok_latency_ms"]["p99"], 0)
+        self.assertIn("| reload |", done.stdout)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@
 #include "absl/strings/str_join.h"
 #include "model/model_runner.h"
 #include "planning/model_proposer.h"
+#include "planning/reloading_proposer.h"
 #include "routing/evaluator.h"
 #include "routing/exact_solver.h"
 #include "routing/regimes.h"

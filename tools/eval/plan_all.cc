@@ -9,7 +9,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "planning/batching_planner.h"
-#include "planning/model_proposer.h"
+#include "planning/reloading_proposer.h"
 
 namespace routeserve::tools {
 

@@ -1,0 +1,208 @@
+#include "planning/reloading_proposer.h"
+
+#include <filesystem>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "base/log.h"
+#include "model/model_files.h"
+#include "model/repository.h"
+
+namespace routeserve::planning {
+namespace {
+
+void Add(FallbackCounts& sum, const FallbackCounts& counts) {
+  sum.stops_above_model_max += counts.stops_above_model_max;
+  sum.model_error += counts.model_error;
+  sum.invalid_order += counts.invalid_order;
+  sum.executor_stuck += counts.executor_stuck;
+}
+
+// model.path's directory name ("models/route-v1/" is route-v1).
+std::string DirectoryName(const std::string& path) {
+  std::filesystem::path dir(path);
+  if (dir.filename().empty()) dir = dir.parent_path();
+  return dir.filename().string();
+}
+
+}  // namespace
+
+absl::string_view ReloadResultName(ReloadOutcome::Result result) {
+  switch (result) {
+    case ReloadOutcome::Result::kSwapped:
+      return "swapped";
+    case ReloadOutcome::Result::kUnchanged:
+      return "unchanged";
+    case ReloadOutcome::Result::kFailed:
+      return "failed";
+  }
+  return "unknown";
+}
+
+struct ReloadingProposer::Loaded {
+  std::string dir;
+  std::string name;
+  std::shared_ptr<ModelProposer> proposer;
+};
+
+ReloadingProposer::ReloadingProposer(const config::Config& config) : config_(config) {}
+
+ReloadingProposer::~ReloadingProposer() = default;
+
+absl::StatusOr<std::unique_ptr<ReloadingProposer>> ReloadingProposer::Create(
+    const config::Config& config) {
+  std::unique_ptr<ReloadingProposer> reloading(new ReloadingProposer(config));
+  absl::StatusOr<Loaded> model = reloading->Locate();
+  if (!model.ok()) return model.status();
+  if (absl::Status status = reloading->Load(*model); !status.ok()) return status;
+  absl::MutexLock lock(&reloading->mu_);
+  reloading->serving_ = std::move(model->proposer);
+  reloading->serving_dir_ = std::move(model->dir);
+  reloading->serving_name_ = std::move(model->name);
+  return reloading;
+}
+
+absl::StatusOr<ReloadingProposer::Loaded> ReloadingProposer::Locate() const {
+  if (config_.model.repository.empty()) {
+    if (config_.model.path.empty()) return absl::InvalidArgumentError("model.path: empty");
+    return Loaded{.dir = config_.model.path, .name = DirectoryName(config_.model.path)};
+  }
+  absl::StatusOr<model::RepositoryModel> chosen = model::ChooseVersion(
+      config_.model.repository, config_.model.name, config_.model.version);
+  if (!chosen.ok()) return chosen.status();
+  return Loaded{.dir = chosen->dir, .name = chosen->name};
+}
+
+absl::Status ReloadingProposer::Load(Loaded& model) const {
+  absl::StatusOr<std::unique_ptr<ModelProposer>> loaded = LoadModelProposer(config_, model.dir);
+  if (!loaded.ok()) return loaded.status();
+  model.proposer = *std::move(loaded);
+  return absl::OkStatus();
+}
+
+std::vector<absl::StatusOr<Proposal>> ReloadingProposer::Propose(
+    std::span<const routing::Instance* const> instances, const BatchShape& shape) {
+  std::shared_ptr<ModelProposer> proposer;
+  {
+    absl::MutexLock lock(&mu_);
+    proposer = serving_;
+  }
+  std::vector<absl::StatusOr<Proposal>> proposals = proposer->Propose(instances, shape);
+  for (absl::StatusOr<Proposal>& proposal : proposals) {
+    if (proposal.ok()) proposal->refiner = proposer;
+  }
+  return proposals;
+}
+
+std::vector<int> ReloadingProposer::Refine(const routing::Instance& instance, Proposal proposal,
+                                           absl::Time deadline,
+                                           const batching::Clock& clock) const {
+  const std::shared_ptr<const BatchProposer> refiner =
+      proposal.refiner != nullptr ? proposal.refiner : serving();
+  return refiner->Refine(instance, std::move(proposal), deadline, clock);
+}
+
+std::vector<int> ReloadingProposer::RefineAlternative(
+    const routing::Instance& instance, std::vector<int> order,
+    const routing::CandidateLists* candidates) const {
+  return serving()->RefineAlternative(instance, std::move(order), candidates);
+}
+
+std::string ReloadingProposer::model_version() const { return serving()->model_version(); }
+
+std::shared_ptr<const ModelProposer> ReloadingProposer::serving() const {
+  absl::MutexLock lock(&mu_);
+  return serving_;
+}
+
+std::string ReloadingProposer::serving_name() const {
+  absl::MutexLock lock(&mu_);
+  return serving_name_;
+}
+
+FallbackCounts ReloadingProposer::fallback_counts() const {
+  absl::MutexLock lock(&mu_);
+  FallbackCounts counts = retired_counts_;
+  for (const std::shared_ptr<ModelProposer>& retired : retired_) {
+    Add(counts, retired->fallback_counts());
+  }
+  Add(counts, serving_->fallback_counts());
+  return counts;
+}
+
+ReloadOutcome ReloadingProposer::Reload() {
+  absl::MutexLock reload_lock(&reload_mu_);
+  ReloadOutcome outcome;
+  absl::StatusOr<Loaded> model = Locate();
+  if (!model.ok()) {
+    outcome.result = ReloadOutcome::Result::kFailed;
+    outcome.status = model.status();
+    outcome.version = model_version();
+    return outcome;
+  }
+  std::string serving_dir;
+  {
+    absl::MutexLock lock(&mu_);
+    serving_dir = serving_dir_;
+  }
+  if (model->dir == serving_dir) {
+    // The same directory with the same files: nothing to load. Reading them costs a hash.
+    absl::StatusOr<model::ModelFiles> files = model::ReadModelFiles(model->dir);
+    if (files.ok() && files->version == model_version()) {
+      outcome.version = files->version;
+      return outcome;
+    }
+  }
+  if (absl::Status status = Load(*model); !status.ok()) {
+    outcome.result = ReloadOutcome::Result::kFailed;
+    outcome.status = std::move(status);
+    outcome.version = model_version();
+    return outcome;
+  }
+  outcome.result = ReloadOutcome::Result::kSwapped;
+  outcome.version = model->proposer->model_version();
+  {
+    absl::MutexLock lock(&mu_);
+    retired_.push_back(std::exchange(serving_, std::move(model->proposer)));
+    serving_dir_ = std::move(model->dir);
+    serving_name_ = std::move(model->name);
+  }
+  FreeRetired(kRetireWait);
+  return outcome;
+}
+
+void ReloadingProposer::FreeRetired(absl::Duration wait) {
+  const absl::Time give_up = absl::Now() + wait;
+  std::vector<std::shared_ptr<ModelProposer>> to_free;
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      // Held here only: no batch and no proposal of it is left.
+      for (auto it = retired_.begin(); it != retired_.end();) {
+        if (it->use_count() == 1) {
+          Add(retired_counts_, (*it)->fallback_counts());
+          to_free.push_back(std::move(*it));
+          it = retired_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      if (retired_.empty() || absl::Now() >= give_up) break;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  // Freed outside the lock: a model's destructor may take a while.
+  to_free.clear();
+}
+
+absl::StatusOr<std::unique_ptr<BatchProposer>> CreateProposer(const config::Config& config) {
+  if (config.model.path.empty() && config.model.repository.empty()) {
+    return std::make_unique<SolverProposer>(config.solver);
+  }
+  absl::StatusOr<std::unique_ptr<ReloadingProposer>> reloading =
+      ReloadingProposer::Create(config);
+  if (!reloading.ok()) return reloading.status();
+  return *std::move(reloading);
+}
+
+}  // namespace routeserve::planning

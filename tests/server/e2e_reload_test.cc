@@ -1,0 +1,249 @@
+// Models in production, end to end: a RouteServer serving from a model repository
+// (model.repository, model/repository.h) or a model directory, reloaded while clients call it
+// over loopback (RouteServer::ReloadModel, what SIGHUP does), with the test models of
+// tests/model (fixture routeserve_test_models) copied in as versions.
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "api/request.h"
+#include "e2e_support.h"
+#include "http_client.h"
+#include "route_checks.h"
+#include "scrape.h"
+#include "tests/eventually.h"
+#include "tests/temp_dir.h"
+
+namespace routeserve::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+using planning::ReloadOutcome;
+
+std::string ModelDir(const std::string& name) {
+  return std::string(ROUTESERVE_TEST_MODELS_DIR) + "/" + name;
+}
+
+// Copies test model `model` to `dir` (made, with its parents), as a new version is put in a
+// repository: under another name first, then renamed into place.
+void PutModel(const std::string& model, const fs::path& dir) {
+  fs::create_directories(dir.parent_path());
+  const fs::path partial = dir.string() + ".partial";
+  fs::copy(ModelDir(model), partial, fs::copy_options::recursive);
+  fs::rename(partial, dir);
+}
+
+config::Config RepositoryConfig(const fs::path& repository,
+                                std::vector<std::string> overrides = {}) {
+  overrides.insert(overrides.begin(),
+                   {"model.path=", "model.repository=" + repository.string(),
+                    "model.name=couriers", "model.threads=1", "model.decodings=2",
+                    "batching.max_batch_size=4", "batching.executors=1"});
+  return TestConfig(std::move(overrides));
+}
+
+v1::SuggestRequest Request(uint64_t seed) {
+  return MakeRequest(routing::GeneratorOptions{}, 12, seed, absl::StrCat("courier-", seed));
+}
+
+// One Suggest: its status and the version of the model that answered.
+std::pair<grpc::Status, std::string> Call(v1::RouteService::Stub& stub, uint64_t seed) {
+  v1::SuggestResponse response;
+  auto context = GuardedContext();
+  const grpc::Status status = stub.Suggest(context.get(), Request(seed), &response);
+  return {status, response.model_version()};
+}
+
+std::map<std::string, double> ScrapeOf(const TestServer& t) {
+  absl::StatusOr<HttpResponse> response =
+      HttpGet("127.0.0.1", t.server->metrics_port(), "/metrics");
+  INFO(response.status().ToString());
+  REQUIRE(response.ok());
+  REQUIRE(response->status == 200);
+  return ParseScrape(response->body);
+}
+
+// The model_info series of a scrape.
+std::vector<std::string> ModelInfoSeries(const std::map<std::string, double>& samples) {
+  std::vector<std::string> series;
+  for (const auto& [name, value] : samples) {
+    if (absl::StartsWith(name, "routeserve_model_info{")) series.push_back(name);
+  }
+  return series;
+}
+
+double Reloads(const std::map<std::string, double>& samples, const std::string& result) {
+  return SampleOf(samples, "routeserve_model_reloads_total{result=\"" + result + "\"}");
+}
+
+// Clients calling Suggest in a loop, each call's outcome kept, until stopped.
+class SteadyLoad {
+ public:
+  SteadyLoad(v1::RouteService::Stub& stub, int clients) {
+    for (int c = 0; c < clients; ++c) {
+      threads_.emplace_back([this, &stub, c] {
+        for (uint64_t seed = 1000 * (c + 1); !stop_.load(); ++seed) {
+          auto [status, version] = Call(stub, seed);
+          absl::MutexLock lock(&mu_);
+          if (!status.ok()) failures_.push_back(status.error_message());
+          ++answers_[version];
+        }
+      });
+    }
+  }
+  ~SteadyLoad() { Stop(); }
+  // Waits until `count` more answers have come.
+  void WaitAnswers(int count) {
+    const int target = Total() + count;
+    CHECK(Eventually([&] { return Total() >= target; }, kGuard));
+  }
+  void Stop() {
+    stop_ = true;
+    for (std::thread& thread : threads_) {
+      if (thread.joinable()) thread.join();
+    }
+  }
+  std::vector<std::string> failures() {
+    absl::MutexLock lock(&mu_);
+    return failures_;
+  }
+  std::map<std::string, int> answers() {
+    absl::MutexLock lock(&mu_);
+    return answers_;
+  }
+
+ private:
+  int Total() {
+    absl::MutexLock lock(&mu_);
+    int total = 0;
+    for (const auto& [version, count] : answers_) total += count;
+    return total;
+  }
+
+  std::atomic<bool> stop_{false};
+  absl::Mutex mu_;
+  std::vector<std::string> failures_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int> answers_ ABSL_GUARDED_BY(mu_);  // by model version
+  std::vector<std::thread> threads_;
+};
+
+TEST_CASE("a new version in the repository is swapped in under steady load without failing a "
+          "call, and the metrics follow",
+          "[e2e][reload]") {
+  TempDir repository;
+  PutModel("nearest", repository.path() / "couriers" / "1");
+  TestServer t = StartServer(RepositoryConfig(repository.path()));
+  const std::string first = t.server->model()->model_version();
+  CHECK(absl::StartsWith(first, "couriers/1-"));
+  const std::weak_ptr<const model::ModelRunner> replaced = t.server->model();
+
+  SteadyLoad load(*t.stub, 3);
+  load.WaitAnswers(10);
+  // route-v2's family replaces route-v1's: a new version may be a new design.
+  PutModel("nearest_edges", repository.path() / "couriers" / "2");
+  const ReloadOutcome outcome = t.server->ReloadModel();
+  INFO(outcome.status.ToString());
+  REQUIRE(outcome.result == ReloadOutcome::Result::kSwapped);
+  CHECK(absl::StartsWith(outcome.version, "couriers/2-"));
+  CHECK(t.server->model()->model_version() == outcome.version);
+  // Its batches answered, the model replaced is freed before Reload returns.
+  CHECK(replaced.expired());
+  CHECK(HealthOf(*t.health, "routeserve.v1.RouteService") ==
+        grpc::health::v1::HealthCheckResponse::SERVING);
+  // Calls made from now on meet the new version only.
+  const auto [status, version] = Call(*t.stub, 7);
+  CHECK(status.ok());
+  CHECK(version == outcome.version);
+  load.WaitAnswers(10);
+  load.Stop();
+
+  CHECK(load.failures().empty());
+  const std::map<std::string, int> answers = load.answers();
+  CHECK(answers.size() == 2);
+  CHECK(answers.count(first) == 1);
+  CHECK(answers.count(outcome.version) == 1);
+
+  const std::map<std::string, double> samples = ScrapeOf(t);
+  CHECK(Reloads(samples, "swapped") == 1);
+  CHECK(Reloads(samples, "failed") == 0);
+  const std::vector<std::string> info = ModelInfoSeries(samples);
+  REQUIRE(info.size() == 1);
+  CHECK(absl::StrContains(info[0], "name=\"couriers\""));
+  CHECK(absl::StrContains(info[0], "version=\"" + outcome.version + "\""));
+
+  // The same files again: nothing is loaded.
+  CHECK(t.server->ReloadModel().result == ReloadOutcome::Result::kUnchanged);
+  CHECK(Reloads(ScrapeOf(t), "unchanged") == 1);
+}
+
+TEST_CASE("a corrupt version is refused and the serving one goes on; removing it is a reload "
+          "that changes nothing",
+          "[e2e][reload]") {
+  TempDir repository;
+  PutModel("nearest", repository.path() / "couriers" / "1");
+  TestServer t = StartServer(RepositoryConfig(repository.path()));
+  const std::string serving = t.server->model()->model_version();
+
+  const fs::path corrupt = repository.path() / "couriers" / "2";
+  PutModel("nearest", corrupt);
+  std::ofstream(corrupt / "model.pt", std::ios::app) << "tampered";
+  const ReloadOutcome outcome = t.server->ReloadModel();
+  REQUIRE(outcome.result == ReloadOutcome::Result::kFailed);
+  CHECK(outcome.status.code() == absl::StatusCode::kDataLoss);
+  CHECK(absl::StrContains(outcome.status.message(), "model.pt"));
+  CHECK(outcome.version == serving);
+
+  const auto [status, version] = Call(*t.stub, 3);
+  CHECK(status.ok());
+  CHECK(version == serving);
+  CHECK(Reloads(ScrapeOf(t), "failed") == 1);
+
+  fs::remove_all(corrupt);
+  CHECK(t.server->ReloadModel().result == ReloadOutcome::Result::kUnchanged);
+  CHECK(t.server->model()->model_version() == serving);
+}
+
+TEST_CASE("a pinned version serves whatever is newer, until the pin moves; a pin that is not "
+          "there is refused naming the key",
+          "[e2e][reload]") {
+  TempDir repository;
+  PutModel("nearest", repository.path() / "couriers" / "1");
+  PutModel("nearest_edges", repository.path() / "couriers" / "2");
+  TestServer t = StartServer(RepositoryConfig(repository.path(), {"model.version=1"}));
+  CHECK(absl::StartsWith(t.server->model()->model_version(), "couriers/1-"));
+  CHECK(t.server->ReloadModel().result == ReloadOutcome::Result::kUnchanged);
+  const auto [status, version] = Call(*t.stub, 5);
+  CHECK(status.ok());
+  CHECK(absl::StartsWith(version, "couriers/1-"));
+
+  const absl::StatusOr<std::unique_ptr<server::RouteServer>> missing = server::RouteServer::Start(
+      RepositoryConfig(repository.path(), {"model.version=3"}));
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.status().message() == "model.version: couriers has no version 3 (it has 1, 2)");
+}
+
+TEST_CASE("model.path reloads its directory's files as they are now", "[e2e][reload]") {
+  TempDir dir;
+  const fs::path model = dir.path() / "couriers";
+  PutModel("nearest", model);
+  TestServer t = StartServer(TestConfig({"model.path=" + model.string(), "model.threads=1",
+                                         "model.decodings=2", "batching.executors=1"}));
+  const std::string first = t.server->model()->model_version();
+  CHECK(t.server->ReloadModel().result == ReloadOutcome::Result::kUnchanged);
+
+  fs::remove_all(model);
+  PutModel("nearest_edges", model);
+  const ReloadOutcome outcome = t.server->ReloadModel();
+  INFO(outcome.status.ToString());
+  REQUIRE(outcome.result == ReloadOutcome::Result::kSwapped);
+  CHECK(outcome.version != first);
+  CHECK(absl::StartsWith(outcome.version, "couriers-"));
+  const auto [status, version] = Call(*t.stub, 9);
+  CHECK(status.ok());
+  CHECK(version == outcome.version);
+}
+
+}  // namespace
+}  // namespace routeserve::testing
