@@ -125,6 +125,14 @@ struct Config {
     absl::Duration gpu_sample_period = absl::Seconds(1);
   } metrics;
 
+  // Opt-in capture of answered requests to JSON lines (capture/request_capture.h,
+  // docs/MODEL.md, Learning from traffic). Off unless `path` is set and `sample_ratio` > 0.
+  struct Capture {
+    std::string path;           // the JSON-lines file; empty: nothing is captured
+    double sample_ratio = 0;    // share of answered requests captured, 0..1
+    int64_t max_file_bytes = 256 << 20;  // then PATH becomes PATH.1 and a new PATH begins
+  } capture;
+
   struct Shutdown {
     // Readiness reports NOT_SERVING while calls are still accepted, so load balancers notice.
     absl::Duration drain_delay = absl::Seconds(5);

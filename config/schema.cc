@@ -36,6 +36,8 @@ constexpr double kMaxCostWeight = 1e6;
 constexpr double kMaxGpuSamplePeriodS = 3600;
 constexpr double kMaxExecutorStuckAfterS = 3600;
 constexpr int kMaxStreamOutstanding = 65536;
+// A captured line holds a whole request (217 KiB at 128 stops): a file must hold a few.
+constexpr int64_t kMinCaptureFileBytes = 1 << 20;
 
 std::vector<ConfigEntry> SpeedKeys() {
   std::vector<ConfigEntry> keys;
@@ -192,6 +194,16 @@ const std::vector<ConfigEntry>& Schema() {
                   SecondsKey("gpu_sample_period_s",
                              [](auto& c) -> auto& { return c.metrics.gpu_sample_period; },
                              {.min = 0, .max = kMaxGpuSamplePeriodS}),
+              }),
+      Section("capture",
+              {
+                  StringKey("path", [](auto& c) -> auto& { return c.capture.path; }),
+                  NumberKey("sample_ratio",
+                            [](auto& c) -> auto& { return c.capture.sample_ratio; },
+                            {.min = 0, .max = 1}),
+                  IntegerKey(
+                      "max_file_bytes", [](auto& c) -> auto& { return c.capture.max_file_bytes; },
+                      /*min=*/int64_t{kMinCaptureFileBytes}),
               }),
       Section("shutdown",
               {

@@ -234,6 +234,18 @@ std::vector<MetricFamily> ServingMetrics::Collect() const {
   stuck_value.gauge.value = static_cast<double>(sample.executors_stuck);
   stuck.metric.push_back(std::move(stuck_value));
   families.push_back(std::move(stuck));
+
+  MetricFamily captured{Name("captured_requests_total"),
+                        "Answered requests captured to capture.path, by result: written, or "
+                        "dropped (the writer behind, or the file failing); zero when capture "
+                        "is off.",
+                        MetricType::Counter, {}};
+  for (const auto& [result, count] : {std::pair{"written", sample.captured.written},
+                                      std::pair{"dropped", sample.captured.dropped}}) {
+    captured.metric.push_back(
+        Sampled("result", result, static_cast<double>(count), MetricType::Counter));
+  }
+  families.push_back(std::move(captured));
   return families;
 }
 

@@ -55,6 +55,11 @@ struct ScrapeSample {
   std::vector<std::pair<std::string, int64_t>> fallbacks;
   // Executors the watchdog took out of service since start-up (batching/batcher.h).
   int64_t executors_stuck = 0;
+  // Requests captured (capture.*) since start-up: lines written, and those dropped.
+  struct Captured {
+    int64_t written = 0;
+    int64_t dropped = 0;
+  } captured;
 };
 
 class ServingMetrics final : public prometheus::Collectable {

@@ -111,6 +111,8 @@ grpc::ServerUnaryReactor* RouteServiceImpl::Suggest(grpc::CallbackServerContext*
     return reactor;
   }
 
+  capture::Ticket ticket =
+      options_.capture != nullptr ? options_.capture->Draw(**request) : capture::Ticket{};
   planning::PlanRequest plan;
   plan.problem = std::move(problem).value();
   plan.num_alternatives = (*request)->options().num_alternatives();
@@ -123,13 +125,15 @@ grpc::ServerUnaryReactor* RouteServiceImpl::Suggest(grpc::CallbackServerContext*
   };
   plan.cancellation = call->cancellation;
   absl::Status submitted = planner_->Submit(
-      std::move(plan), [this, call, response_bytes, id = (*request)->request_id()](
-                           absl::StatusOr<planning::PlanResult> result) {
+      std::move(plan), [this, call, response_bytes, id = (*request)->request_id(),
+                        ticket = std::move(ticket)](
+                           absl::StatusOr<planning::PlanResult> result) mutable {
         if (!call->Claim()) return;  // answered at the end of the grace period
         if (result.ok()) {
           v1::SuggestResponse response = api::ToSuggestResponse(*result);
           response.set_request_id(id);
           *response_bytes = EncodeResponse(response);
+          if (options_.capture != nullptr) options_.capture->Record(std::move(ticket), *result);
         }
         Finished(*call, result.status());
       });

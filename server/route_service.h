@@ -39,6 +39,7 @@
 #include "absl/time/time.h"
 #include "api/request.h"
 #include "batching/clock.h"
+#include "capture/request_capture.h"
 #include "grpcpp/grpcpp.h"
 #include "routeserve/v1/route_service.grpc.pb.h"
 #include "planning/route_planner.h"
@@ -81,6 +82,9 @@ struct RouteServiceOptions {
 
   const batching::Clock* clock = batching::Clock::Real();  // never null
   RouteServiceObserver* observer = nullptr;                // not owned; outlives the service
+  // Answered requests, sampled (capture.*); null: none. Not owned; outlives the service and
+  // the planner's callbacks.
+  capture::RequestCapture* capture = nullptr;
 };
 
 // The deadline of a call's context; InfiniteFuture() for none.

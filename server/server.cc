@@ -142,6 +142,8 @@ absl::Status RouteServer::StartPlanner(std::unique_ptr<planning::BatchProposer> 
   service_options.max_stream_messages = config.limits.max_stream_messages;
   service_options.clock = hooks_.clock;
   service_options.observer = metrics_observer_.get();
+  capture_ = capture::RequestCapture::Start(config.capture);
+  service_options.capture = capture_.get();
   service_ = std::make_unique<RouteServiceImpl>(planner_.get(), std::move(service_options));
   return absl::OkStatus();
 }
@@ -251,6 +253,10 @@ metrics::ScrapeSample RouteServer::SampleForScrape() const {
       std::string(planning::FallbackReasonName(planning::FallbackReason::kExecutorStuck)),
       counts.executor_stuck);
   sample.executors_stuck = stats.stuck_executors;
+  if (capture_ != nullptr) {
+    const capture::CaptureCounts captured = capture_->counts();
+    sample.captured = {captured.written, captured.dropped};
+  }
   return sample;
 }
 

@@ -157,6 +157,9 @@ class RouteServer {
   std::unique_ptr<MetricsObserver> metrics_observer_;
   // Destroyed in reverse order: the grpc::Server first (it waits for every call), then the
   // service its calls used, then the planner their work ran on.
+  // Captured requests (capture.*; null when off): destroyed after the planner, whose answers
+  // record into it, writing what is pending.
+  std::unique_ptr<capture::RequestCapture> capture_;
   std::unique_ptr<planning::BatchingPlanner> planner_;
   planning::ReloadingProposer* model_ = nullptr;  // owned by planner_; null without a model
   std::unique_ptr<RouteServiceImpl> service_;

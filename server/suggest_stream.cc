@@ -137,6 +137,8 @@ void SuggestStreamReactor::HandleRequestLocked(const grpc::ByteBuffer& bytes) {
     deadline = std::min(deadline, arrival + absl::Seconds(request.timeout_s()));
   }
 
+  capture::Ticket ticket =
+      options_->capture != nullptr ? options_->capture->Draw(request) : capture::Ticket{};
   planning::PlanRequest plan;
   plan.problem = std::move(problem).value();
   plan.num_alternatives = request.options().num_alternatives();
@@ -149,8 +151,9 @@ void SuggestStreamReactor::HandleRequestLocked(const grpc::ByteBuffer& bytes) {
   // cannot deadlock.
   absl::Status submitted = planner_->Submit(
       std::move(plan),
-      [self = shared_from_this(), id, arrival](absl::StatusOr<planning::PlanResult> result) {
-        self->OnPlanned(id, arrival, std::move(result));
+      [self = shared_from_this(), id, arrival, ticket = std::move(ticket)](
+          absl::StatusOr<planning::PlanResult> result) mutable {
+        self->OnPlanned(id, arrival, std::move(result), std::move(ticket));
       });
   if (!submitted.ok()) {
     QueueErrorLocked(id, submitted, arrival);
@@ -174,7 +177,8 @@ void SuggestStreamReactor::QueueErrorLocked(const std::string& request_id,
 }
 
 void SuggestStreamReactor::OnPlanned(const std::string& request_id, absl::Time arrival,
-                                     absl::StatusOr<planning::PlanResult> result) {
+                                     absl::StatusOr<planning::PlanResult> result,
+                                     capture::Ticket ticket) {
   absl::Status answered = result.status();
   // The response is built before taking the lock: the stream's other messages need not wait.
   v1::SuggestResponse response;
@@ -193,6 +197,9 @@ void SuggestStreamReactor::OnPlanned(const std::string& request_id, absl::Time a
       to_write_.push_back(EncodeResponse(response));
     }
     AdvanceLocked();
+  }
+  if (answered.ok() && options_->capture != nullptr) {
+    options_->capture->Record(std::move(ticket), *result);
   }
   Answered(answered, arrival);
 }

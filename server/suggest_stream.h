@@ -88,8 +88,9 @@ class SuggestStreamReactor final
   void HandleRequestLocked(const grpc::ByteBuffer& bytes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void QueueErrorLocked(const std::string& request_id, const absl::Status& error,
                         absl::Time arrival) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `ticket`: the request's capture (capture/request_capture.h), recorded when answered.
   void OnPlanned(const std::string& request_id, absl::Time arrival,
-                 absl::StatusOr<planning::PlanResult> result);
+                 absl::StatusOr<planning::PlanResult> result, capture::Ticket ticket);
   // Issues whatever read, write or finish the state now calls for.
   void AdvanceLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The error of the message past max_stream_messages, and the stream's final status.

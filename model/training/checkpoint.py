@@ -42,6 +42,35 @@ def save_checkpoint(run_dir: str, state: Dict, keep: int) -> str:
     return path
 
 
+def is_model_dir(path: str) -> bool:
+    """True for an exported model's directory (model.pt and model.yaml, export.py's output)."""
+    return all(os.path.isfile(os.path.join(path, name)) for name in ("model.pt", "model.yaml"))
+
+
+def weights_to_start_from(path: str, device: torch.device) -> Dict:
+    """What train.py --init starts from: a checkpoint file, a run directory's latest, or an
+    exported model's directory (a served one: models/route-v2, a repository's version), whose
+    scripted module holds the same parameters as the trained one. A dict with the architecture,
+    the model's state and the earlier run's record (command, data, seed, steps, wall time,
+    init), as a checkpoint has them; "checkpoint" names where they came from."""
+    if is_model_dir(path):
+        import yaml  # only here: checkpoints need no YAML
+        with open(os.path.join(path, "model.yaml"), encoding="utf-8") as f:
+            training = yaml.safe_load(f).get("training") or {}
+        if "architecture" not in training:
+            raise SystemExit(f"init: {path}/model.yaml has no training.architecture")
+        scripted = torch.jit.load(os.path.join(path, "model.pt"), map_location=device)
+        return {"checkpoint": path, "architecture": training["architecture"],
+                "model": scripted.state_dict(), "command": training.get("command"),
+                "data": training.get("data"), "seed": training.get("seed"),
+                "step": training.get("steps"), "wall_time": training.get("wall_time_s"),
+                "init": training.get("init")}
+    resolved = resolve_checkpoint(path)
+    state = torch.load(resolved, map_location=device)
+    state["checkpoint"] = resolved
+    return state
+
+
 def resolve_checkpoint(path: str) -> str:
     """A checkpoint file, or a run directory's latest checkpoint."""
     if os.path.isdir(path):

@@ -44,8 +44,8 @@ import evaluate as evaluate_lib
 import export as export_lib
 import runtime
 import edge_model
-from checkpoint import (build_any, latest_checkpoint, portable_path, resolve_checkpoint,
-                        save_checkpoint)
+from checkpoint import (build_any, latest_checkpoint, portable_path, save_checkpoint,
+                        weights_to_start_from)
 from model import ARCHITECTURE_KEYS, RouteModel
 
 PRESETS: Dict[str, Dict] = {
@@ -95,9 +95,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--preset", choices=sorted(PRESETS), default=None)
     p.add_argument("--resume", action="store_true", help="continue from the latest checkpoint")
     p.add_argument("--init", default=None, metavar="CHECKPOINT",
-                   help="start from this checkpoint's weights (a file, or a run directory's "
-                        "latest): a new run, with its own steps and learning rate, that "
-                        "fine-tunes an earlier one (e.g. on larger problems)")
+                   help="start from these weights (a checkpoint file, a run directory's "
+                        "latest, or an exported model's directory such as models/route-v2): a "
+                        "new run, with its own steps and learning rate, that fine-tunes an "
+                        "earlier one (e.g. on larger problems, or on captured traffic)")
     p.add_argument("--export", default=None, metavar="DIR",
                    help="at the end, write DIR/model.pt, DIR/model.yaml and DIR/selftest.json")
     p.add_argument("--datagen", default=None,
@@ -250,8 +251,8 @@ def train(args: argparse.Namespace, argv: Optional[List[str]] = None) -> Dict:
     command = argv if argv is not None else sys.argv[1:]
     init: Optional[Dict] = None
     if args.init and not (args.resume and latest_checkpoint(args.run_dir)):
-        path = resolve_checkpoint(args.init)
-        state = torch.load(path, map_location=device)
+        state = weights_to_start_from(args.init, device)
+        path = state["checkpoint"]
         if state["architecture"] != architecture:
             raise SystemExit(f"init: {path} has architecture {state['architecture']}, "
                              f"this run asks for {architecture}")

@@ -58,6 +58,12 @@ void CheckSameConfig(const Config& actual, const Config& expected) {
   CHECK(actual.model.decodings == expected.model.decodings);
   CHECK(actual.model.candidates == expected.model.candidates);
   CHECK(actual.model.threads == expected.model.threads);
+  CHECK(actual.model.repository == expected.model.repository);
+  CHECK(actual.model.name == expected.model.name);
+  CHECK(actual.model.version == expected.model.version);
+  CHECK(actual.capture.path == expected.capture.path);
+  CHECK(actual.capture.sample_ratio == expected.capture.sample_ratio);
+  CHECK(actual.capture.max_file_bytes == expected.capture.max_file_bytes);
   CHECK(actual.server.max_connection_age == expected.server.max_connection_age);
   CHECK(actual.server.tls.cert_file == expected.server.tls.cert_file);
   CHECK(actual.server.tls.key_file == expected.server.tls.key_file);
@@ -250,6 +256,10 @@ std::vector<OverrideCase> EveryKeyOverridden() {
        [](Config& c) { c.metrics.address = "0.0.0.0:9464"; }},
       {"metrics.gpu_sample_period_s=0",
        [](Config& c) { c.metrics.gpu_sample_period = absl::ZeroDuration(); }},
+      {"capture.path=/var/lib/routeserve/captured.jsonl",
+       [](Config& c) { c.capture.path = "/var/lib/routeserve/captured.jsonl"; }},
+      {"capture.sample_ratio=0.05", [](Config& c) { c.capture.sample_ratio = 0.05; }},
+      {"capture.max_file_bytes=1048576", [](Config& c) { c.capture.max_file_bytes = 1 << 20; }},
       {"shutdown.drain_delay_s=1.5",
        [](Config& c) { c.shutdown.drain_delay = absl::Milliseconds(1500); }},
       {"shutdown.grace_period_s=0",

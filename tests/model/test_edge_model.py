@@ -159,6 +159,21 @@ class EdgeTrainingTest(unittest.TestCase):
         for name, tensor in whole["model"].items():
             torch.testing.assert_close(resumed["model"][name], tensor, rtol=0, atol=0)
 
+    @unittest.skipUnless(os.environ.get("ROUTESERVE_DATAGEN"), "needs routeserve-datagen")
+    def test_init_from_an_exported_model_starts_from_its_weights(self):
+        # What fine-tuning the served model on captured traffic does: --init MODEL_DIR.
+        out = os.path.join(self.dir, "served")
+        argv = self.argv("served", "--steps", "10", "--export", out)
+        exported = quiet(train.train, train.parse_args(argv), argv)
+        again = self.argv("fine-tuned", "--steps", "1", "--lr", "0", "--init", out)
+        tuned = quiet(train.train, train.parse_args(again), again)
+        for name, tensor in exported["model"].items():
+            torch.testing.assert_close(tuned["model"][name], tensor, rtol=0, atol=0)
+        self.assertEqual(tuned["init"]["steps"], 10)
+        wider = self.argv("wider", "--steps", "1", "--d_model", "64", "--init", out)
+        with self.assertRaises(SystemExit):
+            quiet(train.train, train.parse_args(wider), wider)
+
     def test_reinforce_is_refused(self):
         stderr = io.StringIO()
         with contextlib.redirect_stderr(stderr), self.assertRaises(SystemExit):

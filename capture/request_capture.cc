@@ -1,0 +1,173 @@
+#include "capture/request_capture.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <utility>
+
+#include "absl/random/bernoulli_distribution.h"
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "api/response.h"
+#include "base/log.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace routeserve::capture {
+namespace {
+
+// `text` as a JSON string, quotes and escapes included (protobuf's printer escapes it).
+std::string JsonString(const std::string& text) {
+  google::protobuf::Value value;
+  value.set_string_value(text);
+  std::string json;
+  if (!google::protobuf::util::MessageToJsonString(value, &json).ok()) return "\"\"";
+  return json;
+}
+
+}  // namespace
+
+std::unique_ptr<RequestCapture> RequestCapture::Start(const config::Config::Capture& config) {
+  if (config.path.empty() || config.sample_ratio <= 0) return nullptr;
+  std::unique_ptr<RequestCapture> capture(new RequestCapture(config));
+  capture->writer_ = std::thread([raw = capture.get()] { raw->WriteLoop(); });
+  base::Log("capture: %g of the answered requests to %s (rotated at %d bytes)",
+            config.sample_ratio, config.path, config.max_file_bytes);
+  return capture;
+}
+
+RequestCapture::RequestCapture(const config::Config::Capture& config) : config_(config) {}
+
+RequestCapture::~RequestCapture() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (writer_.joinable()) writer_.join();
+  if (file_ != nullptr) std::fclose(file_);
+}
+
+Ticket RequestCapture::Draw(const v1::SuggestRequest& request) const {
+  thread_local absl::BitGen random;
+  if (!absl::Bernoulli(random, config_.sample_ratio)) return {};
+  return Ticket{request.SerializeAsString()};
+}
+
+void RequestCapture::Record(Ticket ticket, const planning::PlanResult& result) {
+  if (!ticket.drawn()) return;
+  const int64_t bytes = static_cast<int64_t>(ticket.request_bytes.size());
+  absl::MutexLock lock(&mu_);
+  if (stopping_ || pending_bytes_ + bytes > kMaxPendingBytes) {
+    ++counts_.dropped;
+    return;
+  }
+  pending_bytes_ += bytes;
+  pending_.push_back(Pending{.ticket = std::move(ticket),
+                             .order = result.order,
+                             .cost = result.evaluation.cost,
+                             .source = result.source,
+                             .model_version = result.model_version,
+                             .answered_at = absl::Now()});
+}
+
+CaptureCounts RequestCapture::counts() const {
+  absl::MutexLock lock(&mu_);
+  return counts_;
+}
+
+void RequestCapture::WriteLoop() {
+  while (true) {
+    std::vector<Pending> batch;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](RequestCapture* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
+            return self->stopping_ || !self->pending_.empty();
+          },
+          this));
+      if (pending_.empty()) return;  // stopping, with nothing left
+      batch.swap(pending_);
+      pending_bytes_ = 0;
+    }
+    int64_t written = 0;
+    for (const Pending& pending : batch) {
+      const std::string line = LineOf(pending);
+      if (!line.empty() && Append(line)) ++written;
+    }
+    if (file_ != nullptr) std::fflush(file_);
+    absl::MutexLock lock(&mu_);
+    counts_.written += written;
+    counts_.dropped += static_cast<int64_t>(batch.size()) - written;
+  }
+}
+
+std::string RequestCapture::LineOf(const Pending& pending) {
+  v1::SuggestRequest request;
+  if (!request.ParseFromString(pending.ticket.request_bytes)) return {};
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  std::string request_json;
+  if (!google::protobuf::util::MessageToJsonString(request, &request_json, options).ok()) {
+    return {};
+  }
+  return absl::StrCat(
+      "{\"request\":", request_json, ",\"served\":{\"order\":[",
+      absl::StrJoin(pending.order, ","), "],\"cost\":", absl::StrFormat("%.17g", pending.cost),
+      ",\"source\":", JsonString(v1::RouteSource_Name(api::ToProto(pending.source))),
+      ",\"model_version\":", JsonString(pending.model_version), "},\"captured_at\":",
+      JsonString(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", pending.answered_at,
+                                  absl::UTCTimeZone())),
+      "}");
+}
+
+bool RequestCapture::Append(const std::string& line) {
+  const int64_t size = static_cast<int64_t>(line.size()) + 1;
+  if (file_ != nullptr && file_bytes_ > 0 && file_bytes_ + size > config_.max_file_bytes) {
+    std::fclose(file_);
+    file_ = nullptr;
+    const std::string rotated = config_.path + ".1";
+    if (std::rename(config_.path.c_str(), rotated.c_str()) != 0) {
+      base::Log("capture: cannot rename %s to %s: %s", config_.path, rotated,
+                std::strerror(errno));
+    } else {
+      absl::MutexLock lock(&mu_);
+      ++counts_.rotations;
+    }
+  }
+  if (file_ == nullptr) {
+    file_ = std::fopen(config_.path.c_str(), "ae");
+    if (file_ == nullptr) {
+      if (!open_failed_logged_) {
+        base::Log("capture: cannot open %s: %s; captures are dropped until it can be",
+                  config_.path, std::strerror(errno));
+        open_failed_logged_ = true;
+      }
+      return false;
+    }
+    struct stat status = {};
+    file_bytes_ = fstat(fileno(file_), &status) == 0 ? status.st_size : 0;
+  }
+  if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() ||
+      std::fputc('\n', file_) == EOF) {
+    if (!write_failed_logged_) {
+      base::Log("capture: cannot write %s: %s", config_.path, std::strerror(errno));
+      write_failed_logged_ = true;
+    }
+    // No half line stays behind for a reader to trip on.
+    std::fflush(file_);
+    [[maybe_unused]] const int truncated = ftruncate(fileno(file_), file_bytes_);
+    std::fclose(file_);
+    file_ = nullptr;
+    return false;
+  }
+  file_bytes_ += size;
+  return true;
+}
+
+}  // namespace routeserve::capture
