@@ -238,9 +238,12 @@ absl::Status CheckAcrossKeys(const Config& config) {
     return absl::InvalidArgumentError(
         "model.name: model.repository needs the name of the model to serve from it");
   }
-  if (config.model.repository.empty() && (!config.model.name.empty() || config.model.version)) {
+  if (config.model.repository.empty() &&
+      (!config.model.name.empty() || config.model.version || config.model.shadow_version)) {
     return absl::InvalidArgumentError(absl::StrCat(
-        config.model.name.empty() ? "model.version" : "model.name",
+        !config.model.name.empty() ? "model.name"
+        : config.model.version    ? "model.version"
+                                  : "model.shadow_version",
         ": only with model.repository (a model directory goes in model.path)"));
   }
   const int largest_bucket = config.batching.buckets.empty() ? 0 : config.batching.buckets.back();

@@ -103,6 +103,11 @@ struct Config {
     std::string repository;
     std::string name;
     int64_t version = 0;
+    // A candidate version of `name` tried on a share of live traffic beside the one serving
+    // (planning/shadow_runner.h): 0 none, N that version, -1 the latest when it is not the one
+    // serving. Its routes are never answered; the cost difference is measured.
+    int64_t shadow_version = 0;
+    double shadow_ratio = 0.1;  // share of the answered requests tried on it, 0..1
     model::DeviceSpec device;                          // auto | cpu | cuda | cuda:N
     model::Precision precision = model::Precision::kFp32;
     int decodings = 8;  // per request: 1 greedy + (decodings - 1) sampled, 1..64

@@ -161,6 +161,12 @@ const std::vector<ConfigEntry>& Schema() {
                   IntegerKey(
                       "version", [](auto& c) -> auto& { return c.model.version; },
                       /*min=*/int64_t{0}),
+                  IntegerKey(
+                      "shadow_version", [](auto& c) -> auto& { return c.model.shadow_version; },
+                      /*min=*/int64_t{-1}),
+                  NumberKey("shadow_ratio",
+                            [](auto& c) -> auto& { return c.model.shadow_ratio; },
+                            {.min = 0, .max = 1}),
                   TextKey(
                       "device", [](auto& c) -> auto& { return c.model.device; },
                       model::ParseDeviceSpec, model::DeviceSpecName),

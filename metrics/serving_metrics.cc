@@ -61,6 +61,11 @@ std::vector<double> LatenessBuckets() {
           600,  1800, 3600, 7200, 14400, 28800, 86400, 172800};
 }
 
+std::vector<double> ShadowDeltaBuckets() {
+  return {-0.2, -0.1, -0.05, -0.02, -0.01, -0.005, -0.001, -1e-9,
+          1e-9, 0.001, 0.005, 0.01,  0.02,  0.05,  0.1,    0.2};
+}
+
 std::vector<double> BatchSizeBuckets(int max_batch_size) {
   std::vector<double> buckets;
   for (int size = 1; size < max_batch_size; size *= 2) buckets.push_back(size);
@@ -113,7 +118,25 @@ ServingMetrics::ServingMetrics(ServingMetricsOptions options)
                          .Help("Model reloads (SIGHUP), by result: swapped (a new model "
                                "serves), unchanged (the same files), failed (the new model was "
                                "refused; the old one serves).")
-                         .Register(*registry_)) {
+                         .Register(*registry_)),
+      shadow_delta_(BuildHistogram()
+                        .Name(Name("shadow_cost_delta_ratio"))
+                        .Help("Shadow runs (model.shadow_version): (shadow route's cost - "
+                              "answered route's cost) / answered route's cost, by the shadow's "
+                              "model name and version; below 0 the shadow did better.")
+                        .Register(*registry_)),
+      shadow_routes_(BuildCounter()
+                         .Name(Name("shadow_routes_total"))
+                         .Help("Shadow runs by the shadow's model name and version and by "
+                               "result: better, worse or equal (within 1e-9) than the route "
+                               "answered.")
+                         .Register(*registry_)),
+      shadow_dropped_(BuildCounter()
+                          .Name(Name("shadow_dropped_total"))
+                          .Help("Requests drawn for a shadow run and dropped: too many waiting "
+                                "for an idle moment, or the run failed.")
+                          .Register(*registry_)
+                          .Add({})) {
   for (const char* result : {"swapped", "unchanged", "failed"}) {
     model_reloads_.Add({{"result", result}});
   }
@@ -190,6 +213,16 @@ void ServingMetrics::SetModelInfo(const std::string& name, const std::string& ve
       {{"name", name}, {"version", version}, {"device", device}, {"precision", precision}});
   model_info_series_->Set(1);
 }
+
+void ServingMetrics::ShadowCompared(const std::string& name, const std::string& version,
+                                    double delta_ratio) {
+  shadow_delta_.Add({{"model", name}, {"version", version}}, ShadowDeltaBuckets())
+      .Observe(delta_ratio);
+  const char* result = delta_ratio < -1e-9 ? "better" : delta_ratio > 1e-9 ? "worse" : "equal";
+  shadow_routes_.Add({{"model", name}, {"version", version}, {"result", result}}).Increment();
+}
+
+void ServingMetrics::ShadowDropped() { shadow_dropped_.Increment(); }
 
 void ServingMetrics::ModelReloaded(std::string_view result) {
   model_reloads_.Add({{"result", std::string(result)}}).Increment();

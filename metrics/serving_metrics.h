@@ -91,6 +91,10 @@ class ServingMetrics final : public prometheus::Collectable {
                     const std::string& device, const std::string& precision);
   // A model reload ended with `result` ("swapped", "unchanged", "failed"): model_reloads_total.
   void ModelReloaded(std::string_view result);
+  // A shadow run (planning/shadow_runner.h) of model `name`'s version `version` gave a route
+  // `delta_ratio` dearer than the one answered (negative: cheaper); one was dropped.
+  void ShadowCompared(const std::string& name, const std::string& version, double delta_ratio);
+  void ShadowDropped();
   // The sampler is called at each scrape, on the scraping thread; it must outlive this object
   // or be replaced by an empty one first.
   void SetSampler(std::function<ScrapeSample()> sampler);
@@ -119,6 +123,9 @@ class ServingMetrics final : public prometheus::Collectable {
   std::mutex model_info_mu_;
   prometheus::Gauge* model_info_series_ = nullptr;  // guarded by model_info_mu_
   prometheus::Family<prometheus::Counter>& model_reloads_;
+  prometheus::Family<prometheus::Histogram>& shadow_delta_;
+  prometheus::Family<prometheus::Counter>& shadow_routes_;
+  prometheus::Counter& shadow_dropped_;
 
   const ProcessCollector process_;
 
@@ -130,5 +137,6 @@ class ServingMetrics final : public prometheus::Collectable {
 std::vector<double> LatencyBuckets();
 std::vector<double> BatchSizeBuckets(int max_batch_size);
 std::vector<double> LatenessBuckets();
+std::vector<double> ShadowDeltaBuckets();
 
 }  // namespace routeserve::metrics

@@ -107,7 +107,8 @@ BatchingPlanner::BatchingPlanner(const config::Config& config, Options options,
     : objective_(config.objective), proposer_(std::move(options.proposer)),
       stand_in_(config.solver, RouteSource::kFallbackHeuristic),
       clock_(options.clock),
-      observer_(options.observer), on_executor_stuck_(std::move(options.on_executor_stuck)),
+      observer_(options.observer), shadow_(options.shadow),
+      on_executor_stuck_(std::move(options.on_executor_stuck)),
       refine_(std::move(refine)), running_(ExecutorsFor(config)),
       admit_by_deadline_(config.batching.admit_by_deadline) {}
 

@@ -75,6 +75,7 @@
 #include "planning/batch_proposer.h"
 #include "planning/deadline_admission.h"
 #include "planning/route_planner.h"
+#include "planning/shadow_runner.h"
 #include "planning/work_queue.h"
 #include "routing/objective.h"
 
@@ -144,6 +145,10 @@ class BatchingPlanner final : public RoutePlanner {
     // left (0: the planner can serve nothing more); on the scheduling thread. May be empty.
     std::function<void(int in_service)> on_executor_stuck;
 
+    // Tries a share of the routes the model answered on a shadow model (model.shadow_*); null:
+    // none. Not owned; must take Offer() calls until Shutdown() returns.
+    ShadowRunner* shadow = nullptr;
+
     // Affect testing and metrics.
     const batching::Clock* clock = batching::Clock::Real();  // never null
     BatchingObserver* observer = nullptr;  // not owned; outlives the planner
@@ -172,6 +177,8 @@ class BatchingPlanner final : public RoutePlanner {
   batching::BatcherStats stats() const;
   // The refine pool's counters; refused_full counts the tasks finished on their executor.
   WorkQueueStats refine_stats() const { return refine_->stats(); }
+  // Calls accepted and not yet answered: queued, in a batch or being finished.
+  int64_t in_flight() const { return admission_.in_system(); }
   const std::vector<int>& bucket_sizes() const;
   int executors() const;
   int refine_threads() const { return refine_->num_threads(); }
@@ -223,6 +230,7 @@ class BatchingPlanner final : public RoutePlanner {
   const SolverProposer stand_in_;  // answers the tasks of a stuck executor's batch
   const batching::Clock* const clock_;
   BatchingObserver* const observer_;
+  ShadowRunner* const shadow_;
   const std::function<void(int)> on_executor_stuck_;
   const std::unique_ptr<WorkQueue> refine_;
   // Per executor, the calls of the batch it runs (empty while idle), and whether the watchdog

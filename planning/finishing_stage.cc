@@ -62,7 +62,14 @@ void BatchingPlanner::RunFinishing(Finishing& task) {
   }
   outcome.refine = clock_->Now() - start;
   outcome.status = result.status();
-  if (result.ok()) result->timings.refine = outcome.refine;
+  if (result.ok()) {
+    result->timings.refine = outcome.refine;
+    if (shadow_ != nullptr && FromModel(result->source)) {
+      const int stops = task.call->instance->num_stops();
+      shadow_->Offer(task.call->instance, result->evaluation.cost,
+                     bucket_sizes()[batching::BucketFor(bucket_sizes(), stops)]);
+    }
+  }
   if (observer_ != nullptr) observer_->OnFinished(outcome);
   std::exchange(task.call->done, nullptr)(std::move(result));
 }

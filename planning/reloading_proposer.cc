@@ -42,10 +42,22 @@ absl::string_view ReloadResultName(ReloadOutcome::Result result) {
 struct ReloadingProposer::Loaded {
   std::string dir;
   std::string name;
+  int64_t version = 0;  // in the repository; 0 for model.path
   std::shared_ptr<ModelProposer> proposer;
 };
 
-ReloadingProposer::ReloadingProposer(const config::Config& config) : config_(config) {}
+namespace {
+
+config::Config ShadowConfig(config::Config config) {
+  config.batching.executors = 1;
+  config.batching.max_batch_size = 1;
+  return config;
+}
+
+}  // namespace
+
+ReloadingProposer::ReloadingProposer(const config::Config& config)
+    : config_(config), shadow_config_(ShadowConfig(config)) {}
 
 ReloadingProposer::~ReloadingProposer() = default;
 
@@ -54,11 +66,17 @@ absl::StatusOr<std::unique_ptr<ReloadingProposer>> ReloadingProposer::Create(
   std::unique_ptr<ReloadingProposer> reloading(new ReloadingProposer(config));
   absl::StatusOr<Loaded> model = reloading->Locate();
   if (!model.ok()) return model.status();
-  if (absl::Status status = reloading->Load(*model); !status.ok()) return status;
-  absl::MutexLock lock(&reloading->mu_);
-  reloading->serving_ = std::move(model->proposer);
-  reloading->serving_dir_ = std::move(model->dir);
-  reloading->serving_name_ = std::move(model->name);
+  if (absl::Status status = reloading->Load(*model, config); !status.ok()) return status;
+  {
+    absl::MutexLock lock(&reloading->mu_);
+    reloading->serving_ = std::move(model->proposer);
+    reloading->serving_dir_ = std::move(model->dir);
+    reloading->serving_name_ = std::move(model->name);
+    reloading->serving_number_ = model->version;
+  }
+  if (absl::Status status = reloading->ReloadShadow(model->version); !status.ok()) {
+    return status;
+  }
   return reloading;
 }
 
@@ -70,13 +88,52 @@ absl::StatusOr<ReloadingProposer::Loaded> ReloadingProposer::Locate() const {
   absl::StatusOr<model::RepositoryModel> chosen = model::ChooseVersion(
       config_.model.repository, config_.model.name, config_.model.version);
   if (!chosen.ok()) return chosen.status();
-  return Loaded{.dir = chosen->dir, .name = chosen->name};
+  return Loaded{.dir = chosen->dir, .name = chosen->name, .version = chosen->version};
 }
 
-absl::Status ReloadingProposer::Load(Loaded& model) const {
-  absl::StatusOr<std::unique_ptr<ModelProposer>> loaded = LoadModelProposer(config_, model.dir);
+absl::StatusOr<std::optional<ReloadingProposer::Loaded>> ReloadingProposer::LocateShadow(
+    int64_t serving) const {
+  const int64_t wanted = config_.model.shadow_version;
+  if (wanted == 0) return std::nullopt;
+  absl::StatusOr<model::RepositoryModel> chosen =
+      model::ChooseVersion(config_.model.repository, config_.model.name,
+                           wanted < 0 ? model::kLatestVersion : wanted);
+  if (!chosen.ok()) {
+    return absl::Status(chosen.status().code(),
+                        absl::StrCat("model.shadow_version: ", chosen.status().message()));
+  }
+  if (chosen->version == serving) return std::nullopt;
+  return Loaded{.dir = chosen->dir, .name = chosen->name, .version = chosen->version};
+}
+
+absl::Status ReloadingProposer::Load(Loaded& model, const config::Config& config) const {
+  absl::StatusOr<std::unique_ptr<ModelProposer>> loaded = LoadModelProposer(config, model.dir);
   if (!loaded.ok()) return loaded.status();
   model.proposer = *std::move(loaded);
+  return absl::OkStatus();
+}
+
+absl::Status ReloadingProposer::ReloadShadow(int64_t serving) {
+  absl::StatusOr<std::optional<Loaded>> shadow = LocateShadow(serving);
+  if (!shadow.ok()) return shadow.status();
+  std::shared_ptr<ModelProposer> replaced;
+  if (!shadow->has_value()) {
+    absl::MutexLock lock(&mu_);
+    replaced = std::exchange(shadow_, nullptr);
+    shadow_dir_.clear();
+    return absl::OkStatus();
+  }
+  Loaded& candidate = **shadow;
+  {
+    absl::MutexLock lock(&mu_);
+    if (shadow_ != nullptr && shadow_dir_ == candidate.dir) return absl::OkStatus();
+  }
+  if (absl::Status status = Load(candidate, shadow_config_); !status.ok()) return status;
+  base::Log("model: shadow %s tried on %g of the answered requests",
+            candidate.proposer->model_version(), config_.model.shadow_ratio);
+  absl::MutexLock lock(&mu_);
+  replaced = std::exchange(shadow_, std::move(candidate.proposer));
+  shadow_dir_ = std::move(candidate.dir);
   return absl::OkStatus();
 }
 
@@ -115,6 +172,11 @@ std::shared_ptr<const ModelProposer> ReloadingProposer::serving() const {
   return serving_;
 }
 
+std::shared_ptr<ModelProposer> ReloadingProposer::shadow() const {
+  absl::MutexLock lock(&mu_);
+  return shadow_;
+}
+
 std::string ReloadingProposer::serving_name() const {
   absl::MutexLock lock(&mu_);
   return serving_name_;
@@ -145,18 +207,32 @@ ReloadOutcome ReloadingProposer::Reload() {
     absl::MutexLock lock(&mu_);
     serving_dir = serving_dir_;
   }
+  // The shadow follows the policy too, whatever becomes of the serving model.
+  const auto reload_shadow = [this](int64_t serving) {
+    if (absl::Status status = ReloadShadow(serving); !status.ok()) {
+      base::Log("model: shadow reload refused, the shadow stays as it was: %s",
+                status.message());
+    }
+  };
   if (model->dir == serving_dir) {
     // The same directory with the same files: nothing to load. Reading them costs a hash.
     absl::StatusOr<model::ModelFiles> files = model::ReadModelFiles(model->dir);
     if (files.ok() && files->version == model_version()) {
       outcome.version = files->version;
+      reload_shadow(model->version);
       return outcome;
     }
   }
-  if (absl::Status status = Load(*model); !status.ok()) {
+  if (absl::Status status = Load(*model, config_); !status.ok()) {
     outcome.result = ReloadOutcome::Result::kFailed;
     outcome.status = std::move(status);
     outcome.version = model_version();
+    int64_t serving = 0;
+    {
+      absl::MutexLock lock(&mu_);
+      serving = serving_number_;
+    }
+    reload_shadow(serving);
     return outcome;
   }
   outcome.result = ReloadOutcome::Result::kSwapped;
@@ -166,8 +242,10 @@ ReloadOutcome ReloadingProposer::Reload() {
     retired_.push_back(std::exchange(serving_, std::move(model->proposer)));
     serving_dir_ = std::move(model->dir);
     serving_name_ = std::move(model->name);
+    serving_number_ = model->version;
   }
   FreeRetired(kRetireWait);
+  reload_shadow(model->version);
   return outcome;
 }
 

@@ -14,12 +14,18 @@
 //   goes on, and the outcome says why (the server logs and counts it).
 // UNCHANGED: a reload that finds the model serving (the same directory with the same
 //   model_version, which hashes every file) loads nothing.
+// SHADOW: with model.shadow_version, a candidate version of the same model is loaded beside
+//   (one executor, batches of one: it serves planning::ShadowRunner alone), at start-up (an
+//   error if it cannot be) and again at each reload (a version that fails its checks leaves
+//   the shadow as it was, logged). -1 names the latest version, and no shadow while the latest
+//   is the one serving.
 // THREADING: Propose(), Refine() and the accessors are thread-safe; Reload()s run one at a time
 //   (a second waits for the first), on the caller's thread, which they hold for the load and
 //   warm-up (seconds).
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -69,6 +75,8 @@ class ReloadingProposer final : public BatchProposer {
 
   // The model serving now; it stays loaded while the pointer is held.
   std::shared_ptr<const ModelProposer> serving() const;
+  // The shadow model now (see SHADOW), or null.
+  std::shared_ptr<ModelProposer> shadow() const;
   // The serving model's name: model.name, or model.path's directory name.
   std::string serving_name() const;
   // Fallbacks since start-up, over every model that served.
@@ -81,7 +89,11 @@ class ReloadingProposer final : public BatchProposer {
   explicit ReloadingProposer(const config::Config& config);
   // The directory and name the config names now (the repository's policy applied).
   absl::StatusOr<Loaded> Locate() const;
-  absl::Status Load(Loaded& model) const;
+  // The shadow version's directory, when there is one besides the serving version `serving`.
+  absl::StatusOr<std::optional<Loaded>> LocateShadow(int64_t serving) const;
+  absl::Status Load(Loaded& model, const config::Config& config) const;
+  // Loads the shadow the config names now, unless it is loaded already; `serving` as above.
+  absl::Status ReloadShadow(int64_t serving);
   // Waits for the proposers retired so far to be released by their batches, then folds their
   // fallbacks into retired_counts_ and frees them; those still held stay for the next time.
   void FreeRetired(absl::Duration wait);
@@ -92,6 +104,11 @@ class ReloadingProposer final : public BatchProposer {
   std::shared_ptr<ModelProposer> serving_ ABSL_GUARDED_BY(mu_);
   std::string serving_dir_ ABSL_GUARDED_BY(mu_);
   std::string serving_name_ ABSL_GUARDED_BY(mu_);
+  int64_t serving_number_ ABSL_GUARDED_BY(mu_) = 0;  // its version in the repository, or 0
+  std::shared_ptr<ModelProposer> shadow_ ABSL_GUARDED_BY(mu_);
+  std::string shadow_dir_ ABSL_GUARDED_BY(mu_);
+  // The shadow's own settings: one executor, batches of one.
+  const config::Config shadow_config_;
   // Replaced models whose batches may still run, and the fallbacks of those freed.
   std::vector<std::shared_ptr<ModelProposer>> retired_ ABSL_GUARDED_BY(mu_);
   FallbackCounts retired_counts_ ABSL_GUARDED_BY(mu_);

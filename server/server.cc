@@ -115,8 +115,22 @@ absl::Status RouteServer::StartPlanner(std::unique_ptr<planning::BatchProposer> 
       .cuda = torch.cuda});
   metrics_observer_ = std::make_unique<MetricsObserver>(
       metrics_.get(), hooks_.batching_observer, hooks_.service_observer);
+  if (model_ != nullptr && config.model.shadow_version != 0) {
+    shadow_runner_ = std::make_unique<planning::ShadowRunner>(planning::ShadowRunner::Options{
+        .ratio = config.model.shadow_ratio,
+        .shadow = [this] { return model_->shadow(); },
+        // Requests first: a shadow runs only while the server has none in hand.
+        .busy = [this] { return planner_->in_flight() > 0; },
+        .on_compared =
+            [this](const planning::ShadowOutcome& outcome) {
+              metrics_->ShadowCompared(config_.model.name, outcome.version,
+                                       outcome.delta_ratio());
+            },
+        .on_dropped = [this] { metrics_->ShadowDropped(); }});
+  }
   planning::BatchingPlanner::Options planner_options;
   planner_options.proposer = std::move(proposer);
+  planner_options.shadow = shadow_runner_.get();
   planner_options.clock = hooks_.clock;
   planner_options.observer = metrics_observer_.get();
   planner_options.on_executor_stuck = [this](int in_service) { OnExecutorStuck(in_service); };

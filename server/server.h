@@ -70,6 +70,7 @@
 #include "server/metrics_observer.h"
 #include "planning/model_proposer.h"
 #include "planning/reloading_proposer.h"
+#include "planning/shadow_runner.h"
 #include "server/route_service.h"
 #include "server/tls.h"
 
@@ -162,6 +163,9 @@ class RouteServer {
   std::unique_ptr<capture::RequestCapture> capture_;
   std::unique_ptr<planning::BatchingPlanner> planner_;
   planning::ReloadingProposer* model_ = nullptr;  // owned by planner_; null without a model
+  // Shadow runs (model.shadow_version; null without): destroyed before the planner, whose
+  // finishing threads have stopped offering it work by then (Shutdown()).
+  std::unique_ptr<planning::ShadowRunner> shadow_runner_;
   std::unique_ptr<RouteServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

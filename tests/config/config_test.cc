@@ -61,6 +61,8 @@ void CheckSameConfig(const Config& actual, const Config& expected) {
   CHECK(actual.model.repository == expected.model.repository);
   CHECK(actual.model.name == expected.model.name);
   CHECK(actual.model.version == expected.model.version);
+  CHECK(actual.model.shadow_version == expected.model.shadow_version);
+  CHECK(actual.model.shadow_ratio == expected.model.shadow_ratio);
   CHECK(actual.capture.path == expected.capture.path);
   CHECK(actual.capture.sample_ratio == expected.capture.sample_ratio);
   CHECK(actual.capture.max_file_bytes == expected.capture.max_file_bytes);
@@ -234,6 +236,15 @@ std::vector<OverrideCase> EveryKeyOverridden() {
          c.model.name = "vans";
        },
        {"model.path=", "model.repository=/srv/models"}},
+      {"model.shadow_version=-1",
+       [](Config& c) {
+         c.model.path = "";
+         c.model.repository = "/srv/models";
+         c.model.name = "couriers";
+         c.model.shadow_version = -1;
+       },
+       {"model.path=", "model.repository=/srv/models", "model.name=couriers"}},
+      {"model.shadow_ratio=0.5", [](Config& c) { c.model.shadow_ratio = 0.5; }},
       {"model.version=12",
        [](Config& c) {
          c.model.path = "";
@@ -724,6 +735,7 @@ TEST_CASE("a model comes from model.path or from model.repository with a name", 
            {"", {"model.repository=models"}, "model.name: model.repository needs the name"},
            {"", {"model.name=couriers"}, "model.name: only with model.repository"},
            {"", {"model.version=2"}, "model.version: only with model.repository"},
+           {"", {"model.shadow_version=2"}, "model.shadow_version: only with model.repository"},
        }) {
     CheckRefused(bad);
   }

@@ -1,4 +1,4 @@
-// ParseScrape, ScrapeNames and RunCommand.
+// ParseScrape, ScrapeNames, MetricNamesIn and RunCommand.
 #include "scrape.h"
 
 #include <sys/wait.h>
@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -28,6 +29,16 @@ std::map<std::string, double> ParseScrape(const std::string& text) {
     samples[std::string(line.substr(0, space))] = value;
   }
   return samples;
+}
+
+std::set<std::string> MetricNamesIn(const std::string& text, const std::string& prefix) {
+  std::set<std::string> names;
+  const std::regex name(prefix + "[a-z0-9_]+");
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), name);
+       it != std::sregex_iterator(); ++it) {
+    names.insert(it->str());
+  }
+  return names;
 }
 
 std::set<std::string> ScrapeNames(const std::string& text) {

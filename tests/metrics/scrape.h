@@ -16,6 +16,11 @@ std::map<std::string, double> ParseScrape(const std::string& text);
 // names (from its # TYPE lines).
 std::set<std::string> ScrapeNames(const std::string& text);
 
+// Every metric name starting with `prefix` that `text` mentions (a dashboard's or alert
+// rules' expressions, say).
+std::set<std::string> MetricNamesIn(const std::string& text,
+                                    const std::string& prefix = "routeserve_");
+
 // The sample of `series`, or -1 when the scrape has none.
 double SampleOf(const std::map<std::string, double>& samples, const std::string& series);
 

@@ -4,6 +4,8 @@
 // tests/model (fixture routeserve_test_models) copied in as versions.
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <set>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -222,6 +224,82 @@ TEST_CASE("a pinned version serves whatever is newer, until the pin moves; a pin
       RepositoryConfig(repository.path(), {"model.version=3"}));
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.status().message() == "model.version: couriers has no version 3 (it has 1, 2)");
+}
+
+// The routeserve_shadow_* names the dashboard uses.
+std::set<std::string> DashboardShadowNames() {
+  std::ifstream file(std::string(ROUTESERVE_SOURCE_DIR) + "/deploy/grafana/routeserve.json");
+  const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  return MetricNamesIn(text, "routeserve_shadow_");
+}
+
+double ShadowRoutes(const std::map<std::string, double>& samples, const std::string& version,
+                    const std::string& result) {
+  return SampleOf(samples, "routeserve_shadow_routes_total{model=\"couriers\",result=\"" +
+                               result + "\",version=\"" + version + "\"}");
+}
+
+TEST_CASE("a shadow version runs beside the serving one on live traffic, and its cost "
+          "differences are exported",
+          "[e2e][reload]") {
+  TempDir repository;
+  // Version 2 is version 1's files: its routes must cost what the answered ones did.
+  PutModel("nearest", repository.path() / "couriers" / "1");
+  PutModel("nearest", repository.path() / "couriers" / "2");
+  TestServer t = StartServer(RepositoryConfig(
+      repository.path(), {"model.version=1", "model.shadow_version=-1", "model.shadow_ratio=1"}));
+  CHECK(absl::StartsWith(t.server->model()->model_version(), "couriers/1-"));
+  constexpr int kCalls = 12;
+  for (int i = 0; i < kCalls; ++i) {
+    const auto [status, version] = Call(*t.stub, 300 + i);
+    REQUIRE(status.ok());
+    CHECK(absl::StartsWith(version, "couriers/1-"));  // a shadow's route is never answered
+  }
+  const std::string twin = "couriers/2-" + t.server->model()->model_version().substr(11);
+  std::map<std::string, double> samples;
+  CHECK(Eventually(
+      [&] {
+        samples = ScrapeOf(t);
+        return ShadowRoutes(samples, twin, "equal") == kCalls;
+      },
+      kGuard));
+  CHECK(ShadowRoutes(samples, twin, "better") == -1);  // no such series: none better
+  CHECK(SampleOf(samples, "routeserve_shadow_cost_delta_ratio_count{model=\"couriers\","
+                          "version=\"" + twin + "\"}") == kCalls);
+  CHECK(SampleOf(samples, "routeserve_shadow_cost_delta_ratio_sum{model=\"couriers\","
+                          "version=\"" + twin + "\"}") == 0);
+  CHECK(SampleOf(samples, "routeserve_shadow_dropped_total") == 0);
+
+  // A new latest version becomes the shadow at the next reload; the serving one stays pinned.
+  PutModel("nearest_edges", repository.path() / "couriers" / "3");
+  REQUIRE(t.server->ReloadModel().result == ReloadOutcome::Result::kUnchanged);
+  for (int i = 0; i < kCalls; ++i) REQUIRE(Call(*t.stub, 400 + i).first.ok());
+  CHECK(Eventually(
+      [&] {
+        samples = ScrapeOf(t);
+        double runs = 0;
+        for (const auto& [series, value] : samples) {
+          if (absl::StartsWith(series, "routeserve_shadow_routes_total{") &&
+              absl::StrContains(series, "version=\"couriers/3-")) {
+            runs += value;
+          }
+        }
+        return runs == kCalls;
+      },
+      kGuard));
+  const std::string scraped = [&] {
+    absl::StatusOr<HttpResponse> response =
+        HttpGet("127.0.0.1", t.server->metrics_port(), "/metrics");
+    REQUIRE(response.ok());
+    return response->body;
+  }();
+  const std::set<std::string> names = ScrapeNames(scraped);
+  const std::set<std::string> used = DashboardShadowNames();
+  CHECK(used.size() >= 2);
+  for (const std::string& name : used) {
+    INFO("the dashboard uses " << name);
+    CHECK(names.count(name) == 1);
+  }
 }
 
 TEST_CASE("model.path reloads its directory's files as they are now", "[e2e][reload]") {

@@ -4,7 +4,8 @@ tests may be busy): only that the process exits 0 on SIGTERM, with clients attac
 that every hostile call is refused by its stop count while good calls are answered.
 bench/alternatives.py against the server with the shipped model: its table reports the
 alternatives that came back, no more than asked. bench/reload_under_load.py with route-v2: a
-version swapped in under load, every call answered OK.
+version swapped in under load, every call answered OK. bench/shadow_cost.py: both servers
+answer OK, and the shadow's runs of the serving version's own files are all "equal".
 
 The runs need ROUTESERVE_SERVER and ROUTESERVE_CLI (ctest sets them); hostile_memory.py needs
 Python's grpc too (`make bench-deps`). Without them the runs are skipped.
@@ -101,6 +102,28 @@ class ReloadUnderLoadTest(unittest.TestCase):
             self.assertEqual(set(report[run]["codes"]), {"OK"}, report[run]["codes"])
             self.assertGreater(report[run]["ok_latency_ms"]["p99"], 0)
         self.assertIn("| reload |", done.stdout)
+
+
+@unittest.skipUnless(HAVE_SERVER, "needs ROUTESERVE_SERVER and ROUTESERVE_CLI (ctest sets them)")
+class ShadowCostTest(unittest.TestCase):
+    def test_both_servers_answer_ok_and_the_shadow_runs_are_counted(self):
+        with tempfile.TemporaryDirectory() as out:
+            done = subprocess.run(
+                [sys.executable, os.path.join(BENCH_DIR, "shadow_cost.py"), "--ratio", "1",
+                 "--concurrency", "2", "--rate", "20", "--duration", "1", "--warmup", "0.2",
+                 "--out", out], capture_output=True, text=True, timeout=600)
+            self.assertEqual(done.returncode, 0, done.stderr)
+            with open(os.path.join(out, "shadow_cost.json"), encoding="utf-8") as f:
+                report = json.load(f)
+        plain, shadowed = report["runs"]
+        for run in (plain, shadowed):
+            for loop in ("closed_loop", "open_loop"):
+                self.assertEqual(set(run[loop]["codes"]), {"OK"}, run[loop]["codes"])
+        self.assertEqual(plain["shadow_after_open_loop"], {"dropped": 0})
+        counts = shadowed["shadow_after_open_loop"]
+        # The shadow is the serving version's files: every run it made is "equal".
+        self.assertGreater(counts.get("equal", 0), 0, counts)
+        self.assertEqual(set(counts) - {"equal", "dropped"}, set(), counts)
 
 
 if __name__ == "__main__":
