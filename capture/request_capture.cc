@@ -33,9 +33,14 @@ std::string JsonString(const std::string& text) {
 
 }  // namespace
 
-std::unique_ptr<RequestCapture> RequestCapture::Start(const config::Config::Capture& config) {
+absl::StatusOr<std::unique_ptr<RequestCapture>> RequestCapture::Start(
+    const config::Config::Capture& config) {
   if (config.path.empty() || config.sample_ratio <= 0) return nullptr;
   std::unique_ptr<RequestCapture> capture(new RequestCapture(config));
+  if (!capture->Open()) {
+    return absl::InvalidArgumentError(absl::StrCat("capture.path: cannot open \"", config.path,
+                                                   "\": ", std::strerror(errno)));
+  }
   capture->writer_ = std::thread([raw = capture.get()] { raw->WriteLoop(); });
   base::Log("capture: %g of the answered requests to %s (rotated at %d bytes)",
             config.sample_ratio, config.path, config.max_file_bytes);
@@ -100,7 +105,6 @@ void RequestCapture::WriteLoop() {
       const std::string line = LineOf(pending);
       if (!line.empty() && Append(line)) ++written;
     }
-    if (file_ != nullptr) std::fflush(file_);
     absl::MutexLock lock(&mu_);
     counts_.written += written;
     counts_.dropped += static_cast<int64_t>(batch.size()) - written;
@@ -126,9 +130,21 @@ std::string RequestCapture::LineOf(const Pending& pending) {
       "}");
 }
 
+bool RequestCapture::Open() {
+  file_ = std::fopen(config_.path.c_str(), "ae");
+  if (file_ == nullptr) return false;
+  struct stat status = {};
+  const bool known = fstat(fileno(file_), &status) == 0;
+  file_bytes_ = known ? status.st_size : 0;
+  // Only a file of its own is rotated: never a device or a pipe someone pointed it at.
+  rotatable_ = known && S_ISREG(status.st_mode);
+  return true;
+}
+
 bool RequestCapture::Append(const std::string& line) {
   const int64_t size = static_cast<int64_t>(line.size()) + 1;
-  if (file_ != nullptr && file_bytes_ > 0 && file_bytes_ + size > config_.max_file_bytes) {
+  if (file_ != nullptr && rotatable_ && file_bytes_ > 0 &&
+      file_bytes_ + size > config_.max_file_bytes) {
     std::fclose(file_);
     file_ = nullptr;
     const std::string rotated = config_.path + ".1";
@@ -140,28 +156,25 @@ bool RequestCapture::Append(const std::string& line) {
       ++counts_.rotations;
     }
   }
-  if (file_ == nullptr) {
-    file_ = std::fopen(config_.path.c_str(), "ae");
-    if (file_ == nullptr) {
-      if (!open_failed_logged_) {
-        base::Log("capture: cannot open %s: %s; captures are dropped until it can be",
-                  config_.path, std::strerror(errno));
-        open_failed_logged_ = true;
-      }
-      return false;
+  if (file_ == nullptr && !Open()) {
+    if (!open_failed_logged_) {
+      base::Log("capture: cannot open %s: %s; captures are dropped until it can be",
+                config_.path, std::strerror(errno));
+      open_failed_logged_ = true;
     }
-    struct stat status = {};
-    file_bytes_ = fstat(fileno(file_), &status) == 0 ? status.st_size : 0;
+    return false;
   }
+  // A line is flushed whole before it counts: a full disk shows here, not at close.
   if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() ||
-      std::fputc('\n', file_) == EOF) {
+      std::fputc('\n', file_) == EOF || std::fflush(file_) != 0) {
     if (!write_failed_logged_) {
       base::Log("capture: cannot write %s: %s", config_.path, std::strerror(errno));
       write_failed_logged_ = true;
     }
     // No half line stays behind for a reader to trip on.
-    std::fflush(file_);
-    [[maybe_unused]] const int truncated = ftruncate(fileno(file_), file_bytes_);
+    if (rotatable_) {
+      [[maybe_unused]] const int truncated = ftruncate(fileno(file_), file_bytes_);
+    }
     std::fclose(file_);
     file_ = nullptr;
     return false;

@@ -16,8 +16,9 @@
 //   (kMaxPendingBytes): a capture past it is dropped and counted, never waited for.
 // ROTATION: when a line would take the file past capture.max_file_bytes, the file is renamed
 //   PATH.1 (replacing the last one) and a new PATH begins: at most twice that on disk.
-// ERRORS: a file that cannot be opened or written is logged (once per kind) and its captures
-//   counted as dropped; serving goes on.
+// ERRORS: a file that cannot be opened at the start is an error (the server does not start);
+//   one that cannot be written later (a full disk) is logged once, the half line taken back,
+//   and its captures counted as dropped; serving goes on. Only a regular file is rotated.
 // THREADING: Draw() and Record() are thread-safe; the destructor writes what is pending.
 #pragma once
 
@@ -28,6 +29,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "config/config.h"
 #include "planning/plan_result.h"
@@ -53,8 +55,10 @@ struct CaptureCounts {
 
 class RequestCapture {
  public:
-  // The capture `config` asks for, its writer started; null when it asks for none.
-  static std::unique_ptr<RequestCapture> Start(const config::Config::Capture& config);
+  // The capture `config` asks for, its file opened and its writer started; null when it asks
+  // for none. InvalidArgument naming capture.path when the file cannot be opened.
+  static absl::StatusOr<std::unique_ptr<RequestCapture>> Start(
+      const config::Config::Capture& config);
   ~RequestCapture();
   RequestCapture(const RequestCapture&) = delete;
   RequestCapture& operator=(const RequestCapture&) = delete;
@@ -82,6 +86,8 @@ class RequestCapture {
   void WriteLoop();
   // One captured line (without its newline), or empty when the request's bytes do not parse.
   static std::string LineOf(const Pending& pending);
+  // Opens the file for appending; false (errno set) when it cannot be.
+  bool Open();
   // Appends `line` to the file, rotating it first when it would grow past max_file_bytes.
   bool Append(const std::string& line);
 
@@ -94,6 +100,7 @@ class RequestCapture {
   // The writer's own: the file and its size.
   std::FILE* file_ = nullptr;
   int64_t file_bytes_ = 0;
+  bool rotatable_ = false;  // a regular file
   bool open_failed_logged_ = false;
   bool write_failed_logged_ = false;
   std::thread writer_;

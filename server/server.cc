@@ -156,7 +156,10 @@ absl::Status RouteServer::StartPlanner(std::unique_ptr<planning::BatchProposer> 
   service_options.max_stream_messages = config.limits.max_stream_messages;
   service_options.clock = hooks_.clock;
   service_options.observer = metrics_observer_.get();
-  capture_ = capture::RequestCapture::Start(config.capture);
+  absl::StatusOr<std::unique_ptr<capture::RequestCapture>> capture =
+      capture::RequestCapture::Start(config.capture);
+  if (!capture.ok()) return capture.status();
+  capture_ = *std::move(capture);
   service_options.capture = capture_.get();
   service_ = std::make_unique<RouteServiceImpl>(planner_.get(), std::move(service_options));
   return absl::OkStatus();

@@ -42,13 +42,21 @@ config::Config::Capture Settings(const std::filesystem::path& path, double ratio
   return {.path = path.string(), .sample_ratio = ratio, .max_file_bytes = max_file_bytes};
 }
 
+// A capture that must start.
+std::unique_ptr<RequestCapture> Started(const config::Config::Capture& settings) {
+  absl::StatusOr<std::unique_ptr<RequestCapture>> capture = RequestCapture::Start(settings);
+  INFO(capture.status().ToString());
+  REQUIRE(capture.ok());
+  return *std::move(capture);
+}
+
 TEST_CASE("a captured line holds the request as sent and the route served", "[capture]") {
   TempDir dir;
   const std::filesystem::path path = dir.path() / "captured.jsonl";
   const v1::SuggestRequest request =
       testing::MakeRequest(routing::GeneratorOptions{}, 12, 7, "courier-7");
   {
-    const std::unique_ptr<RequestCapture> capture = RequestCapture::Start(Settings(path));
+    const std::unique_ptr<RequestCapture> capture = Started(Settings(path));
     REQUIRE(capture != nullptr);
     Ticket ticket = capture->Draw(request);
     REQUIRE(ticket.drawn());
@@ -79,11 +87,10 @@ TEST_CASE("a captured line holds the request as sent and the route served", "[ca
 
 TEST_CASE("capture is off without a path or a ratio, and draws about its ratio", "[capture]") {
   TempDir dir;
-  CHECK(RequestCapture::Start(Settings("")) == nullptr);
-  CHECK(RequestCapture::Start(Settings(dir.path() / "c.jsonl", 0)) == nullptr);
+  CHECK(Started(Settings("")) == nullptr);
+  CHECK(Started(Settings(dir.path() / "c.jsonl", 0)) == nullptr);
 
-  const std::unique_ptr<RequestCapture> capture =
-      RequestCapture::Start(Settings(dir.path() / "c.jsonl", 0.25));
+  const std::unique_ptr<RequestCapture> capture = Started(Settings(dir.path() / "c.jsonl", 0.25));
   REQUIRE(capture != nullptr);
   const v1::SuggestRequest request =
       testing::MakeRequest(routing::GeneratorOptions{}, 5, 1, "courier");
@@ -106,7 +113,7 @@ TEST_CASE("a file about to pass max_file_bytes becomes PATH.1 and a new one begi
   int64_t line_bytes = 0;
   {
     const std::unique_ptr<RequestCapture> capture =
-        RequestCapture::Start(Settings(path, 1, /*max_file_bytes=*/1 << 20));
+        Started(Settings(path, 1, /*max_file_bytes=*/1 << 20));
     capture->Record(capture->Draw(request), Answer(100, 1));
     REQUIRE(testing::Eventually([&] { return capture->counts().written == 1; },
                                 absl::Seconds(60)));
@@ -123,17 +130,30 @@ TEST_CASE("a file about to pass max_file_bytes becomes PATH.1 and a new one begi
   for (const std::string& line : rotated) CHECK(line.back() == '}');
 }
 
-TEST_CASE("captures that cannot be written are dropped and counted, and serving is not held",
-          "[capture]") {
+TEST_CASE("a file that cannot be opened is refused naming capture.path", "[capture]") {
   TempDir dir;
   const std::filesystem::path path = dir.path() / "no such directory" / "captured.jsonl";
+  const absl::StatusOr<std::unique_ptr<RequestCapture>> capture =
+      RequestCapture::Start(Settings(path));
+  REQUIRE_FALSE(capture.ok());
+  CHECK(capture.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(capture.status().message() ==
+        "capture.path: cannot open \"" + path.string() + "\": No such file or directory");
+}
+
+TEST_CASE("captures that cannot be written are dropped and counted, and serving is not held",
+          "[capture]") {
+  // A full disk: /dev/full takes the open and refuses every write. Never rotated: not a
+  // regular file.
   const v1::SuggestRequest request =
       testing::MakeRequest(routing::GeneratorOptions{}, 8, 1, "courier");
-  const std::unique_ptr<RequestCapture> capture = RequestCapture::Start(Settings(path));
+  const std::unique_ptr<RequestCapture> capture =
+      Started(Settings("/dev/full", 1, /*max_file_bytes=*/1 << 20));
   for (int i = 0; i < 3; ++i) capture->Record(capture->Draw(request), Answer(8, 1));
   CHECK(testing::Eventually([&] { return capture->counts().dropped == 3; }, absl::Seconds(60)));
   CHECK(capture->counts().written == 0);
-  CHECK_FALSE(std::filesystem::exists(path));
+  CHECK(capture->counts().rotations == 0);
+  CHECK(std::filesystem::exists("/dev/full"));
 }
 
 }  // namespace

@@ -109,5 +109,16 @@ TEST_CASE("answered requests are captured with their routes, over both methods",
   CHECK(SampleOf(samples, "routeserve_captured_requests_total{result=\"dropped\"}") == 0);
 }
 
+TEST_CASE("a capture file that cannot be opened stops the server from starting, naming the key",
+          "[e2e]") {
+  TempDir dir;
+  const std::string path = (dir.path() / "missing" / "captured.jsonl").string();
+  const absl::StatusOr<std::unique_ptr<server::RouteServer>> server = server::RouteServer::Start(
+      TestConfig({"capture.path=" + path, "capture.sample_ratio=0.5"}));
+  REQUIRE_FALSE(server.ok());
+  CHECK(server.status().message() ==
+        "capture.path: cannot open \"" + path + "\": No such file or directory");
+}
+
 }  // namespace
 }  // namespace routeserve::testing

@@ -136,8 +136,9 @@ TEST_CASE("routeserve-datagen --label solves the requests a server captured, whi
   const std::string captured = TempPath("captured.jsonl"), labelled = TempPath("labelled.jsonl");
   std::vector<v1::SuggestRequest> requests;
   {
-    const std::unique_ptr<capture::RequestCapture> capture = capture::RequestCapture::Start(
-        {.path = captured, .sample_ratio = 1, .max_file_bytes = 1 << 20});
+    const std::unique_ptr<capture::RequestCapture> capture =
+        *capture::RequestCapture::Start(
+            {.path = captured, .sample_ratio = 1, .max_file_bytes = 1 << 20});
     for (int i = 0; i < 4; ++i) {
       const routing::GeneratorOptions options = routing::Regimes()[i].options;
       requests.push_back(testing::MakeRequest(options, 6 + 3 * i, 70 + i, absl::StrCat("c", i)));

@@ -7,7 +7,8 @@
 // (%.17g, so that it reads back exactly); '#' starts a comment. The key hashes everything the
 // cost depends on: the model's problem hash (positions, kinds, pairing, loads, capacity,
 // windows, service), every travel time and the objective's weights; a problem whose key is not
-// in the file is solved and added.
+// in the file is solved and added. The key does not cover the solver: after a change to it,
+// start a new file, or the old reference stays (docs/BENCHMARKS.md compares both).
 #pragma once
 
 #include <cstdint>
