@@ -40,7 +40,7 @@ except ImportError:
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 K8S = ROOT / "deploy/k8s"
-OVERLAYS = {"cpu": {"gpu": False}, "gpu": {"gpu": True}}
+OVERLAYS = {"cpu": {"gpu": False}, "gpu": {"gpu": True}, "cpu-repository": {"gpu": False}}
 # How long past its preStop, drain and grace a pod must be left before SIGKILL, in seconds.
 MIN_MARGIN_S = 5
 READINESS_SERVICE = "routeserve.v1.RouteService"
