@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <random>
 
 namespace routeserve::base {
 
@@ -47,5 +48,14 @@ class SplitMix64 {
  private:
   uint64_t state_;
 };
+
+// True with probability `p` (0..1), from a generator of the calling thread's own, seeded once
+// from std::random_device: for sampling live traffic (captures, shadow runs), where no seed
+// should make the same requests drawn on every server. Not reproducible, by design.
+inline bool DrawWithProbability(double p) {
+  thread_local SplitMix64 random(
+      (static_cast<uint64_t>(std::random_device{}()) << 32) ^ std::random_device{}());
+  return random.NextUnit() < p;
+}
 
 }  // namespace routeserve::base

@@ -8,14 +8,13 @@
 #include <cstring>
 #include <utility>
 
-#include "absl/random/bernoulli_distribution.h"
-#include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "api/response.h"
 #include "base/log.h"
+#include "base/random.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -51,38 +50,41 @@ RequestCapture::RequestCapture(const config::Config::Capture& config) : config_(
 
 RequestCapture::~RequestCapture() {
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard lock(mu_);
     stopping_ = true;
   }
+  wake_.notify_one();
   if (writer_.joinable()) writer_.join();
   if (file_ != nullptr) std::fclose(file_);
 }
 
 Ticket RequestCapture::Draw(const v1::SuggestRequest& request) const {
-  thread_local absl::BitGen random;
-  if (!absl::Bernoulli(random, config_.sample_ratio)) return {};
+  if (!base::DrawWithProbability(config_.sample_ratio)) return {};
   return Ticket{request.SerializeAsString()};
 }
 
 void RequestCapture::Record(Ticket ticket, const planning::PlanResult& result) {
   if (!ticket.drawn()) return;
   const int64_t bytes = static_cast<int64_t>(ticket.request_bytes.size());
-  absl::MutexLock lock(&mu_);
-  if (stopping_ || pending_bytes_ + bytes > kMaxPendingBytes) {
-    ++counts_.dropped;
-    return;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ || pending_bytes_ + bytes > kMaxPendingBytes) {
+      ++counts_.dropped;
+      return;
+    }
+    pending_bytes_ += bytes;
+    pending_.push_back(Pending{.ticket = std::move(ticket),
+                               .order = result.order,
+                               .cost = result.evaluation.cost,
+                               .source = result.source,
+                               .model_version = result.model_version,
+                               .answered_at = absl::Now()});
   }
-  pending_bytes_ += bytes;
-  pending_.push_back(Pending{.ticket = std::move(ticket),
-                             .order = result.order,
-                             .cost = result.evaluation.cost,
-                             .source = result.source,
-                             .model_version = result.model_version,
-                             .answered_at = absl::Now()});
+  wake_.notify_one();
 }
 
 CaptureCounts RequestCapture::counts() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard lock(mu_);
   return counts_;
 }
 
@@ -90,12 +92,8 @@ void RequestCapture::WriteLoop() {
   while (true) {
     std::vector<Pending> batch;
     {
-      absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(
-          +[](RequestCapture* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
-            return self->stopping_ || !self->pending_.empty();
-          },
-          this));
+      std::unique_lock lock(mu_);
+      wake_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
       if (pending_.empty()) return;  // stopping, with nothing left
       batch.swap(pending_);
       pending_bytes_ = 0;
@@ -105,7 +103,7 @@ void RequestCapture::WriteLoop() {
       const std::string line = LineOf(pending);
       if (!line.empty() && Append(line)) ++written;
     }
-    absl::MutexLock lock(&mu_);
+    std::lock_guard lock(mu_);
     counts_.written += written;
     counts_.dropped += static_cast<int64_t>(batch.size()) - written;
   }
@@ -152,7 +150,7 @@ bool RequestCapture::Append(const std::string& line) {
       base::Log("capture: cannot rename %s to %s: %s", config_.path, rotated,
                 std::strerror(errno));
     } else {
-      absl::MutexLock lock(&mu_);
+      std::lock_guard lock(mu_);
       ++counts_.rotations;
     }
   }

@@ -4,9 +4,8 @@
 #include <utility>
 #include <vector>
 
-#include "absl/random/bernoulli_distribution.h"
-#include "absl/random/random.h"
 #include "base/log.h"
+#include "base/random.h"
 #include "routing/evaluator.h"
 
 namespace routeserve::planning {
@@ -31,8 +30,7 @@ ShadowRunner::~ShadowRunner() {
 
 void ShadowRunner::Offer(std::shared_ptr<const routing::Instance> instance, double served_cost,
                          int padded_size) {
-  thread_local absl::BitGen random;
-  if (!absl::Bernoulli(random, options_.ratio)) return;
+  if (!base::DrawWithProbability(options_.ratio)) return;
   {
     absl::MutexLock lock(&mu_);
     if (!stopping_ && pending_.size() < static_cast<size_t>(kMaxPending)) {
