@@ -73,7 +73,7 @@ class Search {
   }
 
   // Descends until no move improves the route or a budget is spent, trying only the moves
-  // anchored at active stops (see MarkAll, MarkChangedSince). A pass that finds nothing leaves
+  // anchored at active stops (see MarkAll, MarkChanged). A pass that finds nothing leaves
   // every stop inactive.
   void Descend(int64_t max_moves) {
     int64_t moves = 0;
@@ -97,19 +97,12 @@ class Search {
     touched_.assign(instance_.num_stops(), 0);
   }
 
-  // Makes active the stops at either end of an edge the route drives now and `before` did not:
-  // after a perturbation, where the next descent's moves are worth trying. Elsewhere the route
-  // is the local optimum the last descent left.
-  void MarkChangedSince(const std::vector<int>& before) {
-    successor_.assign(NumNodes(instance_), -2);
-    int node = 0;
-    for (const int stop : before) {
-      successor_[node] = stop + 1;
-      node = stop + 1;
-    }
-    successor_[node] = instance_.has_end() ? instance_.end_node() : -1;
-    MarkNewEdges(-1, state_.size());
-  }
+  // Remembers the route's edges as they are now; MarkChanged() then makes active the stops at
+  // either end of an edge the route drives and the remembered one did not: after a
+  // perturbation, where the next descent's moves are worth trying. Elsewhere the route is the
+  // local optimum the last descent left.
+  void RememberRoute() { RememberSuccessors(-1, state_.size()); }
+  void MarkChanged() { MarkNewEdges(-1, state_.size()); }
 
  private:
   double Target() const { return state_.cost() - kMinGain; }
@@ -154,10 +147,10 @@ class Search {
   // Whether a pass tries the moves anchored at a stop.
   bool Active(int stop) const { return active_[stop]; }
 
-  // successor_ for the whole route as it is.
-  void RememberSuccessors() {
+  // successor_ of the nodes at positions [from, to) (-1 the start) as the route is now.
+  void RememberSuccessors(int from, int to) {
     successor_.resize(NumNodes(instance_));
-    for (int position = -1; position < state_.size(); ++position) {
+    for (int position = from; position < to; ++position) {
       successor_[state_.NodeAt(position)] = state_.NodeOrEnd(position + 1);
     }
   }
@@ -192,10 +185,7 @@ class Search {
     if (state_.CostOfReplacement(begin, end, replacement, Target()) == RouteState::kRejected) {
       return false;
     }
-    successor_.resize(NumNodes(instance_));
-    for (int position = begin - 1; position < end; ++position) {
-      successor_[state_.NodeAt(position)] = state_.NodeOrEnd(position + 1);
-    }
+    RememberSuccessors(begin - 1, end);
     state_.Replace(begin, end, replacement);
     MarkNewEdges(begin - 1, end);
     ++moves;
@@ -363,9 +353,9 @@ class Search {
           reduced_.BestInsertion(pickup, dropoff, Target(), candidates_, &was);
       if (best.cost != RouteState::kRejected) {
         reduced_.Insert(pickup, dropoff, best);
-        RememberSuccessors();
+        RememberRoute();
         state_.Assign(reduced_.order());
-        MarkNewEdges(-1, state_.size());
+        MarkChanged();
         ++moves;
         improved = true;
       }
@@ -509,13 +499,14 @@ Solution SolveFrom(const Instance& instance, std::vector<int> start, const Solve
        ++round) {
     ++counted.rounds;
     state.Assign(current.order);
+    search.RememberRoute();
     const int count = 2 + random.Below(most_removed - 1);
     std::vector<Unit> removed = RemoveUnits(instance, units, count, random, state);
     for (int i = static_cast<int>(removed.size()) - 1; i > 0; --i) {
       std::swap(removed[i], removed[random.Below(i + 1)]);
     }
     for (const Unit& unit : removed) search.Insert(unit);
-    search.MarkChangedSince(current.order);
+    search.MarkChanged();
     search.Descend(options.max_moves);
     // Record-to-record travel: a route within kRecordDeviation of the best so far becomes the
     // one the next rounds perturb, even when it is worse than the current one.
