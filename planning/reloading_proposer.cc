@@ -1,6 +1,5 @@
 #include "planning/reloading_proposer.h"
 
-#include <filesystem>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -16,13 +15,6 @@ void Add(FallbackCounts& sum, const FallbackCounts& counts) {
   sum.model_error += counts.model_error;
   sum.invalid_order += counts.invalid_order;
   sum.executor_stuck += counts.executor_stuck;
-}
-
-// model.path's directory name ("models/route-v1/" is route-v1).
-std::string DirectoryName(const std::string& path) {
-  std::filesystem::path dir(path);
-  if (dir.filename().empty()) dir = dir.parent_path();
-  return dir.filename().string();
 }
 
 }  // namespace
@@ -74,7 +66,7 @@ absl::StatusOr<std::unique_ptr<ReloadingProposer>> ReloadingProposer::Create(
     reloading->serving_name_ = std::move(model->name);
     reloading->serving_number_ = model->version;
   }
-  if (absl::Status status = reloading->ReloadShadow(model->version); !status.ok()) {
+  if (absl::Status status = reloading->ReloadShadow(); !status.ok()) {
     return status;
   }
   return reloading;
@@ -83,7 +75,7 @@ absl::StatusOr<std::unique_ptr<ReloadingProposer>> ReloadingProposer::Create(
 absl::StatusOr<ReloadingProposer::Loaded> ReloadingProposer::Locate() const {
   if (config_.model.repository.empty()) {
     if (config_.model.path.empty()) return absl::InvalidArgumentError("model.path: empty");
-    return Loaded{.dir = config_.model.path, .name = DirectoryName(config_.model.path)};
+    return Loaded{.dir = config_.model.path, .name = model::ModelDirName(config_.model.path)};
   }
   absl::StatusOr<model::RepositoryModel> chosen = model::ChooseVersion(
       config_.model.repository, config_.model.name, config_.model.version);
@@ -113,7 +105,12 @@ absl::Status ReloadingProposer::Load(Loaded& model, const config::Config& config
   return absl::OkStatus();
 }
 
-absl::Status ReloadingProposer::ReloadShadow(int64_t serving) {
+absl::Status ReloadingProposer::ReloadShadow() {
+  int64_t serving = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    serving = serving_number_;
+  }
   absl::StatusOr<std::optional<Loaded>> shadow = LocateShadow(serving);
   if (!shadow.ok()) return shadow.status();
   std::shared_ptr<ModelProposer> replaced;
@@ -194,58 +191,48 @@ FallbackCounts ReloadingProposer::fallback_counts() const {
 
 ReloadOutcome ReloadingProposer::Reload() {
   absl::MutexLock reload_lock(&reload_mu_);
-  ReloadOutcome outcome;
   absl::StatusOr<Loaded> model = Locate();
   if (!model.ok()) {
-    outcome.result = ReloadOutcome::Result::kFailed;
-    outcome.status = model.status();
-    outcome.version = model_version();
-    return outcome;
+    return {.result = ReloadOutcome::Result::kFailed,
+            .version = model_version(),
+            .status = model.status()};
   }
+  ReloadOutcome outcome = ReloadServing(*std::move(model));
+  // The shadow follows the policy too, whatever became of the serving model.
+  if (absl::Status status = ReloadShadow(); !status.ok()) {
+    base::Log("model: shadow reload refused, the shadow stays as it was: %s", status.message());
+  }
+  return outcome;
+}
+
+ReloadOutcome ReloadingProposer::ReloadServing(Loaded model) {
   std::string serving_dir;
   {
     absl::MutexLock lock(&mu_);
     serving_dir = serving_dir_;
   }
-  // The shadow follows the policy too, whatever becomes of the serving model.
-  const auto reload_shadow = [this](int64_t serving) {
-    if (absl::Status status = ReloadShadow(serving); !status.ok()) {
-      base::Log("model: shadow reload refused, the shadow stays as it was: %s",
-                status.message());
-    }
-  };
-  if (model->dir == serving_dir) {
+  if (model.dir == serving_dir) {
     // The same directory with the same files: nothing to load. Reading them costs a hash.
-    absl::StatusOr<model::ModelFiles> files = model::ReadModelFiles(model->dir);
+    absl::StatusOr<model::ModelFiles> files = model::ReadModelFiles(model.dir);
     if (files.ok() && files->version == model_version()) {
-      outcome.version = files->version;
-      reload_shadow(model->version);
-      return outcome;
+      return {.result = ReloadOutcome::Result::kUnchanged, .version = files->version};
     }
   }
-  if (absl::Status status = Load(*model, config_); !status.ok()) {
-    outcome.result = ReloadOutcome::Result::kFailed;
-    outcome.status = std::move(status);
-    outcome.version = model_version();
-    int64_t serving = 0;
-    {
-      absl::MutexLock lock(&mu_);
-      serving = serving_number_;
-    }
-    reload_shadow(serving);
-    return outcome;
+  if (absl::Status status = Load(model, config_); !status.ok()) {
+    return {.result = ReloadOutcome::Result::kFailed,
+            .version = model_version(),
+            .status = std::move(status)};
   }
-  outcome.result = ReloadOutcome::Result::kSwapped;
-  outcome.version = model->proposer->model_version();
+  ReloadOutcome outcome{.result = ReloadOutcome::Result::kSwapped,
+                        .version = model.proposer->model_version()};
   {
     absl::MutexLock lock(&mu_);
-    retired_.push_back(std::exchange(serving_, std::move(model->proposer)));
-    serving_dir_ = std::move(model->dir);
-    serving_name_ = std::move(model->name);
-    serving_number_ = model->version;
+    retired_.push_back(std::exchange(serving_, std::move(model.proposer)));
+    serving_dir_ = std::move(model.dir);
+    serving_name_ = std::move(model.name);
+    serving_number_ = model.version;
   }
   FreeRetired(kRetireWait);
-  reload_shadow(model->version);
   return outcome;
 }
 

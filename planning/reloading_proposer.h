@@ -92,8 +92,11 @@ class ReloadingProposer final : public BatchProposer {
   // The shadow version's directory, when there is one besides the serving version `serving`.
   absl::StatusOr<std::optional<Loaded>> LocateShadow(int64_t serving) const;
   absl::Status Load(Loaded& model, const config::Config& config) const;
-  // Loads the shadow the config names now, unless it is loaded already; `serving` as above.
-  absl::Status ReloadShadow(int64_t serving);
+  // Loads the shadow the config names now (beside the serving version), unless it is loaded
+  // already.
+  absl::Status ReloadShadow();
+  // Reload()'s part for the serving model, `model` being the one the config names now.
+  ReloadOutcome ReloadServing(Loaded model);
   // Waits for the proposers retired so far to be released by their batches, then folds their
   // fallbacks into retired_counts_ and frees them; those still held stay for the next time.
   void FreeRetired(absl::Duration wait);
