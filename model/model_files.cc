@@ -108,15 +108,29 @@ std::string Sha256Hex(std::string_view bytes) {
       absl::string_view(reinterpret_cast<const char*>(digest), length));
 }
 
-std::string ModelVersion(const std::string& model_dir, std::span<const FileDigest> files) {
-  std::string sums;
-  for (const FileDigest& file : files) absl::StrAppend(&sums, file.sha256, "  ", file.name, "\n");
-  // The directory's own name, also for "models/route-v1/", "models/route-v1/." or ".".
+namespace {
+
+// `model_dir` made absolute and normal, without a trailing slash: its filename() is the
+// directory's own name, also for "models/route-v1/", "models/route-v1/." or ".".
+std::filesystem::path NormalDir(const std::string& model_dir) {
   const std::filesystem::path dir(model_dir);
   std::error_code error;
   std::filesystem::path normal = std::filesystem::absolute(dir, error).lexically_normal();
   if (error) normal = dir.lexically_normal();
   if (!normal.has_filename()) normal = normal.parent_path();
+  return normal;
+}
+
+}  // namespace
+
+std::string ModelDirName(const std::string& model_dir) {
+  return NormalDir(model_dir).filename().string();
+}
+
+std::string ModelVersion(const std::string& model_dir, std::span<const FileDigest> files) {
+  std::string sums;
+  for (const FileDigest& file : files) absl::StrAppend(&sums, file.sha256, "  ", file.name, "\n");
+  const std::filesystem::path normal = NormalDir(model_dir);
   std::string name = normal.filename().string();
   // A repository's version directory (model/repository.h): named with its model's name.
   if (!name.empty() && std::all_of(name.begin(), name.end(), absl::ascii_isdigit)) {

@@ -51,6 +51,10 @@ struct FileDigest {
   std::string name;
   std::string sha256;
 };
+// The model directory's own name: "route-v1" for "models/route-v1", "models/route-v1/" or
+// "models/route-v1/.".
+std::string ModelDirName(const std::string& model_dir);
+
 // model_version from the digests of the directory's files, in the order sha256sum was given
 // them (see MODEL_VERSION). `model_dir` may end with a slash, or be ".".
 std::string ModelVersion(const std::string& model_dir, std::span<const FileDigest> files);

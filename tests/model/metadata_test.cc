@@ -176,6 +176,7 @@ TEST_CASE("model_version is the directory's name and 12 hex digits of the SHA-25
                                       (dir / ".." / "route-v7").string()}) {
     INFO(spelling);
     CHECK(ModelVersion(spelling, files) == expected);
+    CHECK(ModelDirName(spelling) == "route-v7");  // model_info's name for model.path
   }
   std::filesystem::remove_all(dir.parent_path());
   const FileDigest other[] = {files[0], {"model.yaml", Sha256Hex("\n")}};
