@@ -18,13 +18,12 @@ import argparse
 import datetime
 import json
 import os
-import shutil
 import signal
 import tempfile
 import threading
 import time
 
-from servers import ROOT, metric_samples, run_bench, start_routeserve
+from servers import ROOT, metric_samples, put_version, run_bench, start_routeserve
 
 
 def parse_args(argv=None):
@@ -38,13 +37,6 @@ def parse_args(argv=None):
     parser.add_argument("--set", action="append", default=[], dest="overrides", metavar="K=V")
     parser.add_argument("--out", default=os.path.join(ROOT, "build", "bench", "reload"))
     return parser.parse_args(argv)
-
-
-def put_version(model, repository, version):
-    """Copies `model` in as a version of "couriers", renamed into place."""
-    target = os.path.join(repository, "couriers", str(version))
-    shutil.copytree(model, target + ".partial")
-    os.rename(target + ".partial", target)
 
 
 def summarize(report):

@@ -7,6 +7,7 @@ found by the "listening on HOST:PORT" line they log. Only the standard library i
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -99,6 +100,14 @@ def run_bench(target, load, args, extra=()):
             parsed = json.load(f)
         parsed["warnings"] = result.stderr.splitlines()  # e.g. the client's own lag
         return parsed
+
+
+def put_version(model, repository, version, name="couriers"):
+    """Copies the model directory `model` into `repository` as version `version` of `name`, as a
+    new version goes in (docs/MODEL.md): under another name, then renamed into place."""
+    target = os.path.join(repository, name, str(version))
+    shutil.copytree(model, target + ".partial")
+    os.rename(target + ".partial", target)
 
 
 def rss_kib(pid):

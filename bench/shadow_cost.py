@@ -16,10 +16,9 @@ import argparse
 import datetime
 import json
 import os
-import shutil
 import tempfile
 
-from servers import ROOT, metric_samples, run_bench, start_routeserve
+from servers import ROOT, metric_samples, put_version, run_bench, start_routeserve
 
 
 def parse_args(argv=None):
@@ -74,7 +73,7 @@ def main():
                "stops": args.stops, "duration_s": args.duration, "overrides": args.overrides}
     with tempfile.TemporaryDirectory(prefix="routeserve-repository-") as repository:
         for version in (1, 2):
-            shutil.copytree(args.model, os.path.join(repository, "couriers", str(version)))
+            put_version(args.model, repository, version)
         results["runs"] = [measure("no shadow", repository, False, args),
                            measure(f"shadow at {args.ratio:g}", repository, True, args)]
     os.makedirs(args.out, exist_ok=True)

@@ -88,33 +88,22 @@ class AlternativesTest(unittest.TestCase):
 @unittest.skipUnless(HAVE_SERVER, "needs ROUTESERVE_SERVER and ROUTESERVE_CLI (ctest sets them)")
 class ReloadUnderLoadTest(unittest.TestCase):
     def test_a_version_is_swapped_in_under_load_and_every_call_is_answered_ok(self):
-        with tempfile.TemporaryDirectory() as out:
-            done = subprocess.run(
-                [sys.executable, os.path.join(BENCH_DIR, "reload_under_load.py"), "--rate", "20",
-                 "--duration", "3", "--warmup", "0.5", "--reload_at", "0.5", "--out", out],
-                capture_output=True, text=True, timeout=600)
-            self.assertEqual(done.returncode, 0, done.stderr)
-            with open(os.path.join(out, "reload_under_load.json"), encoding="utf-8") as f:
-                report = json.load(f)
+        # run_script's model.path="" goes after the script's own: the repository serves.
+        report, table = run_script("reload_under_load.py", "--rate", "20", "--duration", "3",
+                                   "--warmup", "0.5", "--reload_at", "0.5")
         self.assertEqual(report["reloads"].get("swapped"), 1, report["reloads"])
         for run in ("steady", "reload"):
             self.assertGreater(report[run]["answers"], 0)
             self.assertEqual(set(report[run]["codes"]), {"OK"}, report[run]["codes"])
             self.assertGreater(report[run]["ok_latency_ms"]["p99"], 0)
-        self.assertIn("| reload |", done.stdout)
+        self.assertIn("| reload |", table)
 
 
 @unittest.skipUnless(HAVE_SERVER, "needs ROUTESERVE_SERVER and ROUTESERVE_CLI (ctest sets them)")
 class ShadowCostTest(unittest.TestCase):
     def test_both_servers_answer_ok_and_the_shadow_runs_are_counted(self):
-        with tempfile.TemporaryDirectory() as out:
-            done = subprocess.run(
-                [sys.executable, os.path.join(BENCH_DIR, "shadow_cost.py"), "--ratio", "1",
-                 "--concurrency", "2", "--rate", "20", "--duration", "1", "--warmup", "0.2",
-                 "--out", out], capture_output=True, text=True, timeout=600)
-            self.assertEqual(done.returncode, 0, done.stderr)
-            with open(os.path.join(out, "shadow_cost.json"), encoding="utf-8") as f:
-                report = json.load(f)
+        report, _ = run_script("shadow_cost.py", "--ratio", "1", "--concurrency", "2", "--rate",
+                               "20", "--duration", "1", "--warmup", "0.2")
         plain, shadowed = report["runs"]
         for run in (plain, shadowed):
             for loop in ("closed_loop", "open_loop"):
