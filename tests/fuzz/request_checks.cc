@@ -348,9 +348,11 @@ std::string CheckServerDecoding(std::string_view bytes) {
     }
     return "";
   }
-  // Refused for its size, by field: the request itself must be refused as well.
+  // Refused for its size, by field: the request itself must be refused as well. Bytes protobuf
+  // does not parse may be refused for their size first: the walk counts, it does not check
+  // everything the parser does (UTF-8, a packed field's length, a tag's spelling).
   if (std::string failure = CheckRefusal(status); !failure.empty()) return failure;
-  if (!parses || api::ToRouteProblem(parsed, limits).ok()) {
+  if (parses && api::ToRouteProblem(parsed, limits).ok()) {
     return absl::StrCat("the server's decoder refused by size what validation accepts: ",
                         status.message());
   }
