@@ -23,6 +23,7 @@
 #include "absl/strings/string_view.h"
 #include "routing/validation.h"
 #include "config/config_keys.h"
+#include "config/served_models.h"
 #include "config/schema.h"
 
 namespace routeserve::config {
@@ -245,6 +246,9 @@ absl::Status CheckAcrossKeys(const Config& config) {
         : config.model.version    ? "model.version"
                                   : "model.shadow_version",
         ": only with model.repository (a model directory goes in model.path)"));
+  }
+  if (absl::StatusOr<std::vector<ServedModel>> served = ServedModels(config); !served.ok()) {
+    return served.status();
   }
   const int largest_bucket = config.batching.buckets.empty() ? 0 : config.batching.buckets.back();
   if (largest_bucket < config.limits.max_stops) {

@@ -11,8 +11,9 @@
 //   max_batch_size, max_queue_delay_us, max_queue_size, executors, executor_stuck_after_s},
 //   objective.{lateness_weight, waiting_weight, detour_factor,
 //   speed_mps.{bike, scooter, car, van}}, solver.{max_moves, perturbation_rounds,
-//   max_evaluations, candidates, seed}, model.{path, device, precision, decodings,
-//   candidates, threads},
+//   max_evaluations, candidates, seed}, model.{path, repository, name, version, shadow_version,
+//   shadow_ratio, device, precision, decodings, candidates, threads, by_vehicle_type.{bike,
+//   scooter, car, van}.{name, version, device, precision, decodings, executors}},
 //   refine.{max_moves, perturbation_rounds}, metrics.{address, gpu_sample_period_s},
 //   shutdown.{drain_delay_s, grace_period_s}. An absent key keeps the
 //   default below; an empty file means all defaults.
@@ -25,7 +26,9 @@
 //   not exist, InvalidArgument when it cannot be read; both name the path as given.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -114,6 +117,19 @@ struct Config {
     // route-v2: each stop's best-scored successors the search tries (candidate lists); 0: all.
     int candidates = 5;
     int threads = 1;    // LibTorch intra-op threads (process-wide); 0 = one per core
+    // The model of each vehicle type (model.by_vehicle_type.<type>, indexed by
+    // routing::VehicleType), with model.repository: a request goes to its courier's vehicle
+    // type's model, which has a batcher and executors of its own (config/served_models.h).
+    // Each setting left empty (0) is the one above, the default model's.
+    struct VehicleModel {
+      std::string name;      // a model of `repository`; empty: `name` above
+      int64_t version = 0;   // of that model; 0: the latest
+      std::optional<model::DeviceSpec> device;
+      std::optional<model::Precision> precision;
+      int decodings = 0;
+      int executors = 0;  // batches it runs at once; 0: batching.executors
+    };
+    std::array<VehicleModel, routing::kNumVehicleTypes> by_vehicle_type;
   } model;
 
   // Local search from the model's route (routing::SolveFrom).

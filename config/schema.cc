@@ -50,6 +50,51 @@ std::vector<ConfigEntry> SpeedKeys() {
   return keys;
 }
 
+// A text key whose empty value means "the default model's": the field is a std::optional.
+template <typename Field, typename Parse, typename Format>
+ConfigEntry OptionalTextKey(std::string name, Field field, Parse parse, Format format) {
+  using Value = typename keys::FieldType<Field>::value_type;
+  return TextKey(
+      std::move(name), field,
+      [parse](absl::string_view text) -> absl::StatusOr<std::optional<Value>> {
+        if (text.empty()) return std::nullopt;
+        absl::StatusOr<Value> value = parse(text);
+        if (!value.ok()) return value.status();
+        return *std::move(value);
+      },
+      [format](const std::optional<Value>& value) {
+        return value.has_value() ? std::string(format(*value)) : std::string();
+      });
+}
+
+// model.by_vehicle_type.<type>: its model and that model's own settings.
+std::vector<ConfigEntry> VehicleModelSections() {
+  std::vector<ConfigEntry> sections;
+  for (int type = 0; type < routing::kNumVehicleTypes; ++type) {
+    auto of = [type](auto& c) -> auto& { return c.model.by_vehicle_type[type]; };
+    sections.push_back(Section(
+        std::string(routing::VehicleTypeName(static_cast<routing::VehicleType>(type))),
+        {
+            StringKey("name", [of](auto& c) -> auto& { return of(c).name; }),
+            IntegerKey(
+                "version", [of](auto& c) -> auto& { return of(c).version; },
+                /*min=*/int64_t{0}),
+            OptionalTextKey(
+                "device", [of](auto& c) -> auto& { return of(c).device; },
+                model::ParseDeviceSpec, model::DeviceSpecName),
+            OptionalTextKey(
+                "precision", [of](auto& c) -> auto& { return of(c).precision; },
+                model::ParsePrecision, model::PrecisionName),
+            IntegerKey(
+                "decodings", [of](auto& c) -> auto& { return of(c).decodings; },
+                /*min=*/0, /*max=*/model::kMaxDecodings),
+            IntegerKey(
+                "executors", [of](auto& c) -> auto& { return of(c).executors; }, /*min=*/0),
+        }));
+  }
+  return sections;
+}
+
 }  // namespace
 
 // One table, as long as the file it mirrors: a key per entry, in the file's order.
@@ -182,6 +227,7 @@ const std::vector<ConfigEntry>& Schema() {
                       /*min=*/0),
                   IntegerKey(
                       "threads", [](auto& c) -> auto& { return c.model.threads; }, /*min=*/0),
+                  Section("by_vehicle_type", VehicleModelSections()),
               }),
       Section("refine",
               {

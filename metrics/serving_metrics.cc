@@ -31,9 +31,10 @@ const std::vector<double>& ImprovementBuckets() {
   return *buckets;
 }
 
-prometheus::Histogram& AddHistogram(prometheus::Registry& registry, std::string_view name,
-                                    const std::string& help, const std::vector<double>& buckets) {
-  return BuildHistogram().Name(Name(name)).Help(help).Register(registry).Add({}, buckets);
+prometheus::Family<prometheus::Histogram>& AddFamily(prometheus::Registry& registry,
+                                                     std::string_view name,
+                                                     const std::string& help) {
+  return BuildHistogram().Name(Name(name)).Help(help).Register(registry);
 }
 
 ClientMetric Sampled(std::string label, std::string value, double number, MetricType type) {
@@ -91,24 +92,27 @@ ServingMetrics::ServingMetrics(ServingMetricsOptions options)
                     .Help("Requests arrived and not yet answered.")
                     .Register(*registry_)
                     .Add({})),
-      refine_duration_(AddHistogram(*registry_, "refine_duration_seconds",
-                                    "Time a task spent in the finishing stage (refinement, "
-                                    "evaluation, the response), in seconds.",
-                                    LatencyBuckets())),
-      batch_size_(AddHistogram(*registry_, "batch_size", "Tasks per batch.",
-                               BatchSizeBuckets(options_.max_batch_size))),
-      batch_padding_(AddHistogram(*registry_, "batch_padding_ratio",
-                                  "Share of a batch's padded stops (tasks x bucket size) that "
-                                  "are padding.",
-                                  TenthsBuckets())),
-      cost_improvement_(AddHistogram(*registry_, "route_cost_improvement_ratio",
-                                     "Refinement's gain: (proposed cost - answered cost) / "
-                                     "proposed cost, per route answered.",
-                                     ImprovementBuckets())),
-      lateness_(AddHistogram(*registry_, "route_lateness_seconds",
-                             "Lateness of an answered route, summed over its stops, in "
-                             "seconds.",
-                             LatenessBuckets())),
+      queue_duration_(AddFamily(*registry_, "queue_duration_seconds",
+                                "Time a task waited in the batcher's queue before its batch "
+                                "started (or it was dropped), in seconds, by model, version and "
+                                "bucket.")),
+      inference_duration_(AddFamily(*registry_, "inference_duration_seconds",
+                                    "Time of one batch's proposal (the model's forward pass, or "
+                                    "the classical solver's insertion), in seconds, by model, "
+                                    "version and bucket.")),
+      refine_duration_(AddFamily(*registry_, "refine_duration_seconds",
+                                 "Time a task spent in the finishing stage (refinement, "
+                                 "evaluation, the response), in seconds, by model and version.")),
+      batch_size_(AddFamily(*registry_, "batch_size", "Tasks per batch, by model and version.")),
+      batch_padding_(AddFamily(*registry_, "batch_padding_ratio",
+                               "Share of a batch's padded stops (tasks x bucket size) that are "
+                               "padding, by model and version.")),
+      cost_improvement_(AddFamily(*registry_, "route_cost_improvement_ratio",
+                                  "Refinement's gain: (proposed cost - answered cost) / proposed "
+                                  "cost, per route answered, by model and version.")),
+      lateness_(AddFamily(*registry_, "route_lateness_seconds",
+                          "Lateness of an answered route, summed over its stops, in seconds, by "
+                          "model and version.")),
       model_info_(BuildGauge()
                       .Name(Name("model_info"))
                       .Help("The route model serving (value 1); absent without a model.")
@@ -140,21 +144,6 @@ ServingMetrics::ServingMetrics(ServingMetricsOptions options)
   for (const char* result : {"swapped", "unchanged", "failed"}) {
     model_reloads_.Add({{"result", result}});
   }
-  auto& queued = BuildHistogram()
-                     .Name(Name("queue_duration_seconds"))
-                     .Help("Time a task waited in the batcher's queue before its batch started "
-                           "(or it was dropped), in seconds, by bucket.")
-                     .Register(*registry_);
-  auto& inference = BuildHistogram()
-                        .Name(Name("inference_duration_seconds"))
-                        .Help("Time of one batch's proposal (the model's forward pass, or the "
-                              "classical solver's insertion), in seconds, by bucket.")
-                        .Register(*registry_);
-  for (const int size : options_.bucket_sizes) {
-    const prometheus::Labels bucket = {{"bucket", std::to_string(size)}};
-    queue_duration_.push_back(&queued.Add(bucket, LatencyBuckets()));
-    inference_duration_.push_back(&inference.Add(bucket, LatencyBuckets()));
-  }
   BuildGauge()
       .Name(Name("build_info"))
       .Help("The routeserve build (value 1): its version, git revision, and the LibTorch it "
@@ -180,38 +169,76 @@ void ServingMetrics::RequestAnswered(std::string_view method, std::string_view c
       .Observe(absl::ToDoubleSeconds(latency));
 }
 
-void ServingMetrics::TaskQueued(int bucket, absl::Duration queued) {
-  if (bucket < 0 || bucket >= static_cast<int>(queue_duration_.size())) return;
-  queue_duration_[bucket]->Observe(absl::ToDoubleSeconds(queued));
+// One model version's series of the per-stage families.
+struct ServingMetrics::StageSeries {
+  std::vector<prometheus::Histogram*> queue_duration;      // per bucket
+  std::vector<prometheus::Histogram*> inference_duration;  // per bucket
+  prometheus::Histogram* refine_duration = nullptr;
+  prometheus::Histogram* batch_size = nullptr;
+  prometheus::Histogram* batch_padding = nullptr;
+  prometheus::Histogram* cost_improvement = nullptr;
+  prometheus::Histogram* lateness = nullptr;
+};
+
+ServingMetrics::StageSeries& ServingMetrics::Stages(const ModelLabels& model) {
+  std::lock_guard lock(stages_mu_);
+  std::unique_ptr<StageSeries>& series = stages_[{model.model, model.version}];
+  if (series != nullptr) return *series;
+  series = std::make_unique<StageSeries>();
+  const prometheus::Labels labels = {{"model", model.model}, {"version", model.version}};
+  for (const int size : options_.bucket_sizes) {
+    prometheus::Labels bucket = labels;
+    bucket.emplace("bucket", std::to_string(size));
+    series->queue_duration.push_back(&queue_duration_.Add(bucket, LatencyBuckets()));
+    series->inference_duration.push_back(&inference_duration_.Add(bucket, LatencyBuckets()));
+  }
+  series->refine_duration = &refine_duration_.Add(labels, LatencyBuckets());
+  series->batch_size = &batch_size_.Add(labels, BatchSizeBuckets(options_.max_batch_size));
+  series->batch_padding = &batch_padding_.Add(labels, TenthsBuckets());
+  series->cost_improvement = &cost_improvement_.Add(labels, ImprovementBuckets());
+  series->lateness = &lateness_.Add(labels, LatenessBuckets());
+  return *series;
 }
 
-void ServingMetrics::BatchFormed(int batch_size, double padding_ratio) {
-  batch_size_.Observe(batch_size);
-  batch_padding_.Observe(padding_ratio);
+void ServingMetrics::TaskQueued(const ModelLabels& model, int bucket, absl::Duration queued) {
+  if (bucket < 0 || bucket >= static_cast<int>(options_.bucket_sizes.size())) return;
+  Stages(model).queue_duration[bucket]->Observe(absl::ToDoubleSeconds(queued));
 }
 
-void ServingMetrics::BatchInferred(int bucket, absl::Duration inference) {
-  if (bucket < 0 || bucket >= static_cast<int>(inference_duration_.size())) return;
-  inference_duration_[bucket]->Observe(absl::ToDoubleSeconds(inference));
+void ServingMetrics::BatchFormed(const ModelLabels& model, int batch_size, double padding_ratio) {
+  StageSeries& series = Stages(model);
+  series.batch_size->Observe(batch_size);
+  series.batch_padding->Observe(padding_ratio);
 }
 
-void ServingMetrics::TaskFinished(absl::Duration refine) {
-  refine_duration_.Observe(absl::ToDoubleSeconds(refine));
+void ServingMetrics::BatchInferred(const ModelLabels& model, int bucket,
+                                   absl::Duration inference) {
+  if (bucket < 0 || bucket >= static_cast<int>(options_.bucket_sizes.size())) return;
+  Stages(model).inference_duration[bucket]->Observe(absl::ToDoubleSeconds(inference));
 }
 
-void ServingMetrics::RouteAnswered(double proposed_cost, double route_cost, double lateness_s) {
+void ServingMetrics::TaskFinished(const ModelLabels& model, absl::Duration refine) {
+  Stages(model).refine_duration->Observe(absl::ToDoubleSeconds(refine));
+}
+
+void ServingMetrics::RouteAnswered(const ModelLabels& model, double proposed_cost,
+                                   double route_cost, double lateness_s) {
+  StageSeries& series = Stages(model);
   // A proposal of no cost (a route that costs nothing) leaves nothing to gain.
-  if (proposed_cost > 0) cost_improvement_.Observe((proposed_cost - route_cost) / proposed_cost);
-  lateness_.Observe(lateness_s);
+  if (proposed_cost > 0) {
+    series.cost_improvement->Observe((proposed_cost - route_cost) / proposed_cost);
+  }
+  series.lateness->Observe(lateness_s);
 }
 
 void ServingMetrics::SetModelInfo(const std::string& name, const std::string& version,
                                   const std::string& device, const std::string& precision) {
   std::lock_guard lock(model_info_mu_);
-  if (model_info_series_ != nullptr) model_info_.Remove(model_info_series_);
-  model_info_series_ = &model_info_.Add(
+  prometheus::Gauge*& series = model_info_series_[name];
+  if (series != nullptr) model_info_.Remove(series);
+  series = &model_info_.Add(
       {{"name", name}, {"version", version}, {"device", device}, {"precision", precision}});
-  model_info_series_->Set(1);
+  series->Set(1);
 }
 
 void ServingMetrics::ShadowCompared(const std::string& name, const std::string& version,

@@ -18,10 +18,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -62,6 +64,13 @@ struct ScrapeSample {
   } captured;
 };
 
+// The labels of a model's per-stage series: the model's name (model.name, or model.path's
+// directory) and the version that served (model_version); both empty for the classical solver.
+struct ModelLabels {
+  std::string model;
+  std::string version;
+};
+
 class ServingMetrics final : public prometheus::Collectable {
  public:
   explicit ServingMetrics(ServingMetricsOptions options);
@@ -75,18 +84,24 @@ class ServingMetrics final : public prometheus::Collectable {
   // The batcher: a task of bucket `bucket` (an index into bucket_sizes) waited `queued` in its
   // queue (run or dropped); a batch of `batch_size` tasks formed, with `padding_ratio` of its
   // padded stops (batch_size x bucket size) being padding; the proposal of a batch of bucket
-  // `bucket` took `inference`.
-  void TaskQueued(int bucket, absl::Duration queued);
-  void BatchFormed(int batch_size, double padding_ratio);
-  void BatchInferred(int bucket, absl::Duration inference);
+  // `bucket` took `inference`. Each by the model that serves it (`model`).
+  void TaskQueued(const ModelLabels& model, int bucket, absl::Duration queued);
+  void BatchFormed(const ModelLabels& model, int batch_size, double padding_ratio);
+  void BatchInferred(const ModelLabels& model, int bucket, absl::Duration inference);
 
   // The finishing stage: a task was refined and answered in `refine`; with a route, the cost of
   // the order proposed and of the route answered (routing objective units), and its lateness.
-  void TaskFinished(absl::Duration refine);
-  void RouteAnswered(double proposed_cost, double route_cost, double lateness_s);
+  void TaskFinished(const ModelLabels& model, absl::Duration refine);
+  void RouteAnswered(const ModelLabels& model, double proposed_cost, double route_cost,
+                     double lateness_s);
 
-  // model_info{name,version,device,precision} 1; absent until set (no model, no family). A
-  // later call (a model swapped in) replaces the series.
+  // Makes `model`'s per-stage series (empty) before its first task, so that a scrape shows
+  // the families from the start; the calls above make them when they are missing.
+  void AddStageSeries(const ModelLabels& model) { Stages(model); }
+
+  // model_info{name,version,device,precision} 1, one series per model name; absent until set
+  // (no model, no family). A later call for the same name (a version swapped in) replaces its
+  // series.
   void SetModelInfo(const std::string& name, const std::string& version,
                     const std::string& device, const std::string& precision);
   // A model reload ended with `result` ("swapped", "unchanged", "failed"): model_reloads_total.
@@ -112,16 +127,22 @@ class ServingMetrics final : public prometheus::Collectable {
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Histogram>& request_duration_;
   prometheus::Gauge& inflight_;
-  std::vector<prometheus::Histogram*> queue_duration_;      // per bucket
-  std::vector<prometheus::Histogram*> inference_duration_;  // per bucket
-  prometheus::Histogram& refine_duration_;
-  prometheus::Histogram& batch_size_;
-  prometheus::Histogram& batch_padding_;
-  prometheus::Histogram& cost_improvement_;
-  prometheus::Histogram& lateness_;
+  // The per-stage families, and their series of each model version seen (made on first use).
+  struct StageSeries;
+  StageSeries& Stages(const ModelLabels& model);
+  prometheus::Family<prometheus::Histogram>& queue_duration_;
+  prometheus::Family<prometheus::Histogram>& inference_duration_;
+  prometheus::Family<prometheus::Histogram>& refine_duration_;
+  prometheus::Family<prometheus::Histogram>& batch_size_;
+  prometheus::Family<prometheus::Histogram>& batch_padding_;
+  prometheus::Family<prometheus::Histogram>& cost_improvement_;
+  prometheus::Family<prometheus::Histogram>& lateness_;
+  std::mutex stages_mu_;
+  // guarded by stages_mu_; keyed by model and version
+  std::map<std::pair<std::string, std::string>, std::unique_ptr<StageSeries>> stages_;
   prometheus::Family<prometheus::Gauge>& model_info_;
   std::mutex model_info_mu_;
-  prometheus::Gauge* model_info_series_ = nullptr;  // guarded by model_info_mu_
+  std::map<std::string, prometheus::Gauge*> model_info_series_;  // by name; model_info_mu_
   prometheus::Family<prometheus::Counter>& model_reloads_;
   prometheus::Family<prometheus::Histogram>& shadow_delta_;
   prometheus::Family<prometheus::Counter>& shadow_routes_;

@@ -103,6 +103,9 @@ struct FinishedTask {
   double proposed_cost = 0;
   double route_cost = 0;
   double lateness_s = 0;
+  // The model version that proposed the route (PlanResult::model_version); empty when the
+  // classical solver did.
+  std::string model_version;
 };
 
 // Hooks for metrics and tests; every method has an empty default. Called on the threads named

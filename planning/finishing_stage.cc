@@ -145,6 +145,7 @@ absl::StatusOr<PlanResult> BatchingPlanner::Respond(Finishing& task,
   // The model's version and time only where the model made the route: the classical solver's
   // answers, by configuration or standing in, carry neither.
   if (FromModel(source)) result.model_version = refiner.model_version();
+  outcome.model_version = result.model_version;
   result.timings = PlanTimings{
       .queued = task.queued,
       .executor_wait = task.executor_wait,

@@ -5,7 +5,7 @@
 // Loads the config (default config/routeserve.yaml), serves until SIGTERM or SIGINT, then runs
 // the shutdown phases (server/server.h) and exits 0. SIGHUP reloads the model: the version
 // model.repository's policy picks now, or model.path's files as they are now, swapped in
-// without losing a call (RouteServer::ReloadModel); several while one runs make one more.
+// without losing a call (RouteServer::ReloadModels); several while one runs make one more.
 // Exit 2: bad command line or config (the message names the key), TLS files that cannot be
 // used (the message names the key), or a configured model that cannot be loaded or warmed up
 // (the message says why); exit 1: the server could not start (e.g. the address is taken). The
@@ -231,7 +231,7 @@ int main(int argc, char** argv) {
   // must not hold up a shutdown signal.
   ReloadRequests reloads;
   std::thread reload_thread([&server, &reloads] {
-    while (reloads.Next()) (*server)->ReloadModel();
+    while (reloads.Next()) (*server)->ReloadModels();
   });
   // The dedicated signal thread: hands SIGHUP on to the reload thread; on the first shutdown
   // signal, runs the phases. Signals after that are dropped: the phases are bounded by the

@@ -7,6 +7,10 @@
 
 namespace routeserve::server {
 
+metrics::ModelLabels MetricsObserver::Serving() const {
+  return {.model = model_, .version = version_ ? version_() : std::string()};
+}
+
 void MetricsObserver::OnAccepted(int bucket) {
   if (batching_ != nullptr) batching_->OnAccepted(bucket);
 }
@@ -17,26 +21,31 @@ void MetricsObserver::OnRefused(const absl::Status& why) {
 }
 
 void MetricsObserver::OnBatchStart(const planning::BatchInfo& batch) {
-  for (const absl::Duration queued : batch.queued) metrics_->TaskQueued(batch.bucket, queued);
+  const metrics::ModelLabels serving = Serving();
+  for (const absl::Duration queued : batch.queued) {
+    metrics_->TaskQueued(serving, batch.bucket, queued);
+  }
   const double padded = static_cast<double>(batch.batch_size) * batch.padded_size;
-  metrics_->BatchFormed(batch.batch_size, padded > 0 ? 1.0 - batch.stops / padded : 0.0);
+  metrics_->BatchFormed(serving, batch.batch_size, padded > 0 ? 1.0 - batch.stops / padded : 0.0);
   if (batching_ != nullptr) batching_->OnBatchStart(batch);
 }
 
 void MetricsObserver::OnBatchDone(const planning::BatchInfo& batch, absl::Duration inference) {
-  metrics_->BatchInferred(batch.bucket, inference);
+  metrics_->BatchInferred(Serving(), batch.bucket, inference);
   if (batching_ != nullptr) batching_->OnBatchDone(batch, inference);
 }
 
 void MetricsObserver::OnDropped(int bucket, const absl::Status& why, absl::Duration queued) {
-  metrics_->TaskQueued(bucket, queued);
+  metrics_->TaskQueued(Serving(), bucket, queued);
   if (batching_ != nullptr) batching_->OnDropped(bucket, why, queued);
 }
 
 void MetricsObserver::OnFinished(const planning::FinishedTask& task) {
-  metrics_->TaskFinished(task.refine);
+  // Under the version that proposed it (empty when the classical solver answered instead).
+  const metrics::ModelLabels answered = {.model = model_, .version = task.model_version};
+  metrics_->TaskFinished(answered, task.refine);
   if (task.status.ok()) {
-    metrics_->RouteAnswered(task.proposed_cost, task.route_cost, task.lateness_s);
+    metrics_->RouteAnswered(answered, task.proposed_cost, task.route_cost, task.lateness_s);
   }
   if (batching_ != nullptr) batching_->OnFinished(task);
 }

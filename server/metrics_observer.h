@@ -10,7 +10,10 @@
 // THREADING: as the observer interfaces: thread-safe, never blocking (a forwarded hook may).
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <string>
+#include <utility>
 
 #include "metrics/serving_metrics.h"
 #include "planning/batching_planner.h"
@@ -20,10 +23,20 @@ namespace routeserve::server {
 
 class MetricsObserver final : public planning::BatchingObserver, public RouteServiceObserver {
  public:
+  // The version a model serves now; empty: the classical solver's (no version).
+  using VersionSource = std::function<std::string()>;
+
   // `metrics` outlives the observer; `batching` and `service` (may be null) are forwarded to.
+  // The batching hooks record under `model`'s name and the version `version` gives when the
+  // batch runs (a finished task, under the version that proposed it).
   MetricsObserver(metrics::ServingMetrics* metrics, planning::BatchingObserver* batching,
-                  RouteServiceObserver* service)
-      : metrics_(metrics), batching_(batching), service_(service) {}
+                  RouteServiceObserver* service, std::string model = {},
+                  VersionSource version = {})
+      : metrics_(metrics),
+        batching_(batching),
+        service_(service),
+        model_(std::move(model)),
+        version_(std::move(version)) {}
 
   // planning::BatchingObserver.
   void OnAccepted(int bucket) override;
@@ -40,9 +53,14 @@ class MetricsObserver final : public planning::BatchingObserver, public RouteSer
   void OnStreamClosed(grpc::StatusCode code) override;
 
  private:
+  // The labels of the model version serving now.
+  metrics::ModelLabels Serving() const;
+
   metrics::ServingMetrics* const metrics_;
   planning::BatchingObserver* const batching_;
   RouteServiceObserver* const service_;
+  const std::string model_;
+  const VersionSource version_;
 };
 
 }  // namespace routeserve::server

@@ -84,14 +84,8 @@ absl::StatusOr<std::unique_ptr<RouteServer>> RouteServer::Start(
   // First: a bad certificate fails start-up before a model is loaded.
   absl::StatusOr<ServerTls> tls = LoadServerTls(config.server.tls);
   if (!tls.ok()) return tls.status();
-  if (proposer == nullptr) {
-    absl::StatusOr<std::unique_ptr<planning::BatchProposer>> created =
-        planning::CreateProposer(config);
-    if (!created.ok()) return created.status();
-    proposer = *std::move(created);
-  }
   std::unique_ptr<RouteServer> server(new RouteServer(config, std::move(hooks)));
-  if (absl::Status status = server->StartPlanner(std::move(proposer)); !status.ok()) {
+  if (absl::Status status = server->StartPlanners(std::move(proposer)); !status.ok()) {
     return status;
   }
   if (absl::Status status = server->StartMetrics(); !status.ok()) return status;
@@ -102,9 +96,19 @@ absl::StatusOr<std::unique_ptr<RouteServer>> RouteServer::Start(
   return server;
 }
 
-absl::Status RouteServer::StartPlanner(std::unique_ptr<planning::BatchProposer> proposer) {
+absl::Status RouteServer::StartPlanners(std::unique_ptr<planning::BatchProposer> proposer) {
   const config::Config& config = config_;
-  model_ = dynamic_cast<planning::ReloadingProposer*>(proposer.get());
+  std::vector<config::ServedModel> served;
+  if (proposer != nullptr) {
+    served.push_back({.config = config, .is_default = true});
+    for (int type = 0; type < routing::kNumVehicleTypes; ++type) {
+      served.back().vehicle_types.push_back(static_cast<routing::VehicleType>(type));
+    }
+  } else {
+    absl::StatusOr<std::vector<config::ServedModel>> models = config::ServedModels(config);
+    if (!models.ok()) return models.status();
+    served = *std::move(models);
+  }
   const model::TorchBuild torch = model::LinkedTorch();
   metrics_ = std::make_shared<metrics::ServingMetrics>(metrics::ServingMetricsOptions{
       .bucket_sizes = config.batching.buckets,
@@ -113,39 +117,28 @@ absl::Status RouteServer::StartPlanner(std::unique_ptr<planning::BatchProposer> 
       .revision = ROUTESERVE_REVISION,
       .libtorch = torch.version,
       .cuda = torch.cuda});
-  metrics_observer_ = std::make_unique<MetricsObserver>(
-      metrics_.get(), hooks_.batching_observer, hooks_.service_observer);
-  if (model_ != nullptr && config.model.shadow_version != 0) {
-    shadow_runner_ = std::make_unique<planning::ShadowRunner>(planning::ShadowRunner::Options{
-        .ratio = config.model.shadow_ratio,
-        .shadow = [this] { return model_->shadow(); },
-        // Requests first: a shadow runs only while the server has none in hand.
-        .busy = [this] { return planner_->in_flight() > 0; },
-        .on_compared =
-            [this](const planning::ShadowOutcome& outcome) {
-              metrics_->ShadowCompared(config_.model.name, outcome.version,
-                                       outcome.delta_ratio());
-            },
-        .on_dropped = [this] { metrics_->ShadowDropped(); }});
+  service_observer_ =
+      std::make_unique<MetricsObserver>(metrics_.get(), nullptr, hooks_.service_observer);
+  lanes_.reserve(served.size());  // the lanes' callbacks hold their addresses
+  planning::VehicleTypeRouter::Planners planners{};
+  for (config::ServedModel& model : served) {
+    ModelLane& lane = lanes_.emplace_back();
+    lane.served = std::move(model);
+    std::unique_ptr<planning::BatchProposer> lane_proposer = std::move(proposer);
+    if (lane_proposer == nullptr) {
+      absl::StatusOr<std::unique_ptr<planning::BatchProposer>> created =
+          planning::CreateProposer(lane.served.config);
+      if (!created.ok()) return created.status();
+      lane_proposer = *std::move(created);
+    }
+    if (absl::Status status = StartLane(lane, std::move(lane_proposer)); !status.ok()) {
+      return status;
+    }
+    for (const routing::VehicleType type : lane.served.vehicle_types) {
+      planners[static_cast<int>(type)] = lane.planner.get();
+    }
   }
-  planning::BatchingPlanner::Options planner_options;
-  planner_options.proposer = std::move(proposer);
-  planner_options.shadow = shadow_runner_.get();
-  planner_options.clock = hooks_.clock;
-  planner_options.observer = metrics_observer_.get();
-  planner_options.on_executor_stuck = [this](int in_service) { OnExecutorStuck(in_service); };
-  absl::StatusOr<std::unique_ptr<planning::BatchingPlanner>> planner =
-      planning::BatchingPlanner::Create(config, std::move(planner_options));
-  if (!planner.ok()) return planner.status();
-  planner_ = std::move(planner).value();
-  base::Log("batching: buckets [%s], max batch %d, max queue delay %s, max queue %d per bucket; "
-            "%d executors, %d refine threads; an executor is stuck after %s",
-            absl::StrJoin(planner_->bucket_sizes(), ", "), config.batching.max_batch_size,
-            absl::FormatDuration(config.batching.max_queue_delay),
-            config.batching.max_queue_size, planner_->executors(), planner_->refine_threads(),
-            config.batching.executor_stuck_after > absl::ZeroDuration()
-                ? absl::FormatDuration(config.batching.executor_stuck_after)
-                : std::string("never (watchdog off)"));
+  router_ = std::make_unique<planning::VehicleTypeRouter>(planners);
 
   RouteServiceOptions service_options;
   service_options.limits.max_stops = config.limits.max_stops;
@@ -155,13 +148,67 @@ absl::Status RouteServer::StartPlanner(std::unique_ptr<planning::BatchProposer> 
   service_options.max_stream_outstanding = config.limits.max_stream_outstanding;
   service_options.max_stream_messages = config.limits.max_stream_messages;
   service_options.clock = hooks_.clock;
-  service_options.observer = metrics_observer_.get();
+  service_options.observer = service_observer_.get();
   absl::StatusOr<std::unique_ptr<capture::RequestCapture>> capture =
       capture::RequestCapture::Start(config.capture);
   if (!capture.ok()) return capture.status();
   capture_ = *std::move(capture);
   service_options.capture = capture_.get();
-  service_ = std::make_unique<RouteServiceImpl>(planner_.get(), std::move(service_options));
+  service_ = std::make_unique<RouteServiceImpl>(router_.get(), std::move(service_options));
+  return absl::OkStatus();
+}
+
+absl::Status RouteServer::StartLane(ModelLane& lane,
+                                    std::unique_ptr<planning::BatchProposer> proposer) {
+  const config::Config& config = lane.served.config;
+  lane.model = dynamic_cast<planning::ReloadingProposer*>(proposer.get());
+  planning::ReloadingProposer* const model = lane.model;
+  const std::string name = model != nullptr ? model->serving_name() : lane.served.name;
+  lane.observer = std::make_unique<MetricsObserver>(
+      metrics_.get(), hooks_.batching_observer, nullptr, name,
+      model != nullptr ? MetricsObserver::VersionSource([model] { return model->model_version(); })
+                       : MetricsObserver::VersionSource());
+  metrics_->AddStageSeries(
+      {.model = name, .version = model != nullptr ? model->model_version() : std::string()});
+  if (model != nullptr && lane.served.is_default && config.model.shadow_version != 0) {
+    lane.shadow = std::make_unique<planning::ShadowRunner>(planning::ShadowRunner::Options{
+        .ratio = config.model.shadow_ratio,
+        .shadow = [model] { return model->shadow(); },
+        // Requests first: a shadow runs only while its model's planner has none in hand.
+        .busy = [&lane] { return lane.planner->in_flight() > 0; },
+        .on_compared =
+            [this, name](const planning::ShadowOutcome& outcome) {
+              metrics_->ShadowCompared(name, outcome.version, outcome.delta_ratio());
+            },
+        .on_dropped = [this] { metrics_->ShadowDropped(); }});
+  }
+  planning::BatchingPlanner::Options planner_options;
+  planner_options.proposer = std::move(proposer);
+  planner_options.shadow = lane.shadow.get();
+  planner_options.clock = hooks_.clock;
+  planner_options.observer = lane.observer.get();
+  planner_options.on_executor_stuck = [this](int in_service) { OnExecutorStuck(in_service); };
+  absl::StatusOr<std::unique_ptr<planning::BatchingPlanner>> planner =
+      planning::BatchingPlanner::Create(config, std::move(planner_options));
+  if (!planner.ok()) return planner.status();
+  lane.planner = std::move(planner).value();
+  std::vector<std::string> types;
+  for (const routing::VehicleType type : lane.served.vehicle_types) {
+    types.emplace_back(routing::VehicleTypeName(type));
+  }
+  base::Log("batching%s: buckets [%s], max batch %d, max queue delay %s, max queue %d per "
+            "bucket; %d executors, %d refine threads; an executor is stuck after %s",
+            lane.served.vehicle_types.size() < routing::kNumVehicleTypes
+                ? absl::StrCat(" for ", name.empty() ? "the classical solver" : name, " (",
+                               absl::StrJoin(types, ", "), ")")
+                : std::string(),
+            absl::StrJoin(lane.planner->bucket_sizes(), ", "), config.batching.max_batch_size,
+            absl::FormatDuration(config.batching.max_queue_delay),
+            config.batching.max_queue_size, lane.planner->executors(),
+            lane.planner->refine_threads(),
+            config.batching.executor_stuck_after > absl::ZeroDuration()
+                ? absl::FormatDuration(config.batching.executor_stuck_after)
+                : std::string("never (watchdog off)"));
   return absl::OkStatus();
 }
 
@@ -223,8 +270,7 @@ void RouteServer::OnExecutorStuck(int in_service) {
 }
 
 absl::Status RouteServer::StartMetrics() {
-  const std::shared_ptr<const model::ModelRunner> runner = model();
-  SetModelInfo();
+  for (const ModelLane& lane : lanes_) SetModelInfo(lane);
   metrics_->SetSampler([this] { return SampleForScrape(); });
   absl::StatusOr<std::unique_ptr<metrics::MetricsServer>> metrics_server =
       metrics::MetricsServer::Start(config_.metrics.address, metrics_);
@@ -234,15 +280,24 @@ absl::Status RouteServer::StartMetrics() {
   if (config_.metrics.gpu_sample_period <= absl::ZeroDuration()) return absl::OkStatus();
   metrics::GpuSamplerOptions gpu;
   gpu.period = config_.metrics.gpu_sample_period;
-  if (runner != nullptr && runner->CudaAllocatedBytes().has_value()) {
-    // The model's CUDA device, as NVML numbers it where CUDA_VISIBLE_DEVICES does not renumber.
-    const std::string device = runner->device();  // "cuda:N"
-    const int index = std::atoi(device.substr(device.find(':') + 1).c_str());
-    // The model serving at each sample: a reload may have replaced the one above.
-    gpu.allocator_bytes_in_use = [this, index](int nvml_index) -> std::optional<int64_t> {
-      if (nvml_index != index) return std::nullopt;
-      const std::shared_ptr<const model::ModelRunner> serving = model();
-      return serving != nullptr ? serving->CudaAllocatedBytes() : std::nullopt;
+  const bool on_cuda = std::any_of(lanes_.begin(), lanes_.end(), [](const ModelLane& lane) {
+    return lane.model != nullptr && lane.model->serving()->runner()->CudaAllocatedBytes();
+  });
+  if (on_cuda) {
+    // The models' CUDA devices, as NVML numbers them where CUDA_VISIBLE_DEVICES does not
+    // renumber; the models serving at each sample (a reload may have replaced them).
+    gpu.allocator_bytes_in_use = [this](int nvml_index) -> std::optional<int64_t> {
+      std::optional<int64_t> bytes;
+      for (const ModelLane& lane : lanes_) {
+        if (lane.model == nullptr) continue;
+        const std::shared_ptr<const planning::ModelProposer> serving = lane.model->serving();
+        const std::string device = serving->runner()->device();  // "cuda:N" or "cpu"
+        if (device != absl::StrCat("cuda:", nvml_index)) continue;
+        if (const std::optional<int64_t> used = serving->runner()->CudaAllocatedBytes()) {
+          bytes = bytes.value_or(0) + *used;
+        }
+      }
+      return bytes;
     };
   }
   gpu_sampler_ = metrics::GpuSampler::Start(metrics_->registry(), std::move(gpu));
@@ -257,7 +312,7 @@ absl::Status RouteServer::StartMetrics() {
 
 metrics::ScrapeSample RouteServer::SampleForScrape() const {
   metrics::ScrapeSample sample;
-  const batching::BatcherStats stats = planner_->stats();
+  const batching::BatcherStats stats = planner_stats();
   sample.queue_depth.assign(stats.depth.begin(), stats.depth.end());
   const planning::FallbackCounts counts = fallback_counts();
   for (const auto& [reason, count] :
@@ -278,61 +333,112 @@ metrics::ScrapeSample RouteServer::SampleForScrape() const {
 }
 
 RouteServer::~RouteServer() {
-  // A server whose Start() failed half-way has no grpc::Server; its planner joins on its own.
+  // A server whose Start() failed half-way has no grpc::Server; its planners join on their own.
   if (server_ != nullptr) Shutdown();
-  if (planner_ != nullptr && planner_->executors_stuck() > 0) {
+  for (ModelLane& lane : lanes_) {
+    if (lane.planner == nullptr || lane.planner->executors_stuck() == 0) continue;
     // Their threads are blocked in a batch and may yet return into the planner, its proposer
     // and model: those stay, unreachable, for the process's last moments.
     base::Log("%d executor(s) still stuck in a batch: not waiting for them",
-              planner_->executors_stuck());
-    [[maybe_unused]] planning::BatchingPlanner* const left = planner_.release();
+              lane.planner->executors_stuck());
+    [[maybe_unused]] planning::BatchingPlanner* const left = lane.planner.release();
   }
 }
 
-planning::FallbackCounts RouteServer::fallback_counts() const {
-  planning::FallbackCounts counts =
-      model_ != nullptr ? model_->fallback_counts() : planning::FallbackCounts{};
-  counts.executor_stuck = planner_->executor_stuck_fallbacks();
-  return counts;
+batching::BatcherStats RouteServer::planner_stats() const {
+  batching::BatcherStats sum;
+  for (const ModelLane& lane : lanes_) {
+    const batching::BatcherStats stats = lane.planner->stats();
+    sum.accepted += stats.accepted;
+    sum.refused_full += stats.refused_full;
+    sum.refused_closed += stats.refused_closed;
+    sum.expired += stats.expired;
+    sum.cancelled += stats.cancelled;
+    sum.shut_down += stats.shut_down;
+    sum.batches += stats.batches;
+    sum.executed += stats.executed;
+    sum.refused_no_executor += stats.refused_no_executor;
+    sum.stuck_executors += stats.stuck_executors;
+    sum.late_returns += stats.late_returns;
+    sum.depth.resize(std::max(sum.depth.size(), stats.depth.size()));
+    for (size_t i = 0; i < stats.depth.size(); ++i) sum.depth[i] += stats.depth[i];
+  }
+  return sum;
 }
 
-std::shared_ptr<const model::ModelRunner> RouteServer::model() const {
-  if (model_ == nullptr) return nullptr;
-  std::shared_ptr<const planning::ModelProposer> serving = model_->serving();
+int RouteServer::executors_stuck() const {
+  int stuck = 0;
+  for (const ModelLane& lane : lanes_) stuck += lane.planner->executors_stuck();
+  return stuck;
+}
+
+planning::FallbackCounts RouteServer::fallback_counts() const {
+  planning::FallbackCounts sum;
+  for (const ModelLane& lane : lanes_) {
+    if (lane.model != nullptr) {
+      const planning::FallbackCounts counts = lane.model->fallback_counts();
+      sum.stops_above_model_max += counts.stops_above_model_max;
+      sum.model_error += counts.model_error;
+      sum.invalid_order += counts.invalid_order;
+    }
+    sum.executor_stuck += lane.planner->executor_stuck_fallbacks();
+  }
+  return sum;
+}
+
+const RouteServer::ModelLane& RouteServer::LaneOf(routing::VehicleType vehicle) const {
+  for (const ModelLane& lane : lanes_) {
+    const std::vector<routing::VehicleType>& types = lane.served.vehicle_types;
+    if (std::find(types.begin(), types.end(), vehicle) != types.end()) return lane;
+  }
+  return lanes_.front();  // unreachable: the lanes' types cover every vehicle type
+}
+
+std::shared_ptr<const model::ModelRunner> RouteServer::model(
+    std::optional<routing::VehicleType> vehicle) const {
+  const ModelLane& lane = vehicle.has_value() ? LaneOf(*vehicle) : lanes_.front();
+  if (lane.model == nullptr) return nullptr;
+  std::shared_ptr<const planning::ModelProposer> serving = lane.model->serving();
   const model::ModelRunner* const runner = serving->runner();
   return std::shared_ptr<const model::ModelRunner>(std::move(serving), runner);
 }
 
-void RouteServer::SetModelInfo() {
-  const std::shared_ptr<const model::ModelRunner> runner = model();
-  if (runner == nullptr) return;
-  metrics_->SetModelInfo(model_->serving_name(), runner->model_version(), runner->device(),
+void RouteServer::SetModelInfo(const ModelLane& lane) {
+  if (lane.model == nullptr) return;
+  const std::shared_ptr<const planning::ModelProposer> serving = lane.model->serving();
+  const model::ModelRunner* const runner = serving->runner();
+  metrics_->SetModelInfo(lane.model->serving_name(), runner->model_version(), runner->device(),
                          std::string(model::PrecisionName(runner->precision())));
 }
 
-planning::ReloadOutcome RouteServer::ReloadModel() {
-  if (model_ == nullptr) {
+std::vector<planning::ReloadOutcome> RouteServer::ReloadModels() {
+  std::vector<planning::ReloadOutcome> outcomes;
+  for (const ModelLane& lane : lanes_) {
+    if (lane.model == nullptr) continue;
+    base::Log("model: reloading (serving %s)", lane.model->model_version());
+    planning::ReloadOutcome outcome = lane.model->Reload();
+    switch (outcome.result) {
+      case planning::ReloadOutcome::Result::kSwapped:
+        SetModelInfo(lane);
+        metrics_->AddStageSeries({.model = lane.model->serving_name(), .version = outcome.version});
+        base::Log("model: %s swapped in", outcome.version);
+        break;
+      case planning::ReloadOutcome::Result::kUnchanged:
+        base::Log("model: unchanged (%s): nothing loaded", outcome.version);
+        break;
+      case planning::ReloadOutcome::Result::kFailed:
+        base::Log("model: reload refused, %s still serves: %s", outcome.version,
+                  outcome.status.message());
+        break;
+    }
+    metrics_->ModelReloaded(std::string(planning::ReloadResultName(outcome.result)));
+    outcomes.push_back(std::move(outcome));
+  }
+  if (outcomes.empty()) {
     base::Log("model: reload asked, but no model is configured (model.path and "
               "model.repository are empty): nothing to reload");
-    return {};
   }
-  base::Log("model: reloading (serving %s)", model_->model_version());
-  planning::ReloadOutcome outcome = model_->Reload();
-  switch (outcome.result) {
-    case planning::ReloadOutcome::Result::kSwapped:
-      SetModelInfo();
-      base::Log("model: %s swapped in", outcome.version);
-      break;
-    case planning::ReloadOutcome::Result::kUnchanged:
-      base::Log("model: unchanged (%s): nothing loaded", outcome.version);
-      break;
-    case planning::ReloadOutcome::Result::kFailed:
-      base::Log("model: reload refused, %s still serves: %s", outcome.version,
-                outcome.status.message());
-      break;
-  }
-  metrics_->ModelReloaded(std::string(planning::ReloadResultName(outcome.result)));
-  return outcome;
+  return outcomes;
 }
 
 ServerPhase RouteServer::phase() const {
@@ -394,7 +500,9 @@ void RouteServer::Shutdown() {
   // 3. No call is left; the batcher holds at most work of cancelled streams, which is dropped
   //    as its batch forms, or answered UNAVAILABLE once the grace period is over.
   EnterPhase(ServerPhase::kStopping);
-  planner_->Shutdown(std::max(absl::ZeroDuration(), grace_end - absl::Now()));
+  for (ModelLane& lane : lanes_) {
+    lane.planner->Shutdown(std::max(absl::ZeroDuration(), grace_end - absl::Now()));
+  }
 
   EnterPhase(ServerPhase::kStopped);
 }

@@ -1,6 +1,7 @@
 // RouteServer: the running routeserve gRPC server: RouteService, standard health checks and
-// server reflection on one port, the batching planner behind them (planning/batching_planner.h),
-// and the shutdown phases (docs/ARCHITECTURE.md, The API).
+// server reflection on one port, the batching planners behind them (planning/batching_planner.h:
+// one per served model, config/served_models.h, each request going to its vehicle type's), and
+// the shutdown phases (docs/ARCHITECTURE.md, The API).
 //
 // TLS: `server.tls.*` (server/tls.h): plaintext by default; TLS or mutual TLS on the one port,
 //   for RouteService, health and reflection alike. Start() reads and checks the files first,
@@ -21,11 +22,11 @@
 // READINESS: health service "routeserve.v1.RouteService" is SERVING once Start() returns: by
 //   then the model, when one is configured, is loaded and has run every batch shape
 //   (planning::CreateProposer, planning/reloading_proposer.h), before the server even listens,
-//   and stays SERVING while ReloadModel() loads and swaps in another. ""
+//   and stays SERVING while ReloadModels() loads and swaps in another. ""
 //   (liveness) is SERVING while the process serves. STUCK EXECUTORS: once the watchdog
-//   (batching.executor_stuck_after_s, planning/batching_planner.h) has taken every executor out of
-//   service, both turn NOT_SERVING for good, so that the orchestrator restarts the process, and
-//   calls get UNAVAILABLE at once. Shutdown() then does not wait for the stuck executors, and
+//   (batching.executor_stuck_after_s, planning/batching_planner.h) has taken every executor of
+//   a model out of service, both turn NOT_SERVING for good, so that the orchestrator restarts
+//   the process, and that model's calls get UNAVAILABLE at once. Shutdown() then does not wait for the stuck executors, and
 //   the destructor leaves the planner (what their threads may yet return into) to the
 //   process's exit: see executors_stuck(). Start() logs the batching settings as resolved
 //   (executors and refine threads counted).
@@ -52,7 +53,9 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 #include "absl/strings/string_view.h"
 
 #include "absl/base/thread_annotations.h"
@@ -66,11 +69,13 @@
 #include "metrics/metrics_server.h"
 #include "metrics/serving_metrics.h"
 #include "config/config.h"
+#include "config/served_models.h"
 #include "server/memory_trimmer.h"
 #include "server/metrics_observer.h"
 #include "planning/model_proposer.h"
 #include "planning/reloading_proposer.h"
 #include "planning/shadow_runner.h"
+#include "planning/vehicle_type_router.h"
 #include "server/route_service.h"
 #include "server/tls.h"
 
@@ -114,9 +119,9 @@ class RouteServer {
   void Shutdown();
   ServerPhase phase() const;
 
-  // The batcher's counters (accepted, refused, expired, cancelled, batches, tasks executed,
-  // depth per bucket); see batching/batcher.h.
-  batching::BatcherStats planner_stats() const { return planner_->stats(); }
+  // The batchers' counters (accepted, refused, expired, cancelled, batches, tasks executed,
+  // depth per bucket), summed over the models' planners; see batching/batcher.h.
+  batching::BatcherStats planner_stats() const;
   int open_streams() const { return service_->open_streams(); }
   // Requests the classical solver answered in the model's place, by reason; zeros without a
   // model (planning/model_proposer.h), but for executor_stuck.
@@ -124,48 +129,65 @@ class RouteServer {
   // Executors taken out of service by the watchdog. When not 0, their threads are still blocked
   // in a batch: the process should end with std::_Exit once the server is destroyed, since
   // static destructors could pull the ground from under them.
-  int executors_stuck() const { return planner_->executors_stuck(); }
-  // The model serving, or null when the classical solver answers by configuration. It stays
-  // loaded while the pointer is held, even when a reload has replaced it.
-  std::shared_ptr<const model::ModelRunner> model() const;
-  // Loads the model the config names now and swaps it in (planning/reloading_proposer.h: a new
-  // version in model.repository, or new files in model.path), without refusing or failing a
-  // call: what SIGHUP does. Logs the outcome, counts it (model_reloads_total{result}) and
-  // updates model_info. Readiness stays SERVING throughout. Without a model: unchanged.
-  planning::ReloadOutcome ReloadModel();
+  int executors_stuck() const;
+  // The model serving `vehicle` (by default the default model's vehicle types' first), or null
+  // when the classical solver answers by configuration. It stays loaded while the pointer is
+  // held, even when a reload has replaced it.
+  std::shared_ptr<const model::ModelRunner> model(
+      std::optional<routing::VehicleType> vehicle = std::nullopt) const;
+  // Loads the models the config names now and swaps them in (planning/reloading_proposer.h: a
+  // new version in model.repository, or new files in model.path), without refusing or failing
+  // a call: what SIGHUP does. One outcome per model, the default model's first; each logged,
+  // counted (model_reloads_total{result}) and put in model_info. Readiness stays SERVING
+  // throughout. Without a model: none.
+  std::vector<planning::ReloadOutcome> ReloadModels();
 
   // Implementation details follow.
  private:
   RouteServer(const config::Config& config, ServerHooks hooks);
-  // Start()'s steps: the metrics' families, the planner and the service; the gRPC server on
-  // its port, with health and reflection.
-  absl::Status StartPlanner(std::unique_ptr<planning::BatchProposer> proposer);
+  // One served model (config/served_models.h) and what serves it: its planner, with the
+  // model's proposer inside, the observer recording its stages under its name, and its shadow
+  // runs (the default model's only).
+  struct ModelLane {
+    config::ServedModel served;
+    std::unique_ptr<MetricsObserver> observer;  // outlives the planner
+    std::unique_ptr<planning::BatchingPlanner> planner;
+    planning::ReloadingProposer* model = nullptr;  // owned by planner; null without a model
+    // Destroyed before the planner, whose finishing threads have stopped offering it work by
+    // then (Shutdown()).
+    std::unique_ptr<planning::ShadowRunner> shadow;
+  };
+
+  // Start()'s steps: the metrics' families, a planner per served model and the service; the
+  // gRPC server on its port, with health and reflection. `proposer`, when given, serves every
+  // vehicle type.
+  absl::Status StartPlanners(std::unique_ptr<planning::BatchProposer> proposer);
+  absl::Status StartLane(ModelLane& lane, std::unique_ptr<planning::BatchProposer> proposer);
   absl::Status Listen(const ServerTls& tls);
   void EnterPhase(ServerPhase phase);
   // The planner's: `in_service` executors are left (scheduling thread).
   void OnExecutorStuck(int in_service);
   // The metrics endpoint and the GPU sampler, once the planner runs.
   absl::Status StartMetrics();
-  // model_info for the model serving now.
-  void SetModelInfo();
+  // model_info for the model `lane` serves now.
+  void SetModelInfo(const ModelLane& lane);
+  // The lane serving `vehicle`.
+  const ModelLane& LaneOf(routing::VehicleType vehicle) const;
   metrics::ScrapeSample SampleForScrape() const;
 
   const config::Config config_;
   const ServerHooks hooks_;
-  // The families, and the observer recording into them in front of the hooks' observers;
+  // The families, and the handlers' observer recording into them in front of the hooks';
   // destroyed last: every stage reports to them until it stops.
   std::shared_ptr<metrics::ServingMetrics> metrics_;
-  std::unique_ptr<MetricsObserver> metrics_observer_;
+  std::unique_ptr<MetricsObserver> service_observer_;
   // Destroyed in reverse order: the grpc::Server first (it waits for every call), then the
   // service its calls used, then the planner their work ran on.
   // Captured requests (capture.*; null when off): destroyed after the planner, whose answers
   // record into it, writing what is pending.
   std::unique_ptr<capture::RequestCapture> capture_;
-  std::unique_ptr<planning::BatchingPlanner> planner_;
-  planning::ReloadingProposer* model_ = nullptr;  // owned by planner_; null without a model
-  // Shadow runs (model.shadow_version; null without): destroyed before the planner, whose
-  // finishing threads have stopped offering it work by then (Shutdown()).
-  std::unique_ptr<planning::ShadowRunner> shadow_runner_;
+  std::vector<ModelLane> lanes_;  // the default model's first; never resized once started
+  std::unique_ptr<planning::VehicleTypeRouter> router_;  // in front of the lanes' planners
   std::unique_ptr<RouteServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

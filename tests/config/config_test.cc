@@ -1,6 +1,7 @@
 // Tests of the server's configuration (config/config.h): the shipped file, --set overrides of
 // every key, the errors that name the key, and the ConfigToYaml round trip.
 #include "config/config.h"
+#include "config/served_models.h"
 
 #include <catch2/catch.hpp>
 #include <cstdint>
@@ -63,6 +64,17 @@ void CheckSameConfig(const Config& actual, const Config& expected) {
   CHECK(actual.model.version == expected.model.version);
   CHECK(actual.model.shadow_version == expected.model.shadow_version);
   CHECK(actual.model.shadow_ratio == expected.model.shadow_ratio);
+  for (int type = 0; type < routing::kNumVehicleTypes; ++type) {
+    INFO("model.by_vehicle_type of vehicle type " << type);
+    const Config::Model::VehicleModel& a = actual.model.by_vehicle_type[type];
+    const Config::Model::VehicleModel& e = expected.model.by_vehicle_type[type];
+    CHECK(a.name == e.name);
+    CHECK(a.version == e.version);
+    CHECK(a.device == e.device);
+    CHECK(a.precision == e.precision);
+    CHECK(a.decodings == e.decodings);
+    CHECK(a.executors == e.executors);
+  }
   CHECK(actual.capture.path == expected.capture.path);
   CHECK(actual.capture.sample_ratio == expected.capture.sample_ratio);
   CHECK(actual.capture.max_file_bytes == expected.capture.max_file_bytes);
@@ -173,7 +185,7 @@ struct OverrideCase {
 std::vector<OverrideCase> EveryKeyOverridden() {
   using routing::VehicleType;
   const auto speed = [](VehicleType type) { return static_cast<int>(type); };
-  return {
+  std::vector<OverrideCase> cases = {
       {"server.address=0.0.0.0:8080", [](Config& c) { c.server.address = "0.0.0.0:8080"; }},
       {"server.worker_threads=3", [](Config& c) { c.server.worker_threads = 3; }},
       {"server.max_connection_age_s=300",
@@ -276,6 +288,45 @@ std::vector<OverrideCase> EveryKeyOverridden() {
       {"shutdown.grace_period_s=0",
        [](Config& c) { c.shutdown.grace_period = absl::ZeroDuration(); }},
   };
+  // Each vehicle type's model settings, over a repository.
+  const std::vector<std::string> repository = {"model.path=", "model.repository=/srv/models",
+                                               "model.name=couriers"};
+  const auto in_repository = [](Config& c) {
+    c.model.path = "";
+    c.model.repository = "/srv/models";
+    c.model.name = "couriers";
+  };
+  for (int type = 0; type < routing::kNumVehicleTypes; ++type) {
+    const std::string key = absl::StrCat(
+        "model.by_vehicle_type.", std::string(routing::VehicleTypeName(VehicleType(type))), ".");
+    // A setting of the type's own model (one the default model has differently would be
+    // refused: a model runs one way).
+    std::vector<std::string> own_model = repository;
+    own_model.push_back(key + "name=vans");
+    const auto with = [in_repository, type](auto change) {
+      return [in_repository, type, change](Config& c) {
+        in_repository(c);
+        c.model.by_vehicle_type[type].name = "vans";
+        change(c.model.by_vehicle_type[type]);
+      };
+    };
+    using VehicleModel = Config::Model::VehicleModel;
+    cases.push_back({key + "name=vans", with([](VehicleModel&) {}), repository});
+    cases.push_back({key + "version=3", with([](VehicleModel& m) { m.version = 3; }),
+                     own_model});
+    cases.push_back({key + "device=cpu", with([](VehicleModel& m) {
+                       m.device = model::DeviceSpec{.kind = model::DeviceSpec::Kind::kCpu};
+                     }),
+                     own_model});
+    cases.push_back({key + "precision=bf16",
+                     with([](VehicleModel& m) { m.precision = model::Precision::kBf16; }),
+                     own_model});
+    cases.push_back({key + "decodings=4", with([](VehicleModel& m) { m.decodings = 4; }),
+                     own_model});
+    cases.push_back({key + "executors=2", with([](VehicleModel& m) { m.executors = 2; }),
+                     own_model});
+  }
+  return cases;
 }
 
 TEST_CASE("every key can be overridden with --set, over the file or no file", "[config]") {
@@ -745,6 +796,92 @@ TEST_CASE("a model comes from model.path or from model.repository with a name", 
   CHECK(config->model.repository == "/srv/models");
   CHECK(config->model.name == "couriers");
   CHECK(config->model.version == 3);
+}
+
+TEST_CASE("vehicle types go to their models, each with its own settings", "[config]") {
+  using routing::VehicleType;
+  const std::string repository =
+      "model:\n  repository: /srv/models\n  name: couriers\n  shadow_version: -1\n";
+  {
+    const absl::StatusOr<Config> config = ParseConfig(repository);
+    REQUIRE(config.ok());
+    const absl::StatusOr<std::vector<ServedModel>> served = ServedModels(*config);
+    REQUIRE(served.ok());
+    REQUIRE(served->size() == 1);
+    CHECK(served->front().is_default);
+    CHECK(served->front().vehicle_types.size() == routing::kNumVehicleTypes);
+  }
+  {
+    const absl::StatusOr<Config> config = ParseConfig(
+        repository, {"model.by_vehicle_type.van.name=vans", "model.by_vehicle_type.van.decodings=4",
+                     "model.by_vehicle_type.van.device=cpu", "model.by_vehicle_type.car.name=vans",
+                     "model.by_vehicle_type.car.decodings=4", "model.by_vehicle_type.car.device=cpu",
+                     "model.by_vehicle_type.scooter.name=couriers",
+                     "model.by_vehicle_type.van.executors=3"});
+    INFO(config.status().message());
+    // car and van disagree on executors (van 3, car the default's)
+    CHECK(absl::StrContains(config.status().message(),
+                            "model.by_vehicle_type.van.executors: model \"vans\" also serves "
+                            "vehicle type car, with another executors"));
+  }
+  {
+    const absl::StatusOr<Config> config = ParseConfig(
+        repository, {"model.by_vehicle_type.van.name=vans", "model.by_vehicle_type.van.decodings=4",
+                     "model.by_vehicle_type.van.version=7", "model.by_vehicle_type.car.name=vans",
+                     "model.by_vehicle_type.car.decodings=4", "model.by_vehicle_type.car.version=7",
+                     "model.by_vehicle_type.scooter.name=couriers"});
+    INFO(config.status().message());
+    REQUIRE(config.ok());
+    const absl::StatusOr<std::vector<ServedModel>> served = ServedModels(*config);
+    REQUIRE(served.ok());
+    REQUIRE(served->size() == 2);
+    const ServedModel& couriers = (*served)[0];
+    CHECK(couriers.is_default);
+    CHECK(couriers.name == "couriers");
+    CHECK(couriers.vehicle_types ==
+          std::vector<VehicleType>{VehicleType::kBike, VehicleType::kScooter});
+    CHECK(couriers.config.model.shadow_version == -1);
+    const ServedModel& vans = (*served)[1];
+    CHECK_FALSE(vans.is_default);
+    CHECK(vans.name == "vans");
+    CHECK(vans.vehicle_types == std::vector<VehicleType>{VehicleType::kCar, VehicleType::kVan});
+    CHECK(vans.config.model.name == "vans");
+    CHECK(vans.config.model.version == 7);
+    CHECK(vans.config.model.decodings == 4);
+    CHECK(vans.config.model.shadow_version == 0);  // the default model's shadow only
+  }
+  {
+    std::vector<std::string> every_type;
+    for (const char* type : {"bike", "scooter", "car", "van"}) {
+      every_type.push_back(absl::StrCat("model.by_vehicle_type.", type, ".name=small"));
+    }
+    const absl::StatusOr<Config> config = ParseConfig(repository, every_type);
+    REQUIRE(config.ok());
+    const absl::StatusOr<std::vector<ServedModel>> served = ServedModels(*config);
+    REQUIRE(served.ok());
+    REQUIRE(served->size() == 1);  // the default model answers no type: not loaded
+    CHECK(served->front().name == "small");
+  }
+  for (const BadCase& bad : std::vector<BadCase>{
+           {"",
+            {"model.by_vehicle_type.van.name=vans"},
+            "model.by_vehicle_type.van.name: models by vehicle type come from model.repository, "
+            "which is empty"},
+           {repository,
+            {"model.by_vehicle_type.van.decodings=4"},
+            "model.by_vehicle_type.van.decodings: model \"couriers\" is the default model, whose "
+            "decodings (model.*) differs"},
+           {repository,
+            {"model.by_vehicle_type.bike.name=vans", "model.by_vehicle_type.bike.device=cpu",
+             "model.by_vehicle_type.van.name=vans"},
+            "model.by_vehicle_type.van.device: model \"vans\" also serves vehicle type bike, "
+            "with another device"},
+           {repository,
+            {"model.by_vehicle_type.van.precision=fp64"},
+            "model.by_vehicle_type.van.precision:"},
+       }) {
+    CheckRefused(bad);
+  }
 }
 
 TEST_CASE("ConfigToYaml gives back the same config through ParseConfig", "[config]") {

@@ -6,6 +6,8 @@
 #include <string>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "http_client.h"
 #include "metrics/gpu_sampler.h"
@@ -19,6 +21,7 @@ namespace {
 using metrics::GpuSampler;
 using metrics::GpuSamplerOptions;
 using metrics::MetricsServer;
+using metrics::ModelLabels;
 using metrics::ServingMetrics;
 
 std::shared_ptr<ServingMetrics> MakeMetrics() {
@@ -36,6 +39,14 @@ std::string Scrape(const MetricsServer& server) {
   REQUIRE(response.ok());
   REQUIRE(response->status == 200);
   return response->body;
+}
+
+// Series `family` of model "nearest" at version "nearest-0123456789ab", between the labels
+// `before` (ending with a comma) and `after` (starting with one).
+std::string Nearest(absl::string_view family, absl::string_view before = "",
+                    absl::string_view after = "") {
+  return absl::StrCat(family, "{", before, R"(model="nearest",version="nearest-0123456789ab")",
+                      after, "}");
 }
 
 // A scrape of `metrics` from a server of its own.
@@ -62,14 +73,21 @@ TEST_CASE("the recorded stages appear in a scrape that promtool accepts", "[metr
   metrics->RequestArrived();
   metrics->RequestAnswered("SuggestStream", "INVALID_ARGUMENT", absl::Microseconds(50));
   metrics->RequestArrived();  // still in flight
-  metrics->TaskQueued(/*bucket=*/0, absl::Microseconds(700));
-  metrics->TaskQueued(/*bucket=*/1, absl::Microseconds(300));
-  metrics->TaskQueued(/*bucket=*/1, absl::Milliseconds(30));
-  metrics->BatchFormed(/*batch_size=*/3, /*padding_ratio=*/0.25);
-  metrics->BatchInferred(/*bucket=*/1, absl::Milliseconds(12));
-  metrics->TaskFinished(absl::Milliseconds(2));
-  metrics->RouteAnswered(/*proposed_cost=*/200, /*route_cost=*/190, /*lateness_s=*/45);
-  metrics->RouteAnswered(/*proposed_cost=*/100, /*route_cost=*/100, /*lateness_s=*/5 * 3600);
+  const ModelLabels nearest = {.model = "nearest", .version = "nearest-0123456789ab"};
+  metrics->TaskQueued(nearest, /*bucket=*/0, absl::Microseconds(700));
+  metrics->TaskQueued(nearest, /*bucket=*/1, absl::Microseconds(300));
+  metrics->TaskQueued(nearest, /*bucket=*/1, absl::Milliseconds(30));
+  metrics->BatchFormed(nearest, /*batch_size=*/3, /*padding_ratio=*/0.25);
+  metrics->BatchInferred(nearest, /*bucket=*/1, absl::Milliseconds(12));
+  metrics->TaskFinished(nearest, absl::Milliseconds(2));
+  metrics->RouteAnswered(nearest, /*proposed_cost=*/200, /*route_cost=*/190, /*lateness_s=*/45);
+  metrics->RouteAnswered(nearest, /*proposed_cost=*/100, /*route_cost=*/100,
+                         /*lateness_s=*/5 * 3600);
+  // Another model's series are its own; the classical solver's have empty labels.
+  const ModelLabels vans = {.model = "vans", .version = "vans/2-0123456789ab"};
+  metrics->TaskQueued(vans, /*bucket=*/0, absl::Milliseconds(1));
+  metrics->BatchFormed(vans, /*batch_size=*/1, /*padding_ratio=*/0);
+  metrics->TaskFinished({}, absl::Milliseconds(1));
 
   absl::StatusOr<std::unique_ptr<MetricsServer>> server =
       MetricsServer::Start("127.0.0.1:0", metrics);
@@ -93,25 +111,42 @@ TEST_CASE("the recorded stages appear in a scrape that promtool accepts", "[metr
                  R"(routeserve_request_duration_seconds_bucket{method="Suggest",le="0.005"})") ==
         3);
   CHECK(SampleOf(samples, "routeserve_inflight_requests") == 1);
-  CHECK(SampleOf(samples, R"(routeserve_queue_duration_seconds_count{bucket="8"})") == 1);
-  CHECK(SampleOf(samples, R"(routeserve_queue_duration_seconds_count{bucket="16"})") == 2);
+  CHECK(SampleOf(samples, Nearest("routeserve_queue_duration_seconds_count", R"(bucket="8",)")) ==
+        1);
+  CHECK(SampleOf(samples, Nearest("routeserve_queue_duration_seconds_count", R"(bucket="16",)")) ==
+        2);
+  CHECK(SampleOf(samples, Nearest("routeserve_queue_duration_seconds_bucket", R"(bucket="16",)",
+                                  R"(,le="0.0005")")) == 1);
   CHECK(SampleOf(samples,
-                 R"(routeserve_queue_duration_seconds_bucket{bucket="16",le="0.0005"})") == 1);
-  CHECK(SampleOf(samples, R"(routeserve_inference_duration_seconds_count{bucket="16"})") == 1);
-  CHECK(SampleOf(samples, R"(routeserve_inference_duration_seconds_count{bucket="8"})") == 0);
-  CHECK(SampleOf(samples, R"(routeserve_batch_size_bucket{le="2"})") == 0);
-  CHECK(SampleOf(samples, R"(routeserve_batch_size_bucket{le="4"})") == 1);
-  CHECK(SampleOf(samples, R"(routeserve_batch_size_bucket{le="8"})") == 1);
-  CHECK(SampleOf(samples, "routeserve_batch_padding_ratio_sum") == 0.25);
-  CHECK(SampleOf(samples, "routeserve_refine_duration_seconds_count") == 1);
-  CHECK(SampleOf(samples, R"(routeserve_route_cost_improvement_ratio_bucket{le="0.05"})") == 2);
-  CHECK(SampleOf(samples, R"(routeserve_route_cost_improvement_ratio_bucket{le="0.02"})") == 1);
-  CHECK(SampleOf(samples, R"(routeserve_route_lateness_seconds_bucket{le="60"})") == 1);
+                 Nearest("routeserve_inference_duration_seconds_count", R"(bucket="16",)")) == 1);
+  CHECK(SampleOf(samples,
+                 Nearest("routeserve_inference_duration_seconds_count", R"(bucket="8",)")) == 0);
+  CHECK(SampleOf(samples, Nearest("routeserve_batch_size_bucket", "", R"(,le="2")")) == 0);
+  CHECK(SampleOf(samples, Nearest("routeserve_batch_size_bucket", "", R"(,le="4")")) == 1);
+  CHECK(SampleOf(samples, Nearest("routeserve_batch_size_bucket", "", R"(,le="8")")) == 1);
+  CHECK(SampleOf(samples, Nearest("routeserve_batch_padding_ratio_sum")) == 0.25);
+  CHECK(SampleOf(samples, Nearest("routeserve_refine_duration_seconds_count")) == 1);
+  CHECK(SampleOf(samples, R"(routeserve_queue_duration_seconds_count{bucket="8",model="vans",)"
+                          R"(version="vans/2-0123456789ab"})") == 1);
+  CHECK(SampleOf(samples,
+                 R"(routeserve_batch_size_count{model="vans",version="vans/2-0123456789ab"})") ==
+        1);
+  CHECK(SampleOf(samples, R"(routeserve_refine_duration_seconds_count{model="",version=""})") == 1);
+  CHECK(SampleOf(samples, Nearest("routeserve_route_cost_improvement_ratio_bucket", "",
+                                  R"(,le="0.05")")) == 2);
+  CHECK(SampleOf(samples, Nearest("routeserve_route_cost_improvement_ratio_bucket", "",
+                                  R"(,le="0.02")")) == 1);
+  CHECK(SampleOf(samples, Nearest("routeserve_route_lateness_seconds_bucket", "", R"(,le="60")")) ==
+        1);
   // Five hours late: past the old top bucket of an hour, inside 8 h.
-  CHECK(SampleOf(samples, R"(routeserve_route_lateness_seconds_bucket{le="3600"})") == 1);
-  CHECK(SampleOf(samples, R"(routeserve_route_lateness_seconds_bucket{le="14400"})") == 1);
-  CHECK(SampleOf(samples, R"(routeserve_route_lateness_seconds_bucket{le="28800"})") == 2);
-  CHECK(SampleOf(samples, R"(routeserve_route_lateness_seconds_bucket{le="172800"})") == 2);
+  CHECK(SampleOf(samples,
+                 Nearest("routeserve_route_lateness_seconds_bucket", "", R"(,le="3600")")) == 1);
+  CHECK(SampleOf(samples,
+                 Nearest("routeserve_route_lateness_seconds_bucket", "", R"(,le="14400")")) == 1);
+  CHECK(SampleOf(samples,
+                 Nearest("routeserve_route_lateness_seconds_bucket", "", R"(,le="28800")")) == 2);
+  CHECK(SampleOf(samples,
+                 Nearest("routeserve_route_lateness_seconds_bucket", "", R"(,le="172800")")) == 2);
   CHECK(SampleOf(samples, R"(routeserve_queue_depth{bucket="8"})") == 3);
   CHECK(SampleOf(samples, R"(routeserve_queue_depth{bucket="16"})") == 0);
   CHECK(SampleOf(samples, R"(routeserve_fallback_total{reason="stops_above_model_max"})") == 2);

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include <regex>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -58,6 +60,27 @@ std::set<std::string> ScrapeNames(const std::string& text) {
 double SampleOf(const std::map<std::string, double>& samples, const std::string& series) {
   const auto it = samples.find(series);
   return it == samples.end() ? -1 : it->second;
+}
+
+double SumOf(const std::map<std::string, double>& samples, const std::string& name,
+             const std::vector<std::string>& labels) {
+  double sum = 0;
+  bool found = false;
+  for (auto it = samples.lower_bound(name); it != samples.end(); ++it) {
+    const std::string& series = it->first;
+    if (series.compare(0, name.size(), name) != 0) break;
+    if (series.size() > name.size() && series[name.size()] != '{') continue;  // a longer name
+    const bool matches = std::all_of(labels.begin(), labels.end(), [&](const std::string& label) {
+      return absl::StrContains(series, absl::StrCat("{", label, ",")) ||
+             absl::StrContains(series, absl::StrCat(",", label, ",")) ||
+             absl::StrContains(series, absl::StrCat(",", label, "}")) ||
+             absl::StrContains(series, absl::StrCat("{", label, "}"));
+    });
+    if (!matches) continue;
+    sum += it->second;
+    found = true;
+  }
+  return found ? sum : -1;
 }
 
 CommandResult RunCommand(const std::string& command, const std::string& input) {

@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace routeserve::testing {
 
@@ -23,6 +24,11 @@ std::set<std::string> MetricNamesIn(const std::string& text,
 
 // The sample of `series`, or -1 when the scrape has none.
 double SampleOf(const std::map<std::string, double>& samples, const std::string& series);
+
+// The sum of the samples of `name` over its series whose labels include each of `labels`
+// (written `key="value"`), whatever their other labels; -1 when no series matches.
+double SumOf(const std::map<std::string, double>& samples, const std::string& name,
+             const std::vector<std::string>& labels = {});
 
 struct CommandResult {
   int exit_code = -1;

@@ -179,19 +179,27 @@ TEST_CASE("the scrape counts every call by method and code, and promtool accepts
   }
   CHECK(SampleOf(samples, "routeserve_inflight_requests") == 0);
   // Every good request was queued, batched and finished with a route; the bad ones never were.
-  CHECK(SampleOf(samples, "routeserve_batch_size_sum") == routes);
-  CHECK(SampleOf(samples, "routeserve_refine_duration_seconds_count") == routes);
-  CHECK(SampleOf(samples, "routeserve_route_lateness_seconds_count") == routes);
-  CHECK(SampleOf(samples, "routeserve_route_cost_improvement_ratio_count") == routes);
+  CHECK(SumOf(samples, "routeserve_batch_size_sum") == routes);
+  CHECK(SumOf(samples, "routeserve_refine_duration_seconds_count") == routes);
+  CHECK(SumOf(samples, "routeserve_route_lateness_seconds_count") == routes);
+  CHECK(SumOf(samples, "routeserve_route_cost_improvement_ratio_count") == routes);
+  // A route by the model's version that made it; the two the classical solver answered in its
+  // place (above) by no version.
+  const std::string model = R"(model="nearest_max16")";
+  const std::string version = absl::StrCat(R"(version=")", t.server->model()->model_version(),
+                                           R"(")");
+  CHECK(SumOf(samples, "routeserve_refine_duration_seconds_count", {model, version}) ==
+        routes - 2);
+  CHECK(SumOf(samples, "routeserve_refine_duration_seconds_count", {model, R"(version="")"}) == 2);
   double batches = 0;
   for (const int bucket : config.batching.buckets) {
-    batches += SampleOf(samples, absl::StrCat(
-                                     "routeserve_inference_duration_seconds_count{bucket=\"",
-                                     bucket, "\"}"));
-    CHECK(SampleOf(samples, absl::StrCat("routeserve_queue_depth{bucket=\"", bucket, "\"}")) == 0);
+    const std::string label = absl::StrCat("bucket=\"", bucket, "\"");
+    batches += std::max(0.0, SumOf(samples, "routeserve_inference_duration_seconds_count",
+                                   {label, model, version}));
+    CHECK(SampleOf(samples, absl::StrCat("routeserve_queue_depth{", label, "}")) == 0);
   }
-  CHECK(batches == SampleOf(samples, "routeserve_batch_size_count"));
-  CHECK(SampleOf(samples, "routeserve_batch_padding_ratio_count") == batches);
+  CHECK(batches == SumOf(samples, "routeserve_batch_size_count", {model, version}));
+  CHECK(SumOf(samples, "routeserve_batch_padding_ratio_count") == batches);
   // Suggest with 19 and 23 stops, above the model's 16.
   CHECK(SampleOf(samples, R"(routeserve_fallback_total{reason="stops_above_model_max"})") == 2);
   CHECK(t.server->fallback_counts().stops_above_model_max == 2);
@@ -211,8 +219,8 @@ TEST_CASE("the scrape counts every call by method and code, and promtool accepts
   // Queue time per bucket: the good requests, all of them, by the buckets they went to.
   double queued = 0;
   for (const int bucket : config.batching.buckets) {
-    queued += SampleOf(samples, absl::StrCat("routeserve_queue_duration_seconds_count{bucket=\"",
-                                             bucket, "\"}"));
+    queued += std::max(0.0, SumOf(samples, "routeserve_queue_duration_seconds_count",
+                                  {absl::StrCat("bucket=\"", bucket, "\"")}));
   }
   CHECK(queued == routes);
   CHECK(SampleOf(samples, "process_open_fds") > 0);

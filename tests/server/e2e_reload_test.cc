@@ -1,6 +1,6 @@
 // Models in production, end to end: a RouteServer serving from a model repository
 // (model.repository, model/repository.h) or a model directory, reloaded while clients call it
-// over loopback (RouteServer::ReloadModel, what SIGHUP does), with the test models of
+// over loopback (RouteServer::ReloadModels, what SIGHUP does), with the test models of
 // tests/model (fixture routeserve_test_models) copied in as versions.
 #include <filesystem>
 #include <fstream>
@@ -145,7 +145,7 @@ TEST_CASE("a new version in the repository is swapped in under steady load witho
   load.WaitAnswers(10);
   // route-v2's family replaces route-v1's: a new version may be a new design.
   PutModel("nearest_edges", repository.path() / "couriers" / "2");
-  const ReloadOutcome outcome = t.server->ReloadModel();
+  const ReloadOutcome outcome = t.server->ReloadModels().front();
   INFO(outcome.status.ToString());
   REQUIRE(outcome.result == ReloadOutcome::Result::kSwapped);
   CHECK(absl::StartsWith(outcome.version, "couriers/2-"));
@@ -176,7 +176,7 @@ TEST_CASE("a new version in the repository is swapped in under steady load witho
   CHECK(absl::StrContains(info[0], "version=\"" + outcome.version + "\""));
 
   // The same files again: nothing is loaded.
-  CHECK(t.server->ReloadModel().result == ReloadOutcome::Result::kUnchanged);
+  CHECK(t.server->ReloadModels().front().result == ReloadOutcome::Result::kUnchanged);
   CHECK(Reloads(ScrapeOf(t), "unchanged") == 1);
 }
 
@@ -191,7 +191,7 @@ TEST_CASE("a corrupt version is refused and the serving one goes on; removing it
   const fs::path corrupt = repository.path() / "couriers" / "2";
   PutModel("nearest", corrupt);
   std::ofstream(corrupt / "model.pt", std::ios::app) << "tampered";
-  const ReloadOutcome outcome = t.server->ReloadModel();
+  const ReloadOutcome outcome = t.server->ReloadModels().front();
   REQUIRE(outcome.result == ReloadOutcome::Result::kFailed);
   CHECK(outcome.status.code() == absl::StatusCode::kDataLoss);
   CHECK(absl::StrContains(outcome.status.message(), "model.pt"));
@@ -203,7 +203,7 @@ TEST_CASE("a corrupt version is refused and the serving one goes on; removing it
   CHECK(Reloads(ScrapeOf(t), "failed") == 1);
 
   fs::remove_all(corrupt);
-  CHECK(t.server->ReloadModel().result == ReloadOutcome::Result::kUnchanged);
+  CHECK(t.server->ReloadModels().front().result == ReloadOutcome::Result::kUnchanged);
   CHECK(t.server->model()->model_version() == serving);
 }
 
@@ -215,7 +215,7 @@ TEST_CASE("a pinned version serves whatever is newer, until the pin moves; a pin
   PutModel("nearest_edges", repository.path() / "couriers" / "2");
   TestServer t = StartServer(RepositoryConfig(repository.path(), {"model.version=1"}));
   CHECK(absl::StartsWith(t.server->model()->model_version(), "couriers/1-"));
-  CHECK(t.server->ReloadModel().result == ReloadOutcome::Result::kUnchanged);
+  CHECK(t.server->ReloadModels().front().result == ReloadOutcome::Result::kUnchanged);
   const auto [status, version] = Call(*t.stub, 5);
   CHECK(status.ok());
   CHECK(absl::StartsWith(version, "couriers/1-"));
@@ -272,7 +272,7 @@ TEST_CASE("a shadow version runs beside the serving one on live traffic, and its
 
   // A new latest version becomes the shadow at the next reload; the serving one stays pinned.
   PutModel("nearest_edges", repository.path() / "couriers" / "3");
-  REQUIRE(t.server->ReloadModel().result == ReloadOutcome::Result::kUnchanged);
+  REQUIRE(t.server->ReloadModels().front().result == ReloadOutcome::Result::kUnchanged);
   for (int i = 0; i < kCalls; ++i) REQUIRE(Call(*t.stub, 400 + i).first.ok());
   CHECK(Eventually(
       [&] {
@@ -309,11 +309,11 @@ TEST_CASE("model.path reloads its directory's files as they are now", "[e2e][rel
   TestServer t = StartServer(TestConfig({"model.path=" + model.string(), "model.threads=1",
                                          "model.decodings=2", "batching.executors=1"}));
   const std::string first = t.server->model()->model_version();
-  CHECK(t.server->ReloadModel().result == ReloadOutcome::Result::kUnchanged);
+  CHECK(t.server->ReloadModels().front().result == ReloadOutcome::Result::kUnchanged);
 
   fs::remove_all(model);
   PutModel("nearest_edges", model);
-  const ReloadOutcome outcome = t.server->ReloadModel();
+  const ReloadOutcome outcome = t.server->ReloadModels().front();
   INFO(outcome.status.ToString());
   REQUIRE(outcome.result == ReloadOutcome::Result::kSwapped);
   CHECK(outcome.version != first);
@@ -321,6 +321,71 @@ TEST_CASE("model.path reloads its directory's files as they are now", "[e2e][rel
   const auto [status, version] = Call(*t.stub, 9);
   CHECK(status.ok());
   CHECK(version == outcome.version);
+}
+
+TEST_CASE("vehicle types go to their own models, each reloaded on its own, and the metrics say "
+          "which model and version answered",
+          "[e2e][reload]") {
+  TempDir repository;
+  PutModel("nearest", repository.path() / "couriers" / "1");
+  PutModel("nearest_edges", repository.path() / "vans" / "1");
+  TestServer t = StartServer(RepositoryConfig(
+      repository.path(), {"model.by_vehicle_type.car.name=vans",
+                          "model.by_vehicle_type.van.name=vans",
+                          "model.by_vehicle_type.van.decodings=1",
+                          "model.by_vehicle_type.car.decodings=1"}));
+  const auto answer = [&](v1::VehicleType vehicle, uint64_t seed) {
+    v1::SuggestRequest request = Request(seed);
+    request.mutable_courier()->set_vehicle_type(vehicle);
+    v1::SuggestResponse response;
+    auto context = GuardedContext();
+    const grpc::Status status = t.stub->Suggest(context.get(), request, &response);
+    INFO(status.error_message());
+    REQUIRE(status.ok());
+    CHECK(CheckRouteResponse(request, response, v1::ROUTE_SOURCE_MODEL_REFINED) == "");
+    return response.model_version();
+  };
+  const std::string couriers = answer(v1::VEHICLE_TYPE_BIKE, 1);
+  CHECK(absl::StartsWith(couriers, "couriers/1-"));
+  CHECK(answer(v1::VEHICLE_TYPE_SCOOTER, 2) == couriers);
+  const std::string vans = answer(v1::VEHICLE_TYPE_VAN, 3);
+  CHECK(absl::StartsWith(vans, "vans/1-"));
+  CHECK(answer(v1::VEHICLE_TYPE_CAR, 4) == vans);
+  CHECK(t.server->model(routing::VehicleType::kVan)->model_version() == vans);
+  CHECK(t.server->model(routing::VehicleType::kBike)->model_version() == couriers);
+  CHECK(t.server->model(routing::VehicleType::kCar)->family() == model::ModelFamily::kEdges);
+
+  std::map<std::string, double> samples = ScrapeOf(t);
+  CHECK(ModelInfoSeries(samples).size() == 2);
+  for (const auto& [name, version] : {std::pair{"couriers", couriers}, std::pair{"vans", vans}}) {
+    const std::string labels = absl::StrCat("model=\"", name, "\",version=\"", version, "\"");
+    INFO(labels);
+    CHECK(SampleOf(samples, absl::StrCat("routeserve_refine_duration_seconds_count{", labels,
+                                         "}")) == 2);
+    CHECK(SampleOf(samples, absl::StrCat("routeserve_batch_size_count{", labels, "}")) == 2);
+    const std::vector<std::string> of_model = {absl::StrCat("model=\"", name, "\""),
+                                               absl::StrCat("version=\"", version, "\"")};
+    CHECK(SumOf(samples, "routeserve_inference_duration_seconds_count", of_model) == 2);
+  }
+
+  // A new version of one model: that one swaps, the other is unchanged.
+  PutModel("nearest", repository.path() / "vans" / "2");
+  const std::vector<ReloadOutcome> outcomes = t.server->ReloadModels();
+  REQUIRE(outcomes.size() == 2);
+  CHECK(outcomes[0].result == ReloadOutcome::Result::kUnchanged);
+  CHECK(outcomes[0].version == couriers);
+  CHECK(outcomes[1].result == ReloadOutcome::Result::kSwapped);
+  CHECK(absl::StartsWith(outcomes[1].version, "vans/2-"));
+  CHECK(answer(v1::VEHICLE_TYPE_VAN, 5) == outcomes[1].version);
+  CHECK(answer(v1::VEHICLE_TYPE_BIKE, 6) == couriers);
+  samples = ScrapeOf(t);
+  CHECK(Reloads(samples, "swapped") == 1);
+  CHECK(Reloads(samples, "unchanged") == 1);
+  const std::vector<std::string> info = ModelInfoSeries(samples);
+  REQUIRE(info.size() == 2);
+  CHECK(std::count_if(info.begin(), info.end(), [&](const std::string& series) {
+          return absl::StrContains(series, "version=\"" + outcomes[1].version + "\"");
+        }) == 1);
 }
 
 }  // namespace
