@@ -74,7 +74,7 @@ std::string TempPath(const std::string& name) {
 }
 
 TEST_CASE("routeserve-cli gets a feasible route of the shipped model from the running server "
-          "with the default config, and names a bad field",
+          "with the default config, names a bad field, and checks health",
           "[process]") {
   ServerProcess process(ROUTESERVE_BINARY, ServerArgs());
   const std::string target = absl::StrCat("127.0.0.1:", process.WaitForPort());
@@ -120,6 +120,20 @@ TEST_CASE("routeserve-cli gets a feasible route of the shipped model from the ru
   CHECK(refused.output.empty());
   CHECK(absl::StrContains(error.output, "INVALID_ARGUMENT"));
   CHECK(absl::StrContains(error.output, "stops[3].time_window"));
+
+  // --health: readiness and liveness as a probe sees them; an unknown service is an error;
+  // --health with a request is a usage error.
+  for (const std::string service : {"routeserve.v1.RouteService", "''"}) {
+    const CommandResult health = RunCommand(cli + " --target " + target + " --health " + service);
+    INFO(service << ": " << health.output);
+    CHECK(health.exit_code == 0);
+    CHECK(health.output == "SERVING\n");
+  }
+  const CommandResult unknown =
+      RunCommand(cli + " --target " + target + " --health no.such.Service 2>&1");
+  CHECK(unknown.exit_code == 1);
+  CHECK(absl::StrContains(unknown.output, "NOT_FOUND"));
+  CHECK(RunCommand(cli + " --health '' --generate 3 2>&1").exit_code == 2);
 
   process.Signal(SIGTERM);
   CHECK(process.WaitForExit() == 0);

@@ -1,7 +1,8 @@
 // routeserve-cli: sends one SuggestRequest to a routeserve server and prints the response as
 // proto JSON (README.md, Ask for a route). The request comes from a proto JSON file (or stdin)
 // or from the project's instance generator; --print-request prints it instead of calling the
-// server. Plaintext by default; the TLS flags reach a server with server.tls set
+// server. --health asks the standard health service instead, as a probe would. Plaintext by
+// default; the TLS flags reach a server with server.tls set
 // (docs/RELIABILITY.md).
 #include <cerrno>
 #include <chrono>
@@ -27,6 +28,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "program/command_line.h"
 #include "program/failure.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "routeserve/v1/route_service.grpc.pb.h"
 #include "routing/generator.h"
 
@@ -41,6 +43,10 @@ ABSL_FLAG(std::string, windows, "loose", "the generator's time windows: none, lo
 ABSL_FLAG(bool, matrix, false, "the generator adds a caller's travel-time matrix");
 ABSL_FLAG(bool, end, false, "the route must finish at an end position (by default, by chance)");
 ABSL_FLAG(double, visits, 0, "the generator's share of the stops that are visits, in [0, 1]");
+ABSL_FLAG(std::optional<std::string>, health, std::nullopt,
+          "instead of a Suggest, ask the server's health service (grpc.health.v1.Health) for "
+          "SERVICE: routeserve.v1.RouteService for readiness, \"\" for liveness; prints the "
+          "status, exits 0 only when SERVING");
 ABSL_FLAG(double, deadline_s, 10, "the call's deadline, seconds");
 ABSL_FLAG(bool, print_request, false,
           "print the request as proto JSON and exit, without calling the server (also spelled "
@@ -63,17 +69,21 @@ constexpr char kName[] = "routeserve-cli";
 
 constexpr char kUsage[] =
     R"(usage: routeserve-cli [--target HOST:PORT] (--request FILE | --generate STOPS [--seed N]
-                      [--windows none|loose|tight] [--matrix] [--end] [--visits SHARE])
+                      [--windows none|loose|tight] [--matrix] [--end] [--visits SHARE]
+                      | --health SERVICE)
                       [--deadline_s SECONDS] [--print-request]
                       [--tls] [--ca_file FILE] [--cert_file FILE --key_file FILE]
                       [--server_name NAME]
 
 Sends one SuggestRequest to a routeserve server (RouteService.Suggest) and prints the
 SuggestResponse on stdout as proto JSON: field names as the .proto spells them (snake_case),
-fields at their zero value included. Any of the TLS flags turns TLS on (the server's
-server.tls.*).
+fields at their zero value included. With --health, asks the server's standard health service
+instead and prints the status (SERVING, NOT_SERVING, SERVICE_UNKNOWN), as an orchestrator's
+probe would: --health routeserve.v1.RouteService for readiness, --health '' for liveness. Any
+of the TLS flags turns TLS on (the server's server.tls.*).
 
-Exit status: 0 on success; 1 when the call fails (its status is printed on stderr as
+Exit status: 0 on success (with --health: SERVING); 1 when the call fails or, with --health,
+the status is not SERVING (its status is printed on stderr as
 "error: CODE: message"; a TLS handshake the server refuses is UNAVAILABLE) or the request or a
 TLS file cannot be read ("error: message"); 2 on a usage error.
 )";
@@ -87,6 +97,7 @@ struct Args {
   std::string target;
   std::optional<std::string> request_file;
   std::optional<int> generate_stops;
+  std::optional<std::string> health_service;
   uint64_t seed = 1;
   routing::TimeWindowTightness windows = routing::TimeWindowTightness::kLoose;
   bool matrix = false;
@@ -162,10 +173,15 @@ absl::StatusOr<Args> ArgsFromFlags(const program::CommandLine& command_line) {
       return Bad("--generate", absl::StrCat("not a stop count in [1, ", kMaxGeneratedStops, "]"));
     }
   }
-  if (args.request_file.has_value() == args.generate_stops.has_value()) {
-    return program::UsageError("give exactly one of --request and --generate");
+  if (command_line.Given("health")) args.health_service = absl::GetFlag(FLAGS_health).value_or("");
+  if (static_cast<int>(args.request_file.has_value()) + args.generate_stops.has_value() +
+          args.health_service.has_value() != 1) {
+    return program::UsageError("give exactly one of --request, --generate and --health");
   }
-  if (args.request_file.has_value()) {
+  if (args.health_service.has_value() && command_line.Given("print_request")) {
+    return Bad("--print_request", "goes with --request or --generate");
+  }
+  if (!args.generate_stops.has_value()) {
     for (const char* flag : {"seed", "windows", "matrix", "end", "visits"}) {
       if (command_line.Given(flag)) return Bad(absl::StrCat("--", flag), "goes with --generate");
     }
@@ -262,27 +278,57 @@ absl::Status PrintJson(const google::protobuf::Message& message) {
   return absl::OkStatus();
 }
 
+std::chrono::system_clock::time_point Deadline(const Args& args) {
+  return std::chrono::system_clock::now() +
+         std::chrono::duration_cast<std::chrono::system_clock::duration>(
+             std::chrono::duration<double>(args.deadline_s));
+}
+
 // A failed call is "CODE: message", the code gRPC's (whose codes are Abseil's, number for
 // number): "INVALID_ARGUMENT: stops[3].time_window: earliest after latest".
+absl::Status CallError(const grpc::Status& status) {
+  const auto code = static_cast<absl::StatusCode>(status.error_code());
+  return absl::Status(code,
+                      absl::StrCat(absl::StatusCodeToString(code), ": ", status.error_message()));
+}
+
 absl::Status Suggest(const Args& args, const v1::SuggestRequest& request) {
   absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = OpenChannel(args);
   if (!channel.ok()) return channel.status();
   const std::unique_ptr<v1::RouteService::Stub> stub = v1::RouteService::NewStub(*channel);
   grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() +
-                       std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                           std::chrono::duration<double>(args.deadline_s)));
+  context.set_deadline(Deadline(args));
   v1::SuggestResponse response;
   const grpc::Status status = stub->Suggest(&context, request, &response);
-  if (!status.ok()) {
-    const auto code = static_cast<absl::StatusCode>(status.error_code());
-    return absl::Status(code, absl::StrCat(absl::StatusCodeToString(code), ": ",
-                                           status.error_message()));
-  }
+  if (!status.ok()) return CallError(status);
   return PrintJson(response);
 }
 
+// The health service's answer for `service`, printed; not SERVING is an error.
+absl::Status CheckHealth(const Args& args, const std::string& service) {
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = OpenChannel(args);
+  if (!channel.ok()) return channel.status();
+  const std::unique_ptr<grpc::health::v1::Health::Stub> stub =
+      grpc::health::v1::Health::NewStub(*channel);
+  grpc::ClientContext context;
+  context.set_deadline(Deadline(args));
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service(service);
+  grpc::health::v1::HealthCheckResponse response;
+  if (const grpc::Status status = stub->Check(&context, request, &response); !status.ok()) {
+    return CallError(status);
+  }
+  const std::string name = grpc::health::v1::HealthCheckResponse::ServingStatus_Name(
+      response.status());
+  std::cout << name << '\n' << std::flush;
+  if (response.status() != grpc::health::v1::HealthCheckResponse::SERVING) {
+    return absl::UnavailableError(absl::StrCat("\"", service, "\" is ", name));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Run(const Args& args) {
+  if (args.health_service.has_value()) return CheckHealth(args, *args.health_service);
   v1::SuggestRequest request;
   if (args.request_file.has_value()) {
     if (absl::Status read = ReadRequest(*args.request_file, request); !read.ok()) return read;
