@@ -7,7 +7,7 @@ CONFIG ?= config/routeserve.yaml
 
 .PHONY: all deps bench-deps configure build serve test bench check-dashboard check-deploy \
 	sync-deploy clean test-asan test-tsan fuzz fuzz-deps architecture architecture-deps \
-	check-architecture
+	check-architecture image-test
 
 all: build
 
@@ -83,6 +83,13 @@ check-dashboard:
 # cluster, nor Docker.
 check-deploy:
 	@scripts/check-deploy.sh $(BUILD_DIR)/deploy-check
+
+# The CPU image, built from the Dockerfile with podman (no registry: its base images come from
+# debootstrap) and run as the Deployment runs it: health, one Suggest, /metrics and a model
+# swap by SIGHUP, through published ports (docs/DEPLOY.md). As root; not in CI (it builds the
+# project once more, in the image: about 20 minutes on 2 cores the first time).
+image-test: build
+	@CLI=$(BUILD_DIR)/routeserve-cli scripts/image-test.sh $(BUILD_DIR)-image
 
 architecture-deps:
 	@scripts/install-deps.sh architecture
