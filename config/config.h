@@ -12,7 +12,8 @@
 //   objective.{lateness_weight, waiting_weight, detour_factor,
 //   speed_mps.{bike, scooter, car, van}}, solver.{max_moves, perturbation_rounds,
 //   max_evaluations, candidates, seed}, model.{path, repository, name, version, shadow_version,
-//   shadow_ratio, device, precision, decodings, candidates, threads, by_vehicle_type.{bike,
+//   shadow_ratio, device, precision, cuda_graphs, decodings, candidates, threads,
+//   by_vehicle_type.{bike,
 //   scooter, car, van}.{name, version, device, precision, decodings, executors}},
 //   refine.{max_moves, perturbation_rounds}, metrics.{address, gpu_sample_period_s},
 //   shutdown.{drain_delay_s, grace_period_s}. An absent key keeps the
@@ -113,6 +114,9 @@ struct Config {
     double shadow_ratio = 0.1;  // share of the answered requests tried on it, 0..1
     model::DeviceSpec device;                          // auto | cpu | cuda | cuda:N
     model::Precision precision = model::Precision::kFp32;
+    // CUDA graphs of the forward pass, one per batch shape and executor (model/model_runner.h):
+    // auto | on | off.
+    model::CudaGraphs cuda_graphs = model::CudaGraphs::kAuto;
     int decodings = 8;  // per request: 1 greedy + (decodings - 1) sampled, 1..64
     // route-v2: each stop's best-scored successors the search tries (candidate lists); 0: all.
     int candidates = 5;

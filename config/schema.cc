@@ -219,6 +219,10 @@ const std::vector<ConfigEntry>& Schema() {
                       "precision", [](auto& c) -> auto& { return c.model.precision; },
                       model::ParsePrecision,
                       [](model::Precision p) { return std::string(model::PrecisionName(p)); }),
+                  TextKey(
+                      "cuda_graphs", [](auto& c) -> auto& { return c.model.cuda_graphs; },
+                      model::ParseCudaGraphs,
+                      [](model::CudaGraphs g) { return std::string(model::CudaGraphsName(g)); }),
                   IntegerKey(
                       "decodings", [](auto& c) -> auto& { return c.model.decodings; },
                       /*min=*/1, /*max=*/model::kMaxDecodings),

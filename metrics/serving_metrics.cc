@@ -306,6 +306,18 @@ std::vector<MetricFamily> ServingMetrics::Collect() const {
         Sampled("result", result, static_cast<double>(count), MetricType::Counter));
   }
   families.push_back(std::move(captured));
+
+  MetricFamily graphs{Name("model_cuda_graphs"),
+                      "Batch shapes x executors of the serving models whose forward pass runs "
+                      "as a captured CUDA graph (captured), or eagerly because its capture "
+                      "failed (eager); zero on the CPU and with model.cuda_graphs off.",
+                      MetricType::Gauge, {}};
+  for (const auto& [state, count] : {std::pair{"captured", sample.cuda_graphs.captured},
+                                     std::pair{"eager", sample.cuda_graphs.failed}}) {
+    graphs.metric.push_back(
+        Sampled("state", state, static_cast<double>(count), MetricType::Gauge));
+  }
+  families.push_back(std::move(graphs));
   return families;
 }
 

@@ -62,6 +62,12 @@ struct ScrapeSample {
     int64_t written = 0;
     int64_t dropped = 0;
   } captured;
+  // The serving models' batch shapes x executors captured as CUDA graphs, and those whose
+  // capture failed (run eagerly).
+  struct CudaGraphs {
+    int64_t captured = 0;
+    int64_t failed = 0;
+  } cuda_graphs;
 };
 
 // The labels of a model's per-stage series: the model's name (model.name, or model.path's

@@ -11,11 +11,13 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <sstream>
 #include <string_view>
 #include <thread>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -139,10 +141,27 @@ absl::StatusOr<std::map<std::string, int64_t>> ModuleContract(const torch::jit::
   return contract;
 }
 
-// Per executor: the staging buffers of its batches and, on CUDA, its stream.
+// One batch shape's buffers on one CUDA executor, made on its first batch and kept: the inputs
+// staged in pinned host memory, their device copies at fixed addresses (which a CUDA graph's
+// replay reads), and the graph captured over them with its output, once there is one.
+struct DeviceShape {
+  std::vector<torch::Tensor> pinned;
+  std::vector<torch::Tensor> device;
+#if ROUTESERVE_HAS_CUDA_GRAPHS
+  std::unique_ptr<compat::Graph> graph;
+  c10::IValue graph_output;
+#endif
+};
+
+// A batch's shape: rows, N and (the pointer model's noise) K.
+using ShapeKey = std::tuple<int, int, int>;
+
+// Per executor: the host buffers its batches are encoded into and, on CUDA, its stream and its
+// shapes' device buffers.
 struct ExecutorState {
   FeatureBatch features;
   std::vector<float> noise;
+  std::map<ShapeKey, DeviceShape> device_shapes;
 #if ROUTESERVE_HAS_CUDA_STREAMS
   std::optional<compat::Stream> stream;
 #endif
@@ -160,21 +179,28 @@ struct ModelRunner::Impl {
   std::optional<at::ScalarType> autocast_dtype;
   int threads = 1;
   std::vector<std::unique_ptr<ExecutorState>> executors;
+  // Shapes x executors captured as CUDA graphs by Warmup(), and those whose capture failed.
+  CudaGraphCounts graphs;
 
-  // Host tensor -> the device: as is on the CPU; on CUDA through pinned memory, copied on the
-  // executor's stream without blocking the host.
-  torch::Tensor ToDevice(const torch::Tensor& host) const {
-    if (device.is_cpu()) return host;
-    torch::Tensor pinned = torch::empty(host.sizes(), host.options().pinned_memory(true));
-    pinned.copy_(host);
-    return pinned.to(device, /*non_blocking=*/true);
-  }
-
-  // The module's output for the batch staged on `state` (rows problems at N; with the
-  // decodings' noise [rows, K, N] for the pointer model) under `autocast` (nullopt: fp32).
-  // Throws what LibTorch throws.
+  // The inputs of forward() in docs/MODEL.md's order over `state`'s host buffers (no copy),
+  // for rows problems at N (with the decodings' noise [rows, K, N] for the pointer model).
+  std::vector<torch::Tensor> HostInputs(ExecutorState& state, int rows, int N, int K) const;
+  // The module's output for `inputs` under `autocast` (nullopt: fp32). Throws what LibTorch
+  // throws.
+  c10::IValue RunModule(const std::vector<torch::Tensor>& inputs,
+                        std::optional<at::ScalarType> autocast);
+  // On CUDA: the shape's buffers on `state`, made on first use, with the staged batch copied
+  // into them (host -> pinned -> device, on the executor's stream, the host not waiting).
+  DeviceShape& StageOnDevice(ExecutorState& state, const ShapeKey& key,
+                             const std::vector<torch::Tensor>& host);
+  // The module's output for the batch staged on `state`: on the CPU over its host buffers; on
+  // CUDA over the shape's device buffers, replaying its graph where one was captured. Runs on
+  // the current stream (the caller's guard). Throws what LibTorch throws.
   c10::IValue Forward(ExecutorState& state, int rows, int N, int K,
                       std::optional<at::ScalarType> autocast);
+  // Captures the forward of shape `key` on `executor` (warmed up: its buffers exist) as a CUDA
+  // graph, replayed by Forward() from then on: OK, or why not (the shape stays eager).
+  absl::Status Capture(int executor, const ShapeKey& key, std::optional<at::ScalarType> autocast);
   // route-v1's outputs on the host: orders [rows, K, N] (int64) and scores [rows, K] (float),
   // or why the output breaks the contract.
   absl::Status DecodingsOf(const c10::IValue& output, int rows, int N, int K,
@@ -213,31 +239,100 @@ struct ModelRunner::Impl {
   absl::Status SelfTest(const std::string& model_dir, const ModelFiles& files);
 };
 
-c10::IValue ModelRunner::Impl::Forward(ExecutorState& state, int rows, int N, int K,
-                                       std::optional<at::ScalarType> autocast) {
-#if ROUTESERVE_HAS_CUDA_STREAMS
-  std::optional<compat::StreamGuard> stream_guard;
-  if (state.stream.has_value()) stream_guard.emplace(*state.stream);
-#endif
+std::vector<torch::Tensor> ModelRunner::Impl::HostInputs(ExecutorState& state, int rows, int N,
+                                                         int K) const {
   FeatureBatch& f = state.features;
   const auto float32 = torch::TensorOptions().dtype(torch::kFloat32);
-  std::vector<c10::IValue> inputs;
-  inputs.reserve(6);
-  // The inputs of forward() in docs/MODEL.md's order, over the staging buffers (no copy on the
-  // CPU).
-  auto input = [&](void* data, at::IntArrayRef sizes, const torch::TensorOptions& type) {
-    inputs.emplace_back(ToDevice(torch::from_blob(data, sizes, type)));
-  };
-  input(f.nodes.data(), {rows, N, kNodeFeatures}, float32);
-  input(f.pairs.data(), {rows, N}, torch::kInt64);
-  input(f.padding.data(), {rows, N}, torch::kBool);
-  input(f.courier.data(), {rows, kCourierFeatures}, float32);
-  input(f.travel.data(), {rows, N + 1, N + 1}, float32);
+  std::vector<torch::Tensor> inputs = {
+      torch::from_blob(f.nodes.data(), {rows, N, kNodeFeatures}, float32),
+      torch::from_blob(f.pairs.data(), {rows, N}, torch::kInt64),
+      torch::from_blob(f.padding.data(), {rows, N}, torch::kBool),
+      torch::from_blob(f.courier.data(), {rows, kCourierFeatures}, float32),
+      torch::from_blob(f.travel.data(), {rows, N + 1, N + 1}, float32)};
   if (metadata.family == ModelFamily::kPointer) {
-    input(state.noise.data(), {rows, K, N}, float32);
+    inputs.push_back(torch::from_blob(state.noise.data(), {rows, K, N}, float32));
   }
+  return inputs;
+}
+
+c10::IValue ModelRunner::Impl::RunModule(const std::vector<torch::Tensor>& inputs,
+                                         std::optional<at::ScalarType> autocast) {
+  std::vector<c10::IValue> values(inputs.begin(), inputs.end());
   compat::AutocastGuard guard(device.type(), autocast);
-  return module.forward(std::move(inputs));
+  return module.forward(std::move(values));
+}
+
+DeviceShape& ModelRunner::Impl::StageOnDevice(ExecutorState& state, const ShapeKey& key,
+                                              const std::vector<torch::Tensor>& host) {
+  DeviceShape& shape = state.device_shapes[key];
+  if (shape.device.empty()) {
+    for (const torch::Tensor& input : host) {
+      shape.pinned.push_back(torch::empty(input.sizes(), input.options().pinned_memory(true)));
+      shape.device.push_back(torch::empty(input.sizes(), input.options().device(device)));
+    }
+  }
+  // The previous batch's copies out of the pinned buffers are done: its outputs were read back
+  // on this stream before it returned.
+  for (size_t i = 0; i < host.size(); ++i) {
+    shape.pinned[i].copy_(host[i]);
+    shape.device[i].copy_(shape.pinned[i], /*non_blocking=*/true);
+  }
+  return shape;
+}
+
+c10::IValue ModelRunner::Impl::Forward(ExecutorState& state, int rows, int N, int K,
+                                       std::optional<at::ScalarType> autocast) {
+  const std::vector<torch::Tensor> host = HostInputs(state, rows, N, K);
+  if (device.is_cpu()) return RunModule(host, autocast);
+  DeviceShape& shape = StageOnDevice(state, {rows, N, K}, host);
+#if ROUTESERVE_HAS_CUDA_GRAPHS
+  if (shape.graph != nullptr) {
+    shape.graph->replay();
+    return shape.graph_output;
+  }
+#endif
+  return RunModule(shape.device, autocast);
+}
+
+absl::Status ModelRunner::Impl::Capture(int executor, const ShapeKey& key,
+                                        std::optional<at::ScalarType> autocast) {
+#if ROUTESERVE_HAS_CUDA_GRAPHS
+  ExecutorState& state = *executors[executor];
+  const auto found = state.device_shapes.find(key);
+  if (found == state.device_shapes.end()) {
+    return absl::FailedPreconditionError("the shape has not run on this executor");
+  }
+  DeviceShape& shape = found->second;
+  compat::StreamGuard stream_guard(*state.stream);
+  auto graph = std::make_unique<compat::Graph>();
+  try {
+    c10::InferenceMode inference;
+    compat::AutocastCacheGuard no_cast_cache(false);
+    compat::BeginCapture(*graph);
+    c10::IValue output;
+    try {
+      output = RunModule(shape.device, autocast);
+    } catch (...) {
+      try {
+        graph->capture_end();  // ends the stream's capture, which the error invalidated
+      } catch (...) {
+      }
+      throw;
+    }
+    graph->capture_end();
+    shape.graph_output = std::move(output);
+    shape.graph = std::move(graph);
+    return absl::OkStatus();
+  } catch (...) {
+    return FromException("CUDA graph capture failed", std::current_exception());
+  }
+#else
+  (void)executor;
+  (void)key;
+  (void)autocast;
+  return absl::UnimplementedError(absl::StrCat("LibTorch ", TORCH_VERSION,
+                                               " was built without CUDA graphs"));
+#endif
 }
 
 absl::Status ModelRunner::Impl::DecodingsOf(const c10::IValue& output, int rows, int N, int K,
@@ -324,9 +419,16 @@ absl::Status ModelRunner::Impl::StageAndForward(
     const std::function<absl::Status(const c10::IValue& output, int rows)>& read) {
   const absl::StatusOr<int> rows = Stage(instances, N, K, executor);
   if (!rows.ok()) return rows.status();
+  ExecutorState& state = *executors[executor];
   try {
+#if ROUTESERVE_HAS_CUDA_STREAMS
+    // The forward pass and the copy of its output to the host, both on the executor's stream:
+    // the copy waits for the forward pass, and the next batch for the copy.
+    std::optional<compat::StreamGuard> stream_guard;
+    if (state.stream.has_value()) stream_guard.emplace(*state.stream);
+#endif
     c10::InferenceMode inference;
-    return read(Forward(*executors[executor], *rows, N, K, autocast), *rows);
+    return read(Forward(state, *rows, N, K, autocast), *rows);
   } catch (...) {
     return FromException("model: forward failed", std::current_exception());
   }
@@ -463,6 +565,13 @@ absl::StatusOr<std::unique_ptr<ModelRunner>> ModelRunner::Load(const std::string
       PickAutocast(options.precision, impl->device);
   if (!autocast.ok()) return autocast.status();
   impl->autocast_dtype = *autocast;
+  if (options.cuda_graphs == CudaGraphs::kOn &&
+      (!impl->device.is_cuda() || !ROUTESERVE_HAS_CUDA_GRAPHS)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "model.cuda_graphs: on needs a CUDA device and a LibTorch with CUDA graphs; the model "
+        "runs on ", impl->device.str(), " with LibTorch ", TORCH_VERSION,
+        ROUTESERVE_HAS_CUDA_GRAPHS ? "" : " (no CUDA graphs)"));
+  }
   if (absl::Status loaded = impl->LoadModule(model_dir, *files); !loaded.ok()) return loaded;
 
   // Process-wide; executor threads pick it up on their first parallel region.
@@ -499,9 +608,12 @@ absl::StatusOr<WarmupReport> ModelRunner::Warmup(std::span<const int> buckets, i
   for (const int bucket : buckets) sizes.insert(PaddedSizeFor(bucket));
   WarmupReport report;
   // On the CPU every executor's thread runs the one optimised graph: executor 0 warms it. On
-  // CUDA each executor has its own stream (and, to come, graphs): each warms its own.
+  // CUDA each executor has its own stream, buffers and graphs: each warms its own.
   const int warmed_executors =
       impl_->device.is_cuda() ? static_cast<int>(impl_->executors.size()) : 1;
+  const bool capture =
+      impl_->device.is_cuda() && impl_->options.cuda_graphs != CudaGraphs::kOff;
+  impl_->graphs = {};
   const absl::Time start = absl::Now();
   for (const int N : sizes) {
     // One generated problem of N stops, repeated: the shapes are what matter.
@@ -514,7 +626,31 @@ absl::StatusOr<WarmupReport> ModelRunner::Warmup(std::span<const int> buckets, i
     for (const int batch : BatchClasses(impl_->options.max_batch_size)) {
       const std::vector<const routing::Instance*> instances(batch, &*instance);
       for (int executor = 0; executor < warmed_executors; ++executor) {
-        for (int run = 0; run < kWarmupRunsPerShape; ++run) {
+        const auto where = [&] {
+          return absl::StrCat("at N ", N, ", batch ", batch, " (",
+                              PrecisionName(impl_->options.precision), " on ", device(),
+                              ", executor ", executor, ")");
+        };
+        // The warm-up runs, then, with graphs, one more that replays the graph just captured.
+        for (int run = 0; run < kWarmupRunsPerShape + (capture ? 1 : 0); ++run) {
+          if (run == kWarmupRunsPerShape) {
+            const int rows = BatchClassFor(batch, impl_->options.max_batch_size);
+            const absl::Status captured =
+                impl_->Capture(executor, {rows, N, decodings}, impl_->autocast_dtype);
+            if (!captured.ok()) {
+              if (impl_->options.cuda_graphs == CudaGraphs::kOn) {
+                return absl::Status(captured.code(),
+                                    absl::StrCat("model.cuda_graphs: on, but the capture ",
+                                                 where(), " failed: ", captured.message()));
+              }
+              ++impl_->graphs.failed;
+              if (impl_->graphs.first_failure.empty()) {
+                impl_->graphs.first_failure = absl::StrCat(where(), ": ", captured.message());
+              }
+              break;  // this shape runs eagerly
+            }
+            ++impl_->graphs.captured;
+          }
           const absl::Time run_start = absl::Now();
           std::vector<absl::StatusOr<std::vector<Decoding>>> results =
               Run(instances, N, decodings, executor);
@@ -522,10 +658,9 @@ absl::StatusOr<WarmupReport> ModelRunner::Warmup(std::span<const int> buckets, i
           for (const auto& result : results) {
             if (!result.ok()) {
               return absl::Status(result.status().code(),
-                                  absl::StrCat("model warm-up at N ", N, ", batch ", batch, " (",
-                                               PrecisionName(impl_->options.precision), " on ",
-                                               device(), ", executor ", executor,
-                                               "): ", result.status().message()));
+                                  absl::StrCat("model warm-up ", where(),
+                                               run == kWarmupRunsPerShape ? " (CUDA graph)" : "",
+                                               ": ", result.status().message()));
             }
           }
           ++report.forward_passes;
@@ -541,8 +676,11 @@ absl::StatusOr<WarmupReport> ModelRunner::Warmup(std::span<const int> buckets, i
     }
   }
   report.total = absl::Now() - start;
+  report.graphs = impl_->graphs;
   return report;
 }
+
+CudaGraphCounts ModelRunner::cuda_graphs() const { return impl_->graphs; }
 
 const std::string& ModelRunner::model_version() const { return impl_->version; }
 const ModelMetadata& ModelRunner::metadata() const { return impl_->metadata; }

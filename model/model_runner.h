@@ -15,6 +15,13 @@
 //   the smallest power of two >= B, capped at options.max_batch_size (which is a class of its
 //   own); the extra rows are copies of the first problem, their outputs dropped. So the model
 //   sees few shapes, and Warmup() runs each before the server reports ready.
+// CUDA GRAPHS: on CUDA each executor keeps, per batch shape, pinned host buffers and device
+//   buffers that its batches are copied through (made on the shape's first batch, kept). With
+//   options.cuda_graphs auto or on, Warmup() then captures each shape's forward pass over those
+//   buffers as a CUDA graph, on the executor's stream, and later batches of the shape replay
+//   it: one launch instead of the forward's hundreds. A shape whose capture fails (a model
+//   that synchronises with the host, say) runs eagerly with auto, and is counted
+//   (cuda_graphs()); with on, the warm-up fails. Off, and on the CPU, every batch runs eagerly.
 // FAMILIES (model.yaml's `family`, docs/MODEL.md): route-v1's pointer model decodes K routes
 //   per problem in its forward pass (inputs with the decodings' noise); route-v2's edge model
 //   scores every directed pair of nodes (the same inputs but the noise) and the runner builds
@@ -56,6 +63,13 @@ namespace routeserve::model {
 // its second call, which would otherwise fall on a request.
 inline constexpr int kWarmupRunsPerShape = 2;
 
+// CUDA graphs captured by Warmup(), counted in shapes x executors.
+struct CudaGraphCounts {
+  int captured = 0;
+  int failed = 0;             // those shapes run eagerly
+  std::string first_failure;  // where and why the first capture failed
+};
+
 // What Warmup() ran.
 struct WarmupReport {
   int shapes = 0;  // (N, batch class) pairs
@@ -65,6 +79,7 @@ struct WarmupReport {
   absl::Duration slowest;
   int slowest_padded_size = 0;
   int slowest_batch = 0;
+  CudaGraphCounts graphs;
 };
 
 class ModelRunner {
@@ -92,10 +107,13 @@ class ModelRunner {
   // Runs one generated batch of every shape the server can ask for: each bucket of `buckets`
   // (as N = PaddedSizeFor(bucket)) with each batch class of options.max_batch_size, with
   // `decodings` decodings, kWarmupRunsPerShape times on executor 0 (on CUDA, on every executor:
-  // each has its own stream). An error (a precision the model cannot run, a model
-  // that fails on some shape or answers it with an invalid order or a score that is not finite)
-  // names the shape.
+  // each has its own stream), then captures each as a CUDA graph (CUDA GRAPHS) and runs it once
+  // more, replayed. An error (a precision the model cannot run, a model that fails on some
+  // shape or answers it with an invalid order or a score that is not finite, a capture that
+  // fails with options.cuda_graphs on) names the shape.
   absl::StatusOr<WarmupReport> Warmup(std::span<const int> buckets, int decodings);
+  // The graphs the last Warmup() captured (zeros on the CPU).
+  CudaGraphCounts cuda_graphs() const;
 
   // "route-v1-3f2a9c0b7d41": the directory's name and the content hash of its files
   // (model/model_files.h).

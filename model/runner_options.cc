@@ -28,6 +28,25 @@ absl::StatusOr<Precision> ParsePrecision(absl::string_view name) {
       absl::StrCat("expected fp32, bf16 or fp16, got \"", name, "\""));
 }
 
+absl::string_view CudaGraphsName(CudaGraphs mode) {
+  switch (mode) {
+    case CudaGraphs::kAuto:
+      return "auto";
+    case CudaGraphs::kOn:
+      return "on";
+    case CudaGraphs::kOff:
+      return "off";
+  }
+  return "unknown";
+}
+
+absl::StatusOr<CudaGraphs> ParseCudaGraphs(absl::string_view name) {
+  for (const CudaGraphs mode : {CudaGraphs::kAuto, CudaGraphs::kOn, CudaGraphs::kOff}) {
+    if (name == CudaGraphsName(mode)) return mode;
+  }
+  return absl::InvalidArgumentError(absl::StrCat("expected auto, on or off, got \"", name, "\""));
+}
+
 std::string DeviceSpecName(const DeviceSpec& device) {
   switch (device.kind) {
     case DeviceSpec::Kind::kAuto:

@@ -21,6 +21,15 @@ absl::string_view PrecisionName(Precision precision);
 // InvalidArgument naming the accepted names.
 absl::StatusOr<Precision> ParsePrecision(absl::string_view name);
 
+// Whether the forward pass of each batch shape is captured as a CUDA graph after the warm-up
+// and replayed for the batches of that shape (model_runner.h, CUDA GRAPHS): "auto" on a CUDA
+// device, where a shape whose capture fails runs eagerly; "on" the same, but a capture that
+// fails, or a device that is not CUDA, is an error; "off" never.
+enum class CudaGraphs { kAuto, kOn, kOff };
+absl::string_view CudaGraphsName(CudaGraphs mode);
+// InvalidArgument naming the accepted names.
+absl::StatusOr<CudaGraphs> ParseCudaGraphs(absl::string_view name);
+
 // "auto" (the first CUDA device when LibTorch has CUDA and one is present, else the CPU),
 // "cpu", "cuda" (= "cuda:0") or "cuda:N".
 struct DeviceSpec {
@@ -37,6 +46,7 @@ struct ModelRunnerOptions {
   // Affect behaviour.
   DeviceSpec device;                    // where the model runs
   Precision precision = Precision::kFp32;
+  CudaGraphs cuda_graphs = CudaGraphs::kAuto;
   // The server's objective, compared with the model's (a difference is a warning) and used to
   // evaluate the decoded orders.
   routing::ObjectiveParams objective;

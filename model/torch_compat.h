@@ -23,6 +23,12 @@
 #else
 #define ROUTESERVE_HAS_CUDA_STREAMS 0
 #endif
+#if ROUTESERVE_HAS_CUDA_STREAMS && __has_include(<ATen/cuda/CUDAGraph.h>)
+#include <ATen/cuda/CUDAGraph.h>
+#define ROUTESERVE_HAS_CUDA_GRAPHS 1
+#else
+#define ROUTESERVE_HAS_CUDA_GRAPHS 0
+#endif
 #if ROUTESERVE_HAS_CUDA_STREAMS && __has_include(<c10/cuda/CUDACachingAllocator.h>)
 #include <c10/cuda/CUDACachingAllocator.h>
 #define ROUTESERVE_HAS_CUDA_ALLOCATOR_STATS 1
@@ -121,5 +127,36 @@ inline Stream StreamForExecutor(const c10::Device& device) {
 // Makes `stream` current on its device for the guard's scope.
 using StreamGuard = c10::cuda::CUDAStreamGuard;
 #endif
+
+#if ROUTESERVE_HAS_CUDA_GRAPHS
+using Graph = at::cuda::CUDAGraph;
+// Begins capturing `graph` on the current stream. Thread-local mode: the other threads' CUDA
+// work (the executors of a model serving while a reloaded one is captured) goes on as usual,
+// where the global mode would make their allocations fail. LibTorch 2.0 added the mode to
+// CUDAGraph::capture_begin; 1.13 captures in the global mode only.
+inline void BeginCapture(Graph& graph) {
+#if TORCH_VERSION_MAJOR >= 2
+  graph.capture_begin(/*pool=*/{0, 0}, cudaStreamCaptureModeThreadLocal);
+#else
+  graph.capture_begin();
+#endif
+}
+#endif
+
+// Autocast's cache of the weights cast to the lower precision, on or off for the guard's scope
+// (off while a CUDA graph is captured: a cast cached during the capture would live in the
+// graph's memory).
+class AutocastCacheGuard {
+ public:
+  explicit AutocastCacheGuard(bool enabled) : previous_(at::autocast::is_autocast_cache_enabled()) {
+    at::autocast::set_autocast_cache_enabled(enabled);
+  }
+  ~AutocastCacheGuard() { at::autocast::set_autocast_cache_enabled(previous_); }
+  AutocastCacheGuard(const AutocastCacheGuard&) = delete;
+  AutocastCacheGuard& operator=(const AutocastCacheGuard&) = delete;
+
+ private:
+  const bool previous_;
+};
 
 }  // namespace routeserve::model::compat

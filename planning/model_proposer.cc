@@ -194,6 +194,7 @@ model::ModelRunnerOptions RunnerOptionsFor(const config::Config& config) {
   model::ModelRunnerOptions options;
   options.device = config.model.device;
   options.precision = config.model.precision;
+  options.cuda_graphs = config.model.cuda_graphs;
   options.objective = config.objective;
   options.threads = config.model.threads;
   options.executors = BatchingPlanner::ExecutorsFor(config);
@@ -240,6 +241,14 @@ absl::StatusOr<std::unique_ptr<ModelProposer>> LoadModelProposer(const config::C
       absl::StrJoin(model::ModelRunner::BatchClasses(config.batching.max_batch_size), ", "),
       warmup->forward_passes, absl::FormatDuration(warmup->total), warmup->slowest_padded_size,
       warmup->slowest_batch, absl::FormatDuration(warmup->slowest));
+  if (warmup->graphs.captured > 0 || warmup->graphs.failed > 0) {
+    base::Log("model: %d shapes x executors captured as CUDA graphs, %d run eagerly%s",
+              warmup->graphs.captured, warmup->graphs.failed,
+              warmup->graphs.failed > 0
+                  ? absl::StrCat(" (the first capture that failed, ", warmup->graphs.first_failure,
+                                 ")")
+                  : std::string());
+  }
 
   return std::make_unique<ModelProposer>(*std::move(runner), ProposerOptionsFor(config));
 }

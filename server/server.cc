@@ -329,6 +329,12 @@ metrics::ScrapeSample RouteServer::SampleForScrape() const {
     const capture::CaptureCounts captured = capture_->counts();
     sample.captured = {captured.written, captured.dropped};
   }
+  for (const ModelLane& lane : lanes_) {
+    if (lane.model == nullptr) continue;
+    const model::CudaGraphCounts graphs = lane.model->serving()->runner()->cuda_graphs();
+    sample.cuda_graphs.captured += graphs.captured;
+    sample.cuda_graphs.failed += graphs.failed;
+  }
   return sample;
 }
 

@@ -165,7 +165,8 @@ TEST_CASE("a feature version other than the encoder's is refused, naming both", 
   CHECK(absl::StrContains(runner.status().message(), "encodes feature_version 1"));
 }
 
-TEST_CASE("fp16 on the CPU is refused, and so is a CUDA device that is not there",
+TEST_CASE("fp16 on the CPU is refused, and so are CUDA graphs and a CUDA device that is not "
+          "there",
           "[model_runner]") {
   ModelRunnerOptions fp16 = CpuOptions();
   fp16.precision = Precision::kFp16;
@@ -177,6 +178,14 @@ TEST_CASE("fp16 on the CPU is refused, and so is a CUDA device that is not there
       refused.status().message(),
       "model.precision: fp16 runs on a CUDA device only; the model runs on cpu"));
 
+  ModelRunnerOptions graphs_on = CpuOptions();
+  graphs_on.cuda_graphs = CudaGraphs::kOn;
+  const absl::StatusOr<std::unique_ptr<ModelRunner>> no_graphs =
+      ModelRunner::Load(ModelDir("nearest"), graphs_on);
+  REQUIRE_FALSE(no_graphs.ok());
+  CHECK(absl::StartsWith(no_graphs.status().message(),
+                         "model.cuda_graphs: on needs a CUDA device and a LibTorch with CUDA "
+                         "graphs; the model runs on cpu"));
   if (ModelRunner::CudaDeviceCount() == 0) {
     ModelRunnerOptions cuda = CpuOptions();
     cuda.device = DeviceSpec{.kind = DeviceSpec::Kind::kCuda, .index = 0};
