@@ -15,15 +15,17 @@
 #   --debs DIR    the packages to unpack (default gpu-debs)
 #   PYTHON        the Python with PyTorch (default python3; /usr/bin/python3 in a rehearsal)
 #
-# STEPS: machine (what it has: GPU, driver, CUDA, PyTorch and its C++ ABI, glibc, cores),
-#   in a rehearsal cuda_code (the code only a CUDA LibTorch builds, compiled for syntax), unpack (gpu-debs/*.deb into a prefix, .pc files pointed at it), configure (CMake against
-#   the prefix and PyTorch's LibTorch; the binaries find the prefix's libraries by DT_RPATH, so
-#   that the machine's own programs never load them), build (every target, all cores),
-#   gpu-tests (ctest -L gpu: the routes of CUDA against the CPU's, executors on their own
-#   streams, bf16/fp16, NVML), model-bench (routes/s at 20 and 50 stops, batch 1 to 4096,
-#   fp32/bf16/fp16), precision (routeserve-eval: the served routes in bf16 and fp16 against
-#   fp32's on the eval's instances), open-loop (server and load generator on this machine: the
-#   highest rate with p99 <= 10 ms, with nvidia-smi sampling the GPU's utilisation meanwhile).
+# STEPS: machine (what it has: GPU, driver, CUDA, PyTorch and its C++ ABI, glibc, cores); in a
+#   rehearsal cuda_code (the code only a CUDA LibTorch builds, compiled for syntax); unpack
+#   (gpu-debs/*.deb into a prefix, .pc files pointed at it); configure (CMake against the
+#   prefix and PyTorch's LibTorch; the binaries find the prefix's libraries by DT_RPATH, so
+#   that the machine's own programs never load them); build (every target, all cores);
+#   gpu_tests (ctest -L gpu: the routes of CUDA against the CPU's, graphs against eager,
+#   executors on their own streams, bf16/fp16, NVML); model_bench (routes/s at 20 and 50
+#   stops, batch 1 to 4096, fp32/bf16/fp16, eager and CUDA graphs); precision
+#   (routeserve-eval: the served routes in bf16 and fp16 against fp32's on the eval's
+#   instances); open_loop (server and load generator on this machine: the highest rate with
+#   p99 <= 10 ms, nvidia-smi sampling the GPU's utilisation meanwhile).
 # OUT_DIR: report.md, report.json, logs/NN-STEP.log, and each step's own files.
 set -euo pipefail
 
@@ -208,14 +210,18 @@ step_gpu_tests() {
 }
 
 step_model_bench() {
-  local batches=1,8,64,512,4096 seconds=2 precisions="fp32 bf16 fp16"
+  local batches=1,8,64,512,4096 seconds=2 precisions="fp32 bf16 fp16" graphs="off on"
   [ "$quick" -eq 0 ] || { batches=1,8; seconds=0.2; }
-  [ "$device" = cuda ] || precisions="fp32 bf16"  # fp16 runs on CUDA only
+  # fp16 and graphs are CUDA's only.
+  [ "$device" = cuda ] || { precisions="fp32 bf16"; graphs=off; }
   for stops in 20 50; do
     for precision in $precisions; do
-      "$build_dir/model_bench" --model models/route-v2 --device "$device" --stops "$stops" \
-        --batches "$batches" --decodings 1 --precision "$precision" --seconds "$seconds"
-      echo
+      for graph in $graphs; do
+        "$build_dir/model_bench" --model models/route-v2 --device "$device" --stops "$stops" \
+          --batches "$batches" --decodings 1 --precision "$precision" --seconds "$seconds" \
+          --cuda_graphs "$graph"
+        echo
+      done
     done
   done | tee "$out/model_bench.md"
 }
@@ -288,11 +294,12 @@ if machine_log:
 bench = read("model_bench.md")
 bench_rows = []
 for block in (bench or "").split("\n\n"):
-    head = re.search(r"(\d+) stops at N (\d+), device (\S+), (\w+)", block)
+    head = re.search(r"(\d+) stops at N (\d+), device (\S+), (\w+), .*CUDA graphs (\w+)",
+                     block)
     for row in tables(block):
         if head:
             row.update(stops=head.group(1), padded=head.group(2), device=head.group(3).rstrip(","),
-                       precision=head.group(4))
+                       precision=head.group(4), cuda_graphs=head.group(5))
         bench_rows.append(row)
 open_loop = read("open_loop/open_loop.json")
 report = {
@@ -303,7 +310,6 @@ report = {
     "model_bench": bench_rows,
     "precision": json.loads(read("precision.json")) if read("precision.json") else None,
     "open_loop": json.loads(open_loop) if open_loop else None,
-    "cuda_graphs": "not built yet: the forward runs eagerly (issue of the GPU path)",
 }
 json.dump(report, open(os.path.join(out, "report.json"), "w"), indent=1)
 with open(os.path.join(out, "report.md"), "w") as md:
@@ -321,25 +327,28 @@ with open(os.path.join(out, "report.md"), "w") as md:
                         ("Open loop", "open_loop.md")):
         if read(name):
             md.write(f"\n## {title}\n\n{read(name)}\n")
-    md.write(f"\nCUDA graphs: {report['cuda_graphs']}\n")
 EOF
   echo "gpu-check: report in $out/report.md and $out/report.json"
 }
 
-prebuilt=0
-[ -z "$build_dir" ] || prebuilt=1
-step machine
-[ "$rehearse" -eq 0 ] || step cuda_code
-if [ "$prebuilt" -eq 0 ]; then
-  build_dir=$work/build
-  step unpack
-  step configure
-  step build
-fi
-step gpu_tests
-step model_bench
-step precision
-step open_loop
-report
-grep -q $'\tfailed\t' "$steps_file" && exit 1
-echo "gpu-check: passed"
+# The run, in one block that bash reads whole before it starts: an edit of this file while it
+# runs cannot change what it does next.
+{
+  prebuilt=0
+  [ -z "$build_dir" ] || prebuilt=1
+  step machine
+  [ "$rehearse" -eq 0 ] || step cuda_code
+  if [ "$prebuilt" -eq 0 ]; then
+    build_dir=$work/build
+    step unpack
+    step configure
+    step build
+  fi
+  step gpu_tests
+  step model_bench
+  step precision
+  step open_loop
+  report
+  echo "gpu-check: passed"
+  exit 0
+}

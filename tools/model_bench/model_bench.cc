@@ -35,6 +35,9 @@ ABSL_FLAG(int, threads, 1, "LibTorch's intra-op threads");
 ABSL_FLAG(std::string, precision, "fp32", "fp32, bf16 or fp16");
 ABSL_FLAG(std::string, device, "cpu", "cpu, cuda, cuda:N or auto");
 ABSL_FLAG(double, seconds, 3, "seconds per row, after one warm-up batch");
+ABSL_FLAG(std::string, cuda_graphs, "off",
+          "auto, on or off: with auto or on, the runner's warm-up (every batch class up to the "
+          "largest batch) captures CUDA graphs, which the rows replay (model.cuda_graphs)");
 
 namespace routeserve::model {
 namespace {
@@ -49,7 +52,7 @@ const program::CommandLineSpec& ModelBenchCommandLine() {
       .usage = "usage: model_bench --model DIR [--stops 20] [--padded 32] [--batches 1,8,64]\n"
                "                   [--decodings 1,8] [--threads 1] [--precision fp32] "
                "[--device cpu]\n"
-               "                   [--seconds 3]\n"
+               "                   [--seconds 3] [--cuda_graphs off]\n"
                "\n"
                "Prints the model runner's routes/s and time per batch at each (decodings, batch "
                "size),\nfeatures, forward pass and checks included.\n",
@@ -68,6 +71,7 @@ struct Flags {
   std::string precision_name;  // as given, for the table's heading
   Precision precision = Precision::kFp32;
   double seconds = 3;
+  CudaGraphs cuda_graphs = CudaGraphs::kOff;
 };
 
 absl::Status Bad(absl::string_view flag, absl::string_view what) {
@@ -107,6 +111,9 @@ absl::StatusOr<Flags> FlagsFromCommandLine() {
   flags.precision = *precision;
   flags.seconds = absl::GetFlag(FLAGS_seconds);
   if (!(flags.seconds > 0)) return Bad("--seconds", "must be > 0");
+  absl::StatusOr<CudaGraphs> graphs = ParseCudaGraphs(absl::GetFlag(FLAGS_cuda_graphs));
+  if (!graphs.ok()) return Bad("--cuda_graphs", graphs.status().message());
+  flags.cuda_graphs = *graphs;
   return flags;
 }
 
@@ -145,6 +152,7 @@ absl::Status Run(const Flags& flags) {
   options.precision = flags.precision;
   options.threads = flags.threads;
   options.max_batch_size = largest_batch;
+  options.cuda_graphs = flags.cuda_graphs;
   absl::StatusOr<std::unique_ptr<ModelRunner>> runner = ModelRunner::Load(flags.model, options);
   if (!runner.ok()) return runner.status();
 
@@ -157,11 +165,23 @@ absl::Status Run(const Flags& flags) {
         *routing::Instance::Build(routing::GenerateProblem(generator, 1000 + i), {}));
   }
 
-  std::printf("model %s (%s), %d stops at N %d, device %s, %s, %d intra-op threads\n",
+  std::printf("model %s (%s), %d stops at N %d, device %s, %s, %d intra-op threads, CUDA "
+              "graphs %s\n",
               (*runner)->model_version().c_str(), flags.model.c_str(), flags.stops, flags.padded,
-              (*runner)->device().c_str(), flags.precision_name.c_str(), (*runner)->threads());
+              (*runner)->device().c_str(), flags.precision_name.c_str(), (*runner)->threads(),
+              std::string(CudaGraphsName(flags.cuda_graphs)).c_str());
   std::printf("| decodings | batch | routes/s | ms per batch |\n|---|---|---|---|\n");
   for (const int decodings : flags.decodings) {
+    if (flags.cuda_graphs != CudaGraphs::kOff) {
+      // The graphs are captured by the warm-up, for this number of decodings.
+      const int buckets[] = {flags.padded};
+      absl::StatusOr<WarmupReport> warmup = (*runner)->Warmup(buckets, decodings);
+      if (!warmup.ok()) return warmup.status();
+      if (warmup->graphs.failed > 0) {
+        std::printf("(%d shapes run eagerly: %s)\n", warmup->graphs.failed,
+                    warmup->graphs.first_failure.c_str());
+      }
+    }
     for (const int batch_size : flags.batches) {
       if (absl::Status row = MeasureRow(**runner, instances, flags, decodings, batch_size);
           !row.ok()) {
