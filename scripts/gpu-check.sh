@@ -210,7 +210,7 @@ step_gpu_tests() {
 }
 
 step_model_bench() {
-  local batches=1,8,64,512,4096 seconds=2 precisions="fp32 bf16 fp16" graphs="off on"
+  local batches=1,8,64,512,4096 seconds=1 precisions="fp32 bf16 fp16" graphs="off on"
   [ "$quick" -eq 0 ] || { batches=1,8; seconds=0.2; }
   # fp16 and graphs are CUDA's only.
   [ "$device" = cuda ] || { precisions="fp32 bf16"; graphs=off; }
