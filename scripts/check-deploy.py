@@ -379,9 +379,9 @@ def check_overlay(name, gpu, alerts_groups, exported_metrics, adapter_metrics, s
     return deployment
 
 
-# How the metrics library names a family: Name("x") and AddHistogram(registry, "x", ...) put
+# How the metrics library names a family: Name("x") and AddFamily(registry, "x", ...) put
 # the prefix in front (metrics/serving_metrics.cc), the GPU sampler writes kPrefix) + "x".
-FAMILY_NAME_PATTERNS = (r'Name\("([a-z_]+)"\)', r'AddHistogram\([^,]+,\s*"([a-z_]+)"',
+FAMILY_NAME_PATTERNS = (r'Name\("([a-z_]+)"\)', r'AddFamily\([^,]+,\s*"([a-z_]+)"',
                         r'kPrefix\)\s*\+\s*"([a-z_]+)"')
 HISTOGRAM_SERIES_SUFFIXES = ("_bucket", "_sum", "_count")
 
@@ -444,7 +444,7 @@ def check_query_metrics(where, document, exported):
 def config_schema_keys():
     """The dotted keys of the configuration's schema, read from config/schema.cc's Schema():
     Section("name", {...}) nests, SomeKey("name", ...) is a key. A section whose keys are
-    computed there (objective.speed_mps) comes back as "section.*"."""
+    computed there (objective.speed_mps, model.by_vehicle_type) comes back as "section.*"."""
     text = (ROOT / "config/schema.cc").read_text()
     text = text[text.index("Schema() {") + len("Schema() {"):text.index("return *schema;")]
     keys, sections, depth = set(), [], 0  # sections: (name, depth at its opening parenthesis)
@@ -469,7 +469,11 @@ def config_schema_keys():
 
 
 def schema_has_key(schema_keys, dotted):
-    return dotted in schema_keys or dotted.rsplit(".", 1)[0] + ".*" in schema_keys
+    """`dotted` is a key of the schema, or lies under a section whose keys are computed
+    (objective.speed_mps.*, model.by_vehicle_type.*: any depth)."""
+    parts = dotted.split(".")
+    return dotted in schema_keys or any(
+        ".".join(parts[:i]) + ".*" in schema_keys for i in range(1, len(parts)))
 
 
 def leaf_keys(config, prefix=""):

@@ -19,8 +19,13 @@ class ReferenceChecksTest(unittest.TestCase):
 
     def test_the_schema_is_read_from_the_code(self):
         for key in ("server.address", "metrics.address", "batching.executors",
-                    "shutdown.grace_period_s", "objective.speed_mps.*"):
+                    "shutdown.grace_period_s", "objective.speed_mps.*",
+                    "model.by_vehicle_type.*"):
             self.assertIn(key, self.schema_keys)
+        # Under a computed section, at any depth.
+        self.assertTrue(check_deploy.schema_has_key(self.schema_keys,
+                                                    "model.by_vehicle_type.van.name"))
+        self.assertFalse(check_deploy.schema_has_key(self.schema_keys, "model.by_vehicle.van"))
 
     def test_config_keys_the_code_lacks_fail(self):
         check_deploy.check_config_keys("test", {"server": {"adress": "0.0.0.0:1"}},
