@@ -56,6 +56,7 @@ void CheckSameConfig(const Config& actual, const Config& expected) {
   CHECK(actual.model.path == expected.model.path);
   CHECK(actual.model.device == expected.model.device);
   CHECK(actual.model.precision == expected.model.precision);
+  CHECK(actual.model.cuda_graphs == expected.model.cuda_graphs);
   CHECK(actual.model.decodings == expected.model.decodings);
   CHECK(actual.model.candidates == expected.model.candidates);
   CHECK(actual.model.threads == expected.model.threads);
@@ -270,6 +271,7 @@ std::vector<OverrideCase> EveryKeyOverridden() {
          c.model.device = {.kind = model::DeviceSpec::Kind::kCuda, .index = 1};
        }},
       {"model.precision=bf16", [](Config& c) { c.model.precision = model::Precision::kBf16; }},
+      {"model.cuda_graphs=off", [](Config& c) { c.model.cuda_graphs = model::CudaGraphs::kOff; }},
       {"model.decodings=64", [](Config& c) { c.model.decodings = 64; }},
       {"model.candidates=0", [](Config& c) { c.model.candidates = 0; }},
       {"model.threads=2", [](Config& c) { c.model.threads = 2; }},
