@@ -238,7 +238,7 @@ float GumbelNoiseAt(uint64_t problem_hash, int k, int stop) {
 }
 
 void GumbelNoise(std::span<const routing::Instance* const> instances, int padded_size,
-                 int decodings, std::vector<float>& noise) {
+                 int decodings, std::pmr::vector<float>& noise) {
   const size_t B = instances.size();
   const size_t N = padded_size;
   const size_t K = decodings;

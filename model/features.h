@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory_resource>
 #include <span>
 #include <vector>
 
@@ -37,14 +38,20 @@ inline constexpr double kTimeReferenceS = 1800;
 inline constexpr double kMaxNormalisedTime = 10;
 
 // One batch's inputs, row-major, shapes as named. B problems, N stops each after padding.
+// The arrays take their memory from `memory`: the runner gives its CUDA executors pinned host
+// memory, so that a batch is encoded where its copy to the device starts (model_runner.cc).
 struct FeatureBatch {
+  FeatureBatch() = default;
+  explicit FeatureBatch(std::pmr::memory_resource* memory)
+      : nodes(memory), pairs(memory), padding(memory), courier(memory), travel(memory) {}
+
   int batch_size = 0;   // B
   int padded_size = 0;  // N
-  std::vector<float> nodes;      // [B, N, kNodeFeatures]
-  std::vector<int64_t> pairs;    // [B, N]: the partner's stop index, or -1
-  std::vector<uint8_t> padding;  // [B, N]: 1 for padding rows (a bool tensor's bytes)
-  std::vector<float> courier;    // [B, kCourierFeatures]
-  std::vector<float> travel;     // [B, N + 1, N + 1]: node 0 the courier, node i + 1 stop i
+  std::pmr::vector<float> nodes;      // [B, N, kNodeFeatures]
+  std::pmr::vector<int64_t> pairs;    // [B, N]: the partner's stop index, or -1
+  std::pmr::vector<uint8_t> padding;  // [B, N]: 1 for padding rows (a bool tensor's bytes)
+  std::pmr::vector<float> courier;    // [B, kCourierFeatures]
+  std::pmr::vector<float> travel;     // [B, N + 1, N + 1]: node 0 the courier, node i + 1 stop i
 };
 
 // The two scales of a problem (docs/MODEL.md), exposed for tests and tools.
@@ -76,7 +83,7 @@ uint64_t ProblemHash(const routing::Instance& instance);
 // (greedy) gets zeros; decoding k >= 1 at stop i gets -ln(-ln(u)), u uniform in (0, 1) drawn
 // from ProblemHash, k and i alone; padding rows get zeros.
 void GumbelNoise(std::span<const routing::Instance* const> instances, int padded_size,
-                 int decodings, std::vector<float>& noise);
+                 int decodings, std::pmr::vector<float>& noise);
 
 // The noise of one problem's decoding `k` at stop `stop` (what GumbelNoise stores).
 float GumbelNoiseAt(uint64_t problem_hash, int k, int stop);

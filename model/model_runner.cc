@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <memory_resource>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -141,11 +142,31 @@ absl::StatusOr<std::map<std::string, int64_t>> ModuleContract(const torch::jit::
   return contract;
 }
 
-// One batch shape's buffers on one CUDA executor, made on its first batch and kept: the inputs
-// staged in pinned host memory, their device copies at fixed addresses (which a CUDA graph's
-// replay reads), and the graph captured over them with its output, once there is one.
+// Pinned (page-locked) host memory from LibTorch's allocator, for a CUDA executor's host
+// buffers: a batch is encoded into it and copied to the device from it without a staging copy,
+// and without the host waiting. A block is a tensor, kept until the block is freed.
+class PinnedMemory final : public std::pmr::memory_resource {
+ private:
+  void* do_allocate(std::size_t bytes, std::size_t /*alignment: pages*/) override {
+    const auto pinned = torch::TensorOptions().dtype(torch::kUInt8).pinned_memory(true);
+    torch::Tensor block =
+        torch::empty({static_cast<int64_t>(std::max<std::size_t>(bytes, 1))}, pinned);
+    void* data = block.data_ptr();
+    blocks_.emplace(data, std::move(block));
+    return data;
+  }
+  void do_deallocate(void* data, std::size_t, std::size_t) override { blocks_.erase(data); }
+  bool do_is_equal(const std::pmr::memory_resource& other) const noexcept override {
+    return this == &other;
+  }
+
+  std::map<void*, torch::Tensor> blocks_;
+};
+
+// One batch shape's buffers on one CUDA executor, made on its first batch and kept: the device
+// copies of its inputs at fixed addresses (which a CUDA graph's replay reads), and the graph
+// captured over them with its output, once there is one.
 struct DeviceShape {
-  std::vector<torch::Tensor> pinned;
   std::vector<torch::Tensor> device;
 #if ROUTESERVE_HAS_CUDA_GRAPHS
   std::unique_ptr<compat::Graph> graph;
@@ -156,11 +177,17 @@ struct DeviceShape {
 // A batch's shape: rows, N and (the pointer model's noise) K.
 using ShapeKey = std::tuple<int, int, int>;
 
-// Per executor: the host buffers its batches are encoded into and, on CUDA, its stream and its
-// shapes' device buffers.
+// Per executor: the host buffers its batches are encoded into (on CUDA, in pinned memory) and,
+// on CUDA, its stream and its shapes' device buffers.
 struct ExecutorState {
+  explicit ExecutorState(std::unique_ptr<std::pmr::memory_resource> host_memory)
+      : memory(std::move(host_memory)),
+        features(memory != nullptr ? memory.get() : std::pmr::get_default_resource()),
+        noise(memory != nullptr ? memory.get() : std::pmr::get_default_resource()) {}
+
+  const std::unique_ptr<std::pmr::memory_resource> memory;  // null: the default
   FeatureBatch features;
-  std::vector<float> noise;
+  std::pmr::vector<float> noise;
   std::map<ShapeKey, DeviceShape> device_shapes;
 #if ROUTESERVE_HAS_CUDA_STREAMS
   std::optional<compat::Stream> stream;
@@ -190,7 +217,7 @@ struct ModelRunner::Impl {
   c10::IValue RunModule(const std::vector<torch::Tensor>& inputs,
                         std::optional<at::ScalarType> autocast);
   // On CUDA: the shape's buffers on `state`, made on first use, with the staged batch copied
-  // into them (host -> pinned -> device, on the executor's stream, the host not waiting).
+  // into them from the pinned host buffers (on the executor's stream, the host not waiting).
   DeviceShape& StageOnDevice(ExecutorState& state, const ShapeKey& key,
                              const std::vector<torch::Tensor>& host);
   // The module's output for the batch staged on `state`: on the CPU over its host buffers; on
@@ -267,15 +294,13 @@ DeviceShape& ModelRunner::Impl::StageOnDevice(ExecutorState& state, const ShapeK
   DeviceShape& shape = state.device_shapes[key];
   if (shape.device.empty()) {
     for (const torch::Tensor& input : host) {
-      shape.pinned.push_back(torch::empty(input.sizes(), input.options().pinned_memory(true)));
       shape.device.push_back(torch::empty(input.sizes(), input.options().device(device)));
     }
   }
-  // The previous batch's copies out of the pinned buffers are done: its outputs were read back
-  // on this stream before it returned.
+  // The previous batch's copies out of the host buffers are done: its outputs were read back
+  // on this stream before it returned, so encoding the next batch over them was safe.
   for (size_t i = 0; i < host.size(); ++i) {
-    shape.pinned[i].copy_(host[i]);
-    shape.device[i].copy_(shape.pinned[i], /*non_blocking=*/true);
+    shape.device[i].copy_(host[i], /*non_blocking=*/true);
   }
   return shape;
 }
@@ -580,7 +605,8 @@ absl::StatusOr<std::unique_ptr<ModelRunner>> ModelRunner::Load(const std::string
   SizeBlasThreadPool(impl->threads);
 
   for (int e = 0; e < options.executors; ++e) {
-    auto state = std::make_unique<ExecutorState>();
+    auto state = std::make_unique<ExecutorState>(
+        impl->device.is_cuda() ? std::make_unique<PinnedMemory>() : nullptr);
 #if ROUTESERVE_HAS_CUDA_STREAMS
     if (impl->device.is_cuda()) state->stream = compat::StreamForExecutor(impl->device);
 #endif

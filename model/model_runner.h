@@ -15,8 +15,8 @@
 //   the smallest power of two >= B, capped at options.max_batch_size (which is a class of its
 //   own); the extra rows are copies of the first problem, their outputs dropped. So the model
 //   sees few shapes, and Warmup() runs each before the server reports ready.
-// CUDA GRAPHS: on CUDA each executor keeps, per batch shape, pinned host buffers and device
-//   buffers that its batches are copied through (made on the shape's first batch, kept). With
+// CUDA GRAPHS: on CUDA each executor encodes its batches in pinned host memory and keeps, per
+//   batch shape, device buffers that they are copied into (made on the shape's first batch). With
 //   options.cuda_graphs auto or on, Warmup() then captures each shape's forward pass over those
 //   buffers as a CUDA graph, on the executor's stream, and later batches of the shape replay
 //   it: one launch instead of the forward's hundreds. A shape whose capture fails (a model

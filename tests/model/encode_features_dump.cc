@@ -69,9 +69,9 @@ absl::StatusOr<std::vector<routing::Instance>> ReadInstances(const std::string& 
 
 // Writes `values` as a C-order array of `shape` in NumPy's format 1.0: the magic, a header
 // dict padded with spaces to a multiple of 64 bytes, the raw little-endian values.
-template <typename T>
+template <typename Values>
 absl::Status WriteNpy(const std::string& path, const char* descr, std::span<const int> shape,
-                      const std::vector<T>& values) {
+                      const Values& values) {
   std::string header =
       absl::StrCat("{'descr': '", descr, "', 'fortran_order': False, 'shape': (",
                    absl::StrJoin(shape, ", "), shape.size() == 1 ? ",), }" : "), }");
@@ -84,13 +84,13 @@ absl::Status WriteNpy(const std::string& path, const char* descr, std::span<cons
   out.write(reinterpret_cast<const char*>(&length), sizeof length);
   out << header;
   out.write(reinterpret_cast<const char*>(values.data()),
-            static_cast<std::streamsize>(values.size() * sizeof(T)));
+            static_cast<std::streamsize>(values.size() * sizeof(values[0])));
   out.close();
   if (!out) return absl::InternalError(absl::StrCat("cannot write ", path));
   return absl::OkStatus();
 }
 
-absl::Status WriteBatch(const FeatureBatch& batch, const std::vector<float>& noise,
+absl::Status WriteBatch(const FeatureBatch& batch, const std::pmr::vector<float>& noise,
                         int decodings, const std::string& dir) {
   const int B = batch.batch_size;
   const int N = batch.padded_size;
@@ -142,7 +142,7 @@ int Run(int argc, char** argv) {
     for (const routing::Instance& instance : *instances) pointers.push_back(&instance);
     FeatureBatch batch;
     status = EncodeFeatures(pointers, *padded_size, batch);
-    std::vector<float> noise;
+    std::pmr::vector<float> noise;
     GumbelNoise(pointers, *padded_size, decodings, noise);
     if (status.ok()) status = WriteBatch(batch, noise, decodings, out);
   }

@@ -100,8 +100,8 @@ TEST_CASE("every feature of a 3-stop problem with a matrix and an end position",
     for (int f = 0; f < kNodeFeatures; ++f) CHECK(batch.nodes[3 * kNodeFeatures + f] == 0.0f);
   }
   SECTION("pairs and padding") {
-    CHECK(batch.pairs == std::vector<int64_t>{1, 0, -1, -1});
-    CHECK(batch.padding == std::vector<uint8_t>{0, 0, 0, 1});
+    CHECK(batch.pairs == std::pmr::vector<int64_t>{1, 0, -1, -1});
+    CHECK(batch.padding == std::pmr::vector<uint8_t>{0, 0, 0, 1});
   }
   SECTION("courier") {
     // has end, end east, end north, travel to the end, load on board, ln(time_scale / 1800),
@@ -195,7 +195,8 @@ TEST_CASE("a problem's rows do not depend on its batch-mates, and padding rows a
       Encode({&instances[1], &instances[2], &instances[0], &instances[3]}, N);
   REQUIRE(batch.batch_size == 4);
   auto slice = [](const auto& values, size_t row, size_t size) {
-    return std::vector(values.begin() + row * size, values.begin() + (row + 1) * size);
+    return std::pmr::vector<typename std::decay_t<decltype(values)>::value_type>(
+        values.begin() + row * size, values.begin() + (row + 1) * size);
   };
   CHECK(slice(batch.nodes, 2, N * kNodeFeatures) == alone.nodes);
   CHECK(slice(batch.pairs, 2, N) == alone.pairs);
@@ -241,12 +242,14 @@ TEST_CASE("encoding refuses a problem larger than N, and RepeatFirstProblem pads
   const FeatureBatch first = Encode({&instances[1]}, 16);
   REQUIRE(batch.batch_size == 4);
   for (int row : {2, 3}) {
-    CHECK(std::vector(batch.nodes.begin() + row * 16 * kNodeFeatures,
-                      batch.nodes.begin() + (row + 1) * 16 * kNodeFeatures) == first.nodes);
-    CHECK(std::vector(batch.travel.begin() + row * 17 * 17,
-                      batch.travel.begin() + (row + 1) * 17 * 17) == first.travel);
-    CHECK(std::vector(batch.courier.begin() + row * kCourierFeatures,
-                      batch.courier.begin() + (row + 1) * kCourierFeatures) == first.courier);
+    CHECK(std::pmr::vector<float>(batch.nodes.begin() + row * 16 * kNodeFeatures,
+                                  batch.nodes.begin() + (row + 1) * 16 * kNodeFeatures) ==
+          first.nodes);
+    CHECK(std::pmr::vector<float>(batch.travel.begin() + row * 17 * 17,
+                                  batch.travel.begin() + (row + 1) * 17 * 17) == first.travel);
+    CHECK(std::pmr::vector<float>(batch.courier.begin() + row * kCourierFeatures,
+                                  batch.courier.begin() + (row + 1) * kCourierFeatures) ==
+          first.courier);
   }
   CHECK(batch.pairs.size() == 4 * 16);
   CHECK(batch.padding.size() == 4 * 16);
@@ -279,9 +282,9 @@ TEST_CASE("a batch reuses the arrays of a larger one before it, and encodes as a
 TEST_CASE("the noise of a problem is the same whatever its batch, its place and N", "[noise]") {
   const std::vector<routing::Instance> instances = Generated({7, 30, 2}, 300);
   const int K = 5;
-  std::vector<float> alone;
+  std::pmr::vector<float> alone;
   GumbelNoise(std::vector{&instances[0]}, /*padded_size=*/8, K, alone);
-  std::vector<float> batch;
+  std::pmr::vector<float> batch;
   GumbelNoise(std::vector{&instances[1], &instances[2], &instances[0]}, /*padded_size=*/32, K,
               batch);
   REQUIRE(alone.size() == static_cast<size_t>(K * 8));
