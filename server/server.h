@@ -98,10 +98,11 @@ struct ServerHooks {
 
 class RouteServer {
  public:
-  // Listens on `config.server.address` (port 0 picks a free port) and serves with `proposer`,
-  // or, when it is null, with planning::CreateProposer(config)'s (whose error, e.g. a model that
-  // cannot be loaded, is returned as is). Unavailable when the address cannot be bound;
-  // InvalidArgument for settings the planner rejects and for TLS files that cannot be used.
+  // Listens on `config.server.address` (port 0 picks a free port) and serves every vehicle
+  // type with `proposer`, or, when it is null, each served model (config/served_models.h) with
+  // planning::CreateProposer's for its config (whose error, e.g. a model that cannot be loaded,
+  // is returned as is). Unavailable when the address cannot be bound; InvalidArgument for
+  // settings the planner rejects and for TLS files that cannot be used.
   static absl::StatusOr<std::unique_ptr<RouteServer>> Start(
       const config::Config& config, ServerHooks hooks = {},
       std::unique_ptr<planning::BatchProposer> proposer = nullptr);
