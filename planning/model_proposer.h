@@ -65,6 +65,13 @@ struct FallbackCounts {
   int64_t total() const {
     return stops_above_model_max + model_error + invalid_order + executor_stuck;
   }
+  FallbackCounts& operator+=(const FallbackCounts& other) {
+    stops_above_model_max += other.stops_above_model_max;
+    model_error += other.model_error;
+    invalid_order += other.invalid_order;
+    executor_stuck += other.executor_stuck;
+    return *this;
+  }
 };
 
 struct ModelProposerOptions {

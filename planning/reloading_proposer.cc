@@ -8,17 +8,6 @@
 #include "model/repository.h"
 
 namespace routeserve::planning {
-namespace {
-
-void Add(FallbackCounts& sum, const FallbackCounts& counts) {
-  sum.stops_above_model_max += counts.stops_above_model_max;
-  sum.model_error += counts.model_error;
-  sum.invalid_order += counts.invalid_order;
-  sum.executor_stuck += counts.executor_stuck;
-}
-
-}  // namespace
-
 absl::string_view ReloadResultName(ReloadOutcome::Result result) {
   switch (result) {
     case ReloadOutcome::Result::kSwapped:
@@ -183,9 +172,9 @@ FallbackCounts ReloadingProposer::fallback_counts() const {
   absl::MutexLock lock(&mu_);
   FallbackCounts counts = retired_counts_;
   for (const std::shared_ptr<ModelProposer>& retired : retired_) {
-    Add(counts, retired->fallback_counts());
+    counts += retired->fallback_counts();
   }
-  Add(counts, serving_->fallback_counts());
+  counts += serving_->fallback_counts();
   return counts;
 }
 
@@ -245,7 +234,7 @@ void ReloadingProposer::FreeRetired(absl::Duration wait) {
       // Held here only: no batch and no proposal of it is left.
       for (auto it = retired_.begin(); it != retired_.end();) {
         if (it->use_count() == 1) {
-          Add(retired_counts_, (*it)->fallback_counts());
+          retired_counts_ += (*it)->fallback_counts();
           to_free.push_back(std::move(*it));
           it = retired_.erase(it);
         } else {

@@ -381,12 +381,7 @@ int RouteServer::executors_stuck() const {
 planning::FallbackCounts RouteServer::fallback_counts() const {
   planning::FallbackCounts sum;
   for (const ModelLane& lane : lanes_) {
-    if (lane.model != nullptr) {
-      const planning::FallbackCounts counts = lane.model->fallback_counts();
-      sum.stops_above_model_max += counts.stops_above_model_max;
-      sum.model_error += counts.model_error;
-      sum.invalid_order += counts.invalid_order;
-    }
+    if (lane.model != nullptr) sum += lane.model->fallback_counts();
     sum.executor_stuck += lane.planner->executor_stuck_fallbacks();
   }
   return sum;
