@@ -8,7 +8,6 @@
 #include <cmath>
 #include <iostream>
 #include <memory>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -17,8 +16,8 @@
 #include "metrics/gpu_sampler.h"
 #include "model/model_runner.h"
 #include "prometheus/registry.h"
-#include "routing/generator.h"
 #include "routing/instance.h"
+#include "tests/model/problems.h"
 
 namespace routeserve::model {
 namespace {
@@ -52,30 +51,6 @@ std::unique_ptr<ModelRunner> Load(const std::string& model, const ModelRunnerOpt
   return *std::move(runner);
 }
 
-// `count` generated problems of 3 to 14 stops, every regime.
-std::vector<routing::Instance> Instances(int count, uint64_t seed) {
-  std::vector<routing::Instance> instances;
-  for (int i = 0; i < count; ++i) {
-    routing::GeneratorOptions options;
-    options.num_stops = 3 + i % 12;
-    options.windows = static_cast<routing::TimeWindowTightness>(i % 3);
-    options.visit_share = i % 5 == 0 ? 0.3 : 0.0;
-    options.end_position_probability = i % 2 == 0 ? 1.0 : 0.0;
-    options.caller_matrix = i % 3 == 1;
-    absl::StatusOr<routing::Instance> instance =
-        routing::Instance::Build(routing::GenerateProblem(options, seed * 1000 + i), {});
-    REQUIRE(instance.ok());
-    instances.push_back(*std::move(instance));
-  }
-  return instances;
-}
-
-std::vector<const routing::Instance*> Pointers(const std::vector<routing::Instance>& instances) {
-  std::vector<const routing::Instance*> pointers;
-  for (const routing::Instance& instance : instances) pointers.push_back(&instance);
-  return pointers;
-}
-
 using Results = std::vector<absl::StatusOr<std::vector<Decoding>>>;
 
 // The orders of every decoding of every problem; a failed problem fails the test.
@@ -91,11 +66,12 @@ std::vector<std::vector<std::vector<int>>> OrdersOf(const Results& results) {
 }
 
 constexpr int kPadded = 16;
+constexpr int kMaxStops = 14;  // the problems' stops, within kPadded
 constexpr int kDecodings = 4;
 
 TEST_CASE("on CUDA in fp32 each model family gives the CPU's routes", "[gpu]") {
   if (SkippedWithoutCuda()) return;
-  const std::vector<routing::Instance> instances = Instances(16, 3);
+  const std::vector<routing::Instance> instances = Problems(16, kMaxStops, 3);
   for (const std::string model : {"nearest", "nearest_edges"}) {
     INFO(model);
     const auto cpu = Load(model, Options(DeviceSpec::Kind::kCpu));
@@ -121,7 +97,7 @@ TEST_CASE("executors on their own CUDA streams give at once the routes they give
   const auto cuda = Load("nearest_edges", Options(DeviceSpec::Kind::kCuda, Precision::kFp32,
                                                   kExecutors));
   std::vector<std::vector<routing::Instance>> batches;
-  for (int e = 0; e < kExecutors; ++e) batches.push_back(Instances(8, 10 + e));
+  for (int e = 0; e < kExecutors; ++e) batches.push_back(Problems(8, kMaxStops, 10 + e));
   std::vector<std::vector<std::vector<std::vector<int>>>> serial;
   for (int e = 0; e < kExecutors; ++e) {
     serial.push_back(OrdersOf(cuda->Run(Pointers(batches[e]), kPadded, kDecodings, e)));
@@ -144,7 +120,7 @@ TEST_CASE("executors on their own CUDA streams give at once the routes they give
 
 TEST_CASE("CUDA graphs replay the eager forward pass's routes", "[gpu]") {
   if (SkippedWithoutCuda()) return;
-  const std::vector<routing::Instance> instances = Instances(16, 7);
+  const std::vector<routing::Instance> instances = Problems(16, kMaxStops, 7);
   const std::vector<int> buckets = {kPadded};
   for (const std::string model : {"nearest_edges", "nearest"}) {
     INFO(model);
@@ -174,7 +150,7 @@ TEST_CASE("CUDA graphs replay the eager forward pass's routes", "[gpu]") {
 
 TEST_CASE("bf16 and fp16 on CUDA give feasible routes of every problem, warmed up", "[gpu]") {
   if (SkippedWithoutCuda()) return;
-  const std::vector<routing::Instance> instances = Instances(16, 5);
+  const std::vector<routing::Instance> instances = Problems(16, kMaxStops, 5);
   for (const Precision precision : {Precision::kBf16, Precision::kFp16}) {
     for (const std::string model : {"nearest", "nearest_edges"}) {
       INFO(model << " in " << PrecisionName(precision));

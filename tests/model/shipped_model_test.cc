@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <memory>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -16,6 +15,7 @@
 #include "routing/generator.h"
 #include "routing/regimes.h"
 #include "tests/model/default_buckets.h"
+#include "tests/model/problems.h"
 
 namespace routeserve::model {
 namespace {
@@ -33,22 +33,6 @@ std::unique_ptr<ModelRunner> Load(const std::string& dir) {
 // Each model of models/, by its directory.
 std::string AnyModel() {
   return GENERATE(as<std::string>(), ROUTESERVE_SHIPPED_MODEL_DIR, ROUTESERVE_ROUTE_V2_DIR);
-}
-
-// `count` problems of 1..max_stops stops, cycling through the regimes.
-std::vector<routing::Instance> Problems(int count, int max_stops, uint64_t seed) {
-  std::mt19937_64 random(seed);
-  const std::span<const routing::Regime> regimes = routing::Regimes();
-  std::vector<routing::Instance> instances;
-  for (int i = 0; i < count; ++i) {
-    routing::GeneratorOptions options = regimes[i % regimes.size()].options;
-    options.num_stops = 1 + static_cast<int>(random() % max_stops);
-    absl::StatusOr<routing::Instance> instance =
-        routing::Instance::Build(routing::GenerateProblem(options, seed * 1000 + i), {});
-    REQUIRE(instance.ok());
-    instances.push_back(*std::move(instance));
-  }
-  return instances;
 }
 
 TEST_CASE("the models load and their metadata says how they were made", "[shipped]") {

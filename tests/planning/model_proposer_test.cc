@@ -23,10 +23,13 @@
 #include "routing/evaluator.h"
 #include "routing/generator.h"
 #include "routing/solver.h"
+#include "tests/model/problems.h"
 #include "planning/batching_planner.h"
 
 namespace routeserve::planning {
 namespace {
+
+using model::Pointers;
 
 // `proposal` refined by `proposer`, without a deadline of its caller's.
 std::vector<int> Refined(const BatchProposer& proposer, const routing::Instance& instance,
@@ -77,12 +80,6 @@ std::vector<routing::Instance> Instances(const std::vector<int>& sizes, uint64_t
     instances.push_back(*std::move(instance));
   }
   return instances;
-}
-
-std::vector<const routing::Instance*> Pointers(const std::vector<routing::Instance>& instances) {
-  std::vector<const routing::Instance*> pointers;
-  for (const routing::Instance& instance : instances) pointers.push_back(&instance);
-  return pointers;
 }
 
 double CostOf(const routing::Instance& instance, const std::vector<int>& order) {
