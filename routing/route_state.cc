@@ -27,6 +27,7 @@ void RouteState::Recompute(int from) {
   peak_load_.resize(size);
   travel_into_.resize(size);
   travel_back_.resize(size);
+  arrival_.resize(size);
   if (from == 0) {
     start_load_ = 0;
     for (int stop : order_) {
@@ -56,11 +57,47 @@ void RouteState::Recompute(int from) {
     peak_load_[k] = peak;
     travel_into_[k] = travel;
     travel_back_[k] = travel_back;
+    arrival_[k] = visit.arrival;
     node = stop + 1;
   }
+  if (instance_.has_time_windows()) RecomputeShifts();
   const double last_leg = instance_.has_end() ? instance_.travel_s(node, instance_.end_node()) : 0;
   travel_ = travel + last_leg;
   cost_ = cost + last_leg;
+}
+
+void RouteState::RecomputeShifts() {
+  const int size = this->size();
+  after_.resize(size);
+  delay_changing_.resize(size);
+  advance_changing_.resize(size);
+  const int blocks = (size + kBlock - 1) / kBlock;
+  delay_changing_block_.assign(blocks, kRejected);
+  advance_changing_block_.assign(blocks, kRejected);
+  // Over the whole order, from its end: a change at one position changes what comes after
+  // every position before it.
+  After after;
+  for (int k = size - 1; k >= 0; --k) {
+    after_[k] = after;
+    const int stop = order_[k];
+    const double lateness = arrival_[k] - instance_.latest(stop);    // > 0: late
+    const double waiting = instance_.earliest(stop) - arrival_[k];  // > 0: waits
+    const double delay = waiting > 0 ? 0 : (lateness > 0 ? kRejected : -lateness);
+    const double advance = std::min(lateness > 0 ? lateness : kRejected, -waiting);
+    delay_changing_[k] = delay;
+    advance_changing_[k] = advance;
+    double& block_delay = delay_changing_block_[k / kBlock];
+    double& block_advance = advance_changing_block_[k / kBlock];
+    block_delay = std::min(block_delay, delay);
+    block_advance = std::min(block_advance, advance);
+    if (lateness > 0) {
+      ++after.late;
+      after.lateness += lateness;
+    }
+    if (waiting > 0) after.waiting += waiting;
+    after.least_delay_changing = std::min(after.least_delay_changing, delay);
+    after.least_advance_changing = std::min(after.least_advance_changing, advance);
+  }
 }
 
 double RouteState::TravelAfter(int position) const {
@@ -78,37 +115,80 @@ double RouteState::LowerBound(int begin, int end, int first, int last, double in
   return bound;
 }
 
-double RouteState::CostFrom(int from, int node, double time, double cost, int64_t load_shift,
-                            double bound) const {
+double RouteState::CostFrom(int from, int node, double time, double cost, double bound) const {
   const ObjectiveParams& params = instance_.params();
-  const int64_t capacity = instance_.capacity();
   const int size = this->size();
   for (int k = from; k < size; ++k) {
     const int stop = order_[k];
-    if (load_shift > 0 && load_after_[k] + load_shift > capacity) return kRejected;
     const Instance::Visit visit = instance_.VisitStop(node, time, stop);
     cost += visit.cost;
     time = visit.departure;
     node = stop + 1;
-    if (time == departure_[k] || !instance_.has_time_windows()) {
-      // From here on the schedule costs what it did: only the load can still break.
-      for (int rest = k + 1; load_shift > 0 && rest < size; ++rest) {
-        if (load_after_[rest] + load_shift > capacity) return kRejected;
-      }
+    const double shift = time - departure_[k];  // > 0: later than before
+    if (shift == 0 || !instance_.has_time_windows()) {
+      // From here on the schedule costs what it did.
       cost += cost_ - cost_after_[k];
       return cost < bound ? cost : kRejected;
     }
-    // Lateness and waiting only add: the untouched edges bound the rest from below. Later than
-    // before, the rest costs at least what it did, less the waiting it can save: arriving d
-    // later saves at most d of waiting further on, and lateness only grows.
-    const double rest_bound =
-        time > departure_[k]
-            ? cost_ - cost_after_[k] - params.waiting_weight * (time - departure_[k])
-            : TravelAfter(k);
+    const After& after = after_[k];
+    if (MovesWhole(after, shift)) {
+      // From here on the schedule is the old one moved by `shift`, and so is its cost.
+      cost += cost_ - cost_after_[k] + params.lateness_weight * shift * after.late;
+      return cost < bound ? cost : kRejected;
+    }
+    // Otherwise bound the rest from below: what it cost, give or take what the shift can
+    // change. Leaving d later saves at most min(d, W) of waiting further on (W: the waiting
+    // there), and each stop served late is later by at least d - W. Leaving d earlier saves at
+    // most d at each stop served late and at most all their lateness, and waiting only grows.
+    // Travel alone bounds it too: lateness and waiting only add.
+    const double old_rest = cost_ - cost_after_[k];
+    double rest_bound = TravelAfter(k);
+    if (shift > 0) {
+      const double absorbed = std::min(shift, after.waiting);
+      rest_bound = std::max(rest_bound, old_rest - params.waiting_weight * absorbed +
+                                            params.lateness_weight * (shift - absorbed) *
+                                                after.late);
+    } else {
+      rest_bound = std::max(rest_bound, old_rest - params.lateness_weight *
+                                                       std::min(-shift * after.late,
+                                                                after.lateness));
+    }
     if (cost + rest_bound >= bound) return kRejected;
+    // The stops up to the next one the shift changes otherwise are the old ones moved by it:
+    // skip to it.
+    const int next = NextChange(k + 1, shift);
+    if (next > k + 1) {
+      cost += cost_after_[next - 1] - cost_after_[k] +
+              params.lateness_weight * shift * (after.late - after_[next - 1].late);
+      time = departure_[next - 1] + shift;
+      node = order_[next - 1] + 1;
+      k = next - 1;
+    }
   }
   cost += instance_.has_end() ? instance_.travel_s(node, instance_.end_node()) : 0;
   return cost < bound ? cost : kRejected;
+}
+
+bool RouteState::MovesWhole(const After& after, double shift) {
+  return shift > 0 ? shift <= after.least_delay_changing : -shift <= after.least_advance_changing;
+}
+
+int RouteState::NextChange(int from, double shift) const {
+  const std::vector<double>& own = shift > 0 ? delay_changing_ : advance_changing_;
+  const std::vector<double>& block = shift > 0 ? delay_changing_block_ : advance_changing_block_;
+  const double moved = std::abs(shift);
+  const int size = this->size();
+  int k = from;
+  while (k < size) {
+    if (k % kBlock == 0 && block[k / kBlock] >= moved) {
+      k += kBlock;
+    } else if (own[k] < moved) {
+      return k;
+    } else {
+      ++k;
+    }
+  }
+  return size;
 }
 
 double RouteState::CostOfReplacement(int begin, int end, std::span<const int> replacement,
@@ -142,7 +222,7 @@ double RouteState::CostOfReplacement(int begin, int end, std::span<const int> re
     node = stop + 1;
   }
   // The same stops in another order: the suffix carries the same load as before.
-  return CostFrom(end, node, time, cost, /*load_shift=*/0, bound);
+  return CostFrom(end, node, time, cost, bound);
 }
 
 void RouteState::Replace(int begin, int end, std::span<const int> replacement) {
@@ -195,7 +275,7 @@ void RouteState::BestStopInsertion(int first, const CandidateLists* candidates,
     double cost = at > 0 ? cost_after_[at - 1] : 0;
     if (!Walk(first, node, time, cost, best.cost)) continue;
     ++evaluations_;
-    const double total = CostFrom(at, node, time, cost, 0, best.cost);
+    const double total = CostFrom(at, node, time, cost, best.cost);
     if (total < best.cost) best = {total, at, at};
   }
 }
@@ -244,7 +324,7 @@ void RouteState::BestOrderInsertion(int first, int second, const CandidateLists*
         if (Walk(second, second_node, second_time, second_cost, best.cost)) {
           ++evaluations_;
           const double total =
-              CostFrom(second_at, second_node, second_time, second_cost, 0, best.cost);
+              CostFrom(second_at, second_node, second_time, second_cost, best.cost);
           if (total < best.cost) best = {total, first_at, second_at};
         }
       }

@@ -5,10 +5,14 @@
 //
 // A replacement swaps positions [begin, end) of the order for another sequence of stops: a
 // relocation, a reversal or an exchange is each one replacement. Costing walks the new region,
-// then the old suffix only until the schedule meets the old one again (at once when no stop has
-// a time window), and gives up as soon as the cost cannot beat a bound. Before any walk, a move
-// can ask for a lower bound in O(1) (LowerBound): the prefix's cost plus the travel of the
-// edges after it, since lateness and waiting only add. Most moves stop there.
+// then the old suffix only while the move changes it: once the schedule meets the old one
+// again (at once when no stop has a time window) the rest costs what it did, and where it is
+// the old one moved by a shift that no stop absorbs or amplifies (none waits, none turns late
+// or on time) the rest costs what it did plus the shift at each stop served late; the walk
+// skips such stretches whole (NextChange) and gives up as soon as the cost cannot beat a
+// bound. Before any walk, a move can ask for a lower bound in O(1) (LowerBound): the prefix's
+// cost plus the travel of the edges after it, since lateness and waiting only add. Most moves
+// stop there.
 //
 // The order may be partial: the loads on board are those of the orders it holds, so an on-board
 // order whose dropoff is not in the order yet is not on board either until it is inserted.
@@ -88,10 +92,21 @@ class RouteState {
   void Insert(int first, int second, const Insertion& where);
 
  private:
+  // Positions go in blocks of this many for NextChange's skips.
+  static constexpr int kBlock = 16;
+  // The stops after a position, as a shift of the schedule from it sees them.
+  struct After {
+    int late = 0;         // how many are served late
+    double lateness = 0;  // their lateness in all
+    double waiting = 0;   // their waiting in all
+    // The least delay and the least advance that change one of them by more than lateness
+    // (see delay_changing_).
+    double least_delay_changing = kRejected;
+    double least_advance_changing = kRejected;
+  };
   // Cost of driving on from `node` at `time` with `cost` so far through the positions from
-  // `from` on, whose loads are shifted by `load_shift`; kRejected when not below `bound`.
-  double CostFrom(int from, int node, double time, double cost, int64_t load_shift,
-                  double bound) const;
+  // `from` on; kRejected when not below `bound`.
+  double CostFrom(int from, int node, double time, double cost, double bound) const;
   // Serves `stop` after (node, time, cost), which it updates; false when the cost is no longer
   // below `bound`.
   bool Walk(int stop, int& node, double& time, double& cost, double bound) const;
@@ -101,7 +116,18 @@ class RouteState {
   void BestOrderInsertion(int first, int second, const CandidateLists* candidates,
                           const Insertion& was, Insertion& best) const;
   void Recompute(int from);
+  // The part of Recompute that only time windows need: delay_changing_ and the rest below it.
+  void RecomputeShifts();
   bool IsOnBoardDropoff(int stop) const;
+  // Whether moving the schedule after a position by `shift` seconds (> 0: later) moves every
+  // arrival after it by as much with nothing else changing (no stop waits, none on time
+  // turns late, none late turns on time, none comes before its window opens): then the rest
+  // costs what it did plus lateness_weight x shift x the stops served late. In O(1) what
+  // NextChange(position + 1, shift) == size() says.
+  static bool MovesWhole(const After& after, double shift);
+  // The first position from `from` on whose stop a shift of its arrival by `shift` changes by
+  // more than that (size() when none): O(size / kBlock + kBlock).
+  int NextChange(int from, double shift) const;
   // Travel of the edges after position `position`, the last leg to the end included.
   double TravelAfter(int position) const;
 
@@ -114,6 +140,17 @@ class RouteState {
   std::vector<int64_t> peak_load_;   // per position: most load on board up to it, start included
   std::vector<double> travel_into_;  // per position: travel from the start up to it
   std::vector<double> travel_back_;  // per position: the same edges, each driven backwards
+  std::vector<double> arrival_;      // per position
+  // Only with time windows (RecomputeShifts), per position: the least delay of the arrival
+  // that changes the stop's cost by more than lateness_weight x the delay (the time to spare
+  // before the promise; any delay when it waits), and the least advance that does (its
+  // lateness; the time since its window opened); kRejected when none. And each block's least
+  // of them, for NextChange.
+  std::vector<double> delay_changing_;
+  std::vector<double> advance_changing_;
+  std::vector<double> delay_changing_block_;
+  std::vector<double> advance_changing_block_;
+  std::vector<After> after_;  // per position: the stops after it
   int64_t start_load_ = 0;           // on board at the start: on-board orders in the order
   double travel_ = 0;                // all travel, the last leg to the end included
   double cost_ = 0;
