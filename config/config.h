@@ -119,7 +119,7 @@ struct Config {
     model::CudaGraphs cuda_graphs = model::CudaGraphs::kAuto;
     int decodings = 8;  // per request: 1 greedy + (decodings - 1) sampled, 1..64
     // route-v2: each stop's best-scored successors the search tries (candidate lists); 0: all.
-    int candidates = 5;
+    int candidates = 8;
     int threads = 1;    // LibTorch intra-op threads (process-wide); 0 = one per core
     // The model of each vehicle type (model.by_vehicle_type.<type>, indexed by
     // routing::VehicleType), with model.repository: a request goes to its courier's vehicle
