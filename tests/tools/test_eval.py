@@ -55,6 +55,21 @@ class EvalTest(unittest.TestCase):
                     self.assertLessEqual(cell[method]["mean"], cell[method]["max"] + 1e-12)
         self.assertEqual(report["speed"], [])
 
+    def test_closed_tours_are_reported_apart_from_the_regimes(self):
+        report, table = self.run_eval("--set", 'model.path=""', "--sizes", "8",
+                                      "--closed_tour_sizes", "8,13", "--precisions", "none")
+        self.assertIn("| 8 | closed tour | 2 |", table)
+        self.assertIn("| 13 (ref) | closed tour | 1 |", table)
+        # The regimes' cells hold the regimes' problems only.
+        self.assertEqual(self.cells(report, 8)["all"]["problems"], 14)
+        tours = {c["stops"]: c for c in report["cells"] if c["regime"] == "closed tour"}
+        self.assertEqual(sorted(tours), [8, 13])
+        self.assertEqual((tours[8]["baseline"], tours[13]["baseline"]), ("exact", "reference"))
+        for stops, cell in tours.items():
+            self.assertEqual(cell["served"]["answered"], cell["problems"], stops)
+            self.assertEqual(cell["served"]["infeasible"], 0, stops)
+        self.assertGreaterEqual(tours[8]["served"]["mean"], -1e-9)
+
     def test_the_model_answers_up_to_its_max_stops_and_the_solver_above(self):
         flags = ("--set", f"model.path={MODELS}/nearest_max16", "--sizes", "8,20",
                  "--speed_stops", "8", "--speed_batch_sizes", "1,4", "--precisions", "bf16")

@@ -9,6 +9,7 @@
 #include "model/runner_options.h"
 #include "routing/exact_solver.h"
 #include "tools/common/json.h"
+#include "tools/eval/problems.h"
 
 namespace routeserve::tools {
 namespace {
@@ -69,7 +70,8 @@ std::string FormatReport(const EvaluationReport& report, const EvaluationOptions
       "Gap to the baseline: mean | p95 | max | misses. served = the served path (model, best of "
       "the decodings, refined; fallbacks included); proposed = its proposals before refinement; "
       "greedy = the model alone, one greedy decoding; (ref) = against the reference. Every "
-      "size over all regimes, then regime by regime.\n");
+      "size over all regimes and the closed tours asked for (uniform visits, no windows, back "
+      "to the start), then regime by regime.\n");
   for (const bool all_regimes : {true, false}) {
     absl::StrAppend(
         &out,
@@ -79,7 +81,8 @@ std::string FormatReport(const EvaluationReport& report, const EvaluationOptions
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
         "---|---|---|\n");
     for (const QualityCell& cell : report.cells) {
-      if ((cell.regime == "all") != all_regimes) continue;
+      const bool summary = cell.regime == "all" || cell.regime == kClosedTourName;
+      if (summary != all_regimes) continue;
       absl::StrAppend(&out, "| ", cell.stops, cell.exact_baseline ? "" : " (ref)", " | ",
                       cell.regime, " | ", cell.problems, " | ",
                       Percent(static_cast<double>(cell.model_refined) / cell.problems), " | ",

@@ -214,17 +214,22 @@ absl::StatusOr<EvaluationReport> Evaluate(const config::Config& config,
     return baselines;
   }
 
-  // The served path: the server's planner with the config's proposer, one size at a time so
-  // that its CPU per problem is known by size.
+  // The served path: the server's planner with the config's proposer, one size at a time (the
+  // closed tours of a size apart) so that its CPU per problem is known by size.
   EvaluationReport report;
   report.decodings = config.model.decodings;
   report.refine_max_moves = config.refine.max_moves;
   std::vector<planning::PlanResult> served(problems.size());
-  for (const int stops : options.sizes) {
+  std::vector<std::pair<int, bool>> runs;  // (stops, closed tours)
+  for (const int stops : options.sizes) runs.push_back({stops, false});
+  for (const int stops : options.closed_tour_sizes) runs.push_back({stops, true});
+  for (const auto& [stops, closed_tours] : runs) {
     std::vector<size_t> of_size;
     std::vector<const routing::RouteProblem*> size_requests;
     for (size_t i = 0; i < problems.size(); ++i) {
-      if (problems[i].stops != stops) continue;
+      if (problems[i].stops != stops || (problems[i].regime == kClosedTour) != closed_tours) {
+        continue;
+      }
       of_size.push_back(i);
       size_requests.push_back(requests[i]);
     }
@@ -284,6 +289,15 @@ absl::StatusOr<EvaluationReport> Evaluate(const config::Config& config,
       report.cells.push_back(Cell(stops, regimes[r].name, cell));
     }
     report.cells.push_back(Cell(stops, "all", all));
+  }
+  for (const int stops : options.closed_tour_sizes) {
+    std::vector<const Outcome*> tours;
+    for (size_t i = 0; i < problems.size(); ++i) {
+      if (problems[i].stops == stops && problems[i].regime == kClosedTour) {
+        tours.push_back(&outcomes[i]);
+      }
+    }
+    report.cells.push_back(Cell(stops, kClosedTourName, tours));
   }
   report.seconds = Seconds(start);
   return report;

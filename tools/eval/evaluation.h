@@ -48,6 +48,9 @@ inline constexpr int kReferenceBudget = 100;
 
 struct EvaluationOptions {
   std::vector<int> sizes = {8, 10, 12, 20, 50};
+  // Sizes of closed tours to report besides (tools/eval/problems.h, kClosedTour): the classic
+  // tour problem, uniform visits without windows ending where they start. None by default.
+  std::vector<int> closed_tour_sizes;
   int per_regime = 30;        // problems of each regime at each size up to kMaxExactStops
   int per_regime_large = 10;  // ... above it (the reference costs seconds per problem)
   uint64_t seed = 9;          // problems' seeds: seed * routing::kSeedStride + ...
@@ -111,7 +114,8 @@ struct EvaluationReport {
   std::string device, precision;
   int max_stops = 0, decodings = 0;
   int64_t refine_max_moves = 0;
-  std::vector<QualityCell> cells;  // per size: each regime, then "all"
+  // Per size: each regime, then "all"; then a "closed tour" cell per closed-tour size.
+  std::vector<QualityCell> cells;
   std::vector<PrecisionAgreement> agreement;
   std::vector<SpeedPoint> speed;
   double seconds = 0;

@@ -14,9 +14,16 @@
 
 namespace routeserve::tools {
 
+// EvalProblem::regime of a closed tour: uniform visits, no windows, the route ends where it
+// starts (the classic tour problem, as the server sees it).
+inline constexpr int kClosedTour = -1;
+inline constexpr char kClosedTourName[] = "closed tour";
+// The most closed tours a size: their seeds take what the regimes' leave of the seed range.
+inline constexpr int kMostClosedTours = 250;
+
 struct EvalProblem {
   int stops = 0;
-  int regime = 0;  // index into routing::Regimes()
+  int regime = 0;  // index into routing::Regimes(), or kClosedTour
   routing::RouteProblem problem;
   routing::Instance instance;
 };
@@ -27,7 +34,8 @@ absl::StatusOr<routing::RouteProblem> ServedProblem(const config::Config& config
                                                     uint64_t seed);
 
 // `per_regime` (or `per_regime_large`, above routing::kMaxExactStops) of every regime at every
-// size of `options`.
+// size of `options`, then as many closed tours (at most kMostClosedTours) at each of its
+// closed-tour sizes.
 absl::StatusOr<std::vector<EvalProblem>> MakeProblems(const config::Config& config,
                                                       const EvaluationOptions& options);
 

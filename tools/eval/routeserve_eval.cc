@@ -5,6 +5,7 @@
 // Prints a table; --json also writes the figures as JSON. Exit code 0 when it ran (whatever the
 // figures), 1 when it could not (a bad config, a model that cannot load), 2 on a bad flag.
 #include <fstream>
+#include <utility>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -27,6 +28,11 @@ ABSL_FLAG(std::vector<std::string>, set, {},
           "ones win");
 ABSL_FLAG(routeserve::program::IntList, sizes, routeserve::program::IntList({8, 10, 12, 20, 50}),
           "stop counts to evaluate, each 1 to 120");
+// A string, not an IntList: an IntList names at least one value, and the default is none.
+ABSL_FLAG(std::string, closed_tour_sizes, "",
+          "also closed tours (uniform visits, no windows, back to the start) of these stop "
+          "counts, comma-separated, each 1 to 128, as many as per_regime(_large) up to 250 a "
+          "size (default: none)");
 ABSL_FLAG(int, per_regime, 30, "problems per regime and size up to 12 stops, 1 to 1000");
 ABSL_FLAG(int, per_regime_large, 10, "problems per regime and size above 12 stops, 1 to 1000");
 ABSL_FLAG(uint64_t, seed, 9,
@@ -83,6 +89,15 @@ absl::StatusOr<EvaluationOptions> OptionsFromFlags() {
   EvaluationOptions o;
   o.sizes = absl::GetFlag(FLAGS_sizes).values;
   if (absl::Status s = AllInRange("--sizes", o.sizes, 1, 120); !s.ok()) return s;
+  if (const std::string tours = absl::GetFlag(FLAGS_closed_tour_sizes); !tours.empty()) {
+    program::IntList sizes;
+    std::string error;
+    if (!program::AbslParseFlag(tours, &sizes, &error)) return Bad("--closed_tour_sizes", error);
+    o.closed_tour_sizes = sizes.values;
+  }
+  if (absl::Status s = AllInRange("--closed_tour_sizes", o.closed_tour_sizes, 1, 128); !s.ok()) {
+    return s;
+  }
   o.per_regime = absl::GetFlag(FLAGS_per_regime);
   if (o.per_regime < 1 || o.per_regime > 1000) return Bad("--per_regime", "not in [1, 1000]");
   o.per_regime_large = absl::GetFlag(FLAGS_per_regime_large);
@@ -116,10 +131,13 @@ absl::StatusOr<EvaluationOptions> OptionsFromFlags() {
 
 // Sizes the config cannot serve are usage errors too.
 absl::Status CheckAgainstConfig(const EvaluationOptions& options, const config::Config& config) {
-  for (const int stops : options.sizes) {
-    if (stops > config.limits.max_stops || stops > config.batching.buckets.back()) {
-      return Bad("--sizes", absl::StrCat(stops, " stops is more than the config admits "
-                                                "(limits.max_stops, batching.buckets)"));
+  for (const auto& [flag, sizes] : {std::pair{"--sizes", &options.sizes},
+                                     std::pair{"--closed_tour_sizes", &options.closed_tour_sizes}}) {
+    for (const int stops : *sizes) {
+      if (stops > config.limits.max_stops || stops > config.batching.buckets.back()) {
+        return Bad(flag, absl::StrCat(stops, " stops is more than the config admits "
+                                             "(limits.max_stops, batching.buckets)"));
+      }
     }
   }
   if (options.speed_stops > config.batching.buckets.back()) {
