@@ -5,9 +5,9 @@
 // Prints a table; --json also writes the figures as JSON. Exit code 0 when it ran (whatever the
 // figures), 1 when it could not (a bad config, a model that cannot load), 2 on a bad flag.
 #include <fstream>
-#include <utility>
 #include <iostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
