@@ -2,6 +2,8 @@
 #include "model/runner_options.h"
 
 #include <charconv>
+#include <initializer_list>
+#include <string>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -20,12 +22,28 @@ absl::string_view PrecisionName(Precision precision) {
   return "unknown";
 }
 
-absl::StatusOr<Precision> ParsePrecision(absl::string_view name) {
-  for (const Precision precision : {Precision::kFp32, Precision::kBf16, Precision::kFp16}) {
-    if (name == PrecisionName(precision)) return precision;
+namespace {
+
+// The one of `values` that `name_of` names `name`; else an error listing their names:
+// "expected a, b or c, got "name"".
+template <typename Enum, typename NameOf>
+absl::StatusOr<Enum> ParseName(absl::string_view name, std::initializer_list<Enum> values,
+                               NameOf name_of) {
+  std::string expected;
+  size_t listed = 0;
+  for (const Enum value : values) {
+    if (name == name_of(value)) return value;
+    const char* separator = listed == 0 ? "" : (listed + 1 == values.size() ? " or " : ", ");
+    absl::StrAppend(&expected, separator, name_of(value));
+    ++listed;
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat("expected fp32, bf16 or fp16, got \"", name, "\""));
+  return absl::InvalidArgumentError(absl::StrCat("expected ", expected, ", got \"", name, "\""));
+}
+
+}  // namespace
+
+absl::StatusOr<Precision> ParsePrecision(absl::string_view name) {
+  return ParseName(name, {Precision::kFp32, Precision::kBf16, Precision::kFp16}, PrecisionName);
 }
 
 absl::string_view CudaGraphsName(CudaGraphs mode) {
@@ -41,10 +59,7 @@ absl::string_view CudaGraphsName(CudaGraphs mode) {
 }
 
 absl::StatusOr<CudaGraphs> ParseCudaGraphs(absl::string_view name) {
-  for (const CudaGraphs mode : {CudaGraphs::kAuto, CudaGraphs::kOn, CudaGraphs::kOff}) {
-    if (name == CudaGraphsName(mode)) return mode;
-  }
-  return absl::InvalidArgumentError(absl::StrCat("expected auto, on or off, got \"", name, "\""));
+  return ParseName(name, {CudaGraphs::kAuto, CudaGraphs::kOn, CudaGraphs::kOff}, CudaGraphsName);
 }
 
 std::string DeviceSpecName(const DeviceSpec& device) {
