@@ -125,15 +125,16 @@ double RouteState::CostFrom(int from, int node, double time, double cost, double
     time = visit.departure;
     node = stop + 1;
     const double shift = time - departure_[k];  // > 0: later than before
+    const double old_rest = cost_ - cost_after_[k];
     if (shift == 0 || !instance_.has_time_windows()) {
       // From here on the schedule costs what it did.
-      cost += cost_ - cost_after_[k];
+      cost += old_rest;
       return cost < bound ? cost : kRejected;
     }
     const After& after = after_[k];
     if (MovesWhole(after, shift)) {
       // From here on the schedule is the old one moved by `shift`, and so is its cost.
-      cost += cost_ - cost_after_[k] + params.lateness_weight * shift * after.late;
+      cost += old_rest + params.lateness_weight * shift * after.late;
       return cost < bound ? cost : kRejected;
     }
     // Otherwise bound the rest from below: what it cost, give or take what the shift can
@@ -141,7 +142,6 @@ double RouteState::CostFrom(int from, int node, double time, double cost, double
     // there), and each stop served late is later by at least d - W. Leaving d earlier saves at
     // most d at each stop served late and at most all their lateness, and waiting only grows.
     // Travel alone bounds it too: lateness and waiting only add.
-    const double old_rest = cost_ - cost_after_[k];
     double rest_bound = TravelAfter(k);
     if (shift > 0) {
       const double absorbed = std::min(shift, after.waiting);
