@@ -277,27 +277,28 @@ absl::StatusOr<EvaluationReport> Evaluate(const config::Config& config,
     if (!model_alone.ok()) return model_alone;
   }
 
+  // The outcomes of one cell: a size's problems of one regime, or its closed tours.
+  auto outcomes_of = [&](int stops, int regime) {
+    std::vector<const Outcome*> cell;
+    for (size_t i = 0; i < problems.size(); ++i) {
+      if (problems[i].stops == stops && problems[i].regime == regime) {
+        cell.push_back(&outcomes[i]);
+      }
+    }
+    return cell;
+  };
   const std::span<const routing::Regime> regimes = routing::Regimes();
   for (const int stops : options.sizes) {
     std::vector<const Outcome*> all;
     for (int r = 0; r < static_cast<int>(regimes.size()); ++r) {
-      std::vector<const Outcome*> cell;
-      for (size_t i = 0; i < problems.size(); ++i) {
-        if (problems[i].stops == stops && problems[i].regime == r) cell.push_back(&outcomes[i]);
-      }
+      const std::vector<const Outcome*> cell = outcomes_of(stops, r);
       all.insert(all.end(), cell.begin(), cell.end());
       report.cells.push_back(Cell(stops, regimes[r].name, cell));
     }
     report.cells.push_back(Cell(stops, "all", all));
   }
   for (const int stops : options.closed_tour_sizes) {
-    std::vector<const Outcome*> tours;
-    for (size_t i = 0; i < problems.size(); ++i) {
-      if (problems[i].stops == stops && problems[i].regime == kClosedTour) {
-        tours.push_back(&outcomes[i]);
-      }
-    }
-    report.cells.push_back(Cell(stops, kClosedTourName, tours));
+    report.cells.push_back(Cell(stops, kClosedTourName, outcomes_of(stops, kClosedTour)));
   }
   report.seconds = Seconds(start);
   return report;
